@@ -1,0 +1,275 @@
+"""The catalogue: categories, products, variants and stock."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Prefetch
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from tapgo.catalog.models import Category, Product, Variant
+from tapgo.core.money import MAX_AMOUNT
+from tapgo.merchants.models import Merchant
+
+MAX_STOCK = 1_000_000
+
+
+class CatalogError(ValueError):
+    pass
+
+
+class OutOfStock(CatalogError):
+    pass
+
+
+def _bump(merchant: Merchant) -> None:
+    Merchant.objects.filter(pk=merchant.pk).update(catalog_version=F("catalog_version") + 1)
+
+
+def _check_name(name: str, limit: int) -> str:
+    name = name.strip()
+    if not name:
+        raise CatalogError(_("The name cannot be empty."))
+    if len(name) > limit:
+        raise CatalogError(_("The name is too long (at most %(n)d characters).") % {"n": limit})
+    return name
+
+
+def _check_price(price: int) -> int:
+    if not isinstance(price, int) or isinstance(price, bool):
+        raise CatalogError(_("The price must be a whole number of minor units."))
+    if price <= 0:
+        raise CatalogError(_("The price must be more than zero."))
+    if price > MAX_AMOUNT:
+        raise CatalogError(_("That price is too high."))
+    return price
+
+
+def _check_stock(stock: int | None) -> int | None:
+    if stock is not None and not 0 <= stock <= MAX_STOCK:
+        raise CatalogError(_("Stock must be between 0 and %(n)d.") % {"n": MAX_STOCK})
+    return stock
+
+
+# --- categories ---------------------------------------------------------------------------
+
+
+def categories_of(merchant: Merchant):
+    return Category.objects.for_merchant(merchant)
+
+
+def access_category(*, merchant: Merchant, public_id: str) -> Category:
+    category = Category.objects.for_merchant(merchant).filter(public_id=public_id).first()
+    if category is None:
+        raise Http404
+    return category
+
+
+@transaction.atomic
+def category_create(*, merchant: Merchant, name: str) -> Category:
+    name = _check_name(name, 60)
+    last = Category.objects.for_merchant(merchant).order_by("-position").first()
+    category = Category.objects.create(
+        merchant=merchant, name=name, position=(last.position + 1) if last else 0
+    )
+    _bump(merchant)
+    return category
+
+
+@transaction.atomic
+def category_rename(*, category: Category, name: str) -> None:
+    Category.objects.filter(pk=category.pk).update(name=_check_name(name, 60))
+    _bump(category.merchant)
+
+
+@transaction.atomic
+def category_move(*, category: Category, direction: int) -> None:
+    """Swap a category with its neighbour above (-1) or below (+1)."""
+    siblings = list(Category.objects.for_merchant(category.merchant).select_for_update())
+    index = next(i for i, c in enumerate(siblings) if c.pk == category.pk)
+    other = index + (1 if direction > 0 else -1)
+    if not 0 <= other < len(siblings):
+        return
+    siblings[index], siblings[other] = siblings[other], siblings[index]
+    for position, item in enumerate(siblings):
+        if item.position != position:
+            Category.objects.filter(pk=item.pk).update(position=position)
+    _bump(category.merchant)
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    if Product.objects.filter(category=category).exists():
+        raise CatalogError(_("Move or delete the products of this category first."))
+    Category.objects.filter(pk=category.pk).delete()
+    _bump(category.merchant)
+
+
+# --- products -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantInput:
+    name: str
+    price: int
+    stock: int | None = None
+
+
+def access_product(*, merchant: Merchant, public_id: str) -> Product:
+    product = (
+        Product.objects.for_merchant(merchant)
+        .select_related("category")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if product is None:
+        raise Http404
+    return product
+
+
+def products_of(merchant: Merchant):
+    return (
+        Product.objects.for_merchant(merchant)
+        .select_related("category")
+        .prefetch_related("variants")
+        .order_by("category__position", "position", "id")
+    )
+
+
+def _save_variants(product: Product, variants: list[VariantInput]) -> None:
+    names = [_check_name(v.name, 40) for v in variants]
+    if len(set(names)) != len(names):
+        raise CatalogError(_("Each variant needs a different name."))
+    existing = {v.name: v for v in Variant.objects.filter(product=product)}
+    keep = []
+    for position, (name, item) in enumerate(zip(names, variants, strict=True)):
+        fields = {
+            "price": _check_price(item.price),
+            "stock": _check_stock(item.stock),
+            "position": position,
+        }
+        if name in existing:
+            Variant.objects.filter(pk=existing[name].pk).update(**fields)
+            keep.append(existing[name].pk)
+        else:
+            keep.append(
+                Variant.objects.create(
+                    merchant_id=product.merchant_id, product=product, name=name, **fields
+                ).pk
+            )
+    Variant.objects.filter(product=product).exclude(pk__in=keep).delete()
+
+
+@transaction.atomic
+def product_create(
+    *,
+    merchant: Merchant,
+    category: Category,
+    name: str,
+    price: int,
+    description: str = "",
+    stock: int | None = None,
+    image: str = "",
+    variants: list[VariantInput] | None = None,
+) -> Product:
+    if category.merchant_id != merchant.pk:
+        raise Http404
+    last = Product.objects.filter(category=category).order_by("-position").first()
+    product = Product.objects.create(
+        merchant=merchant,
+        category=category,
+        name=_check_name(name, 80),
+        description=description.strip()[:500],
+        price=_check_price(price),
+        stock=_check_stock(stock),
+        image=image,
+        position=(last.position + 1) if last else 0,
+    )
+    if variants:
+        _save_variants(product, variants)
+    _bump(merchant)
+    return product
+
+
+@transaction.atomic
+def product_update(
+    *,
+    product: Product,
+    category: Category,
+    name: str,
+    price: int,
+    description: str,
+    stock: int | None,
+    image: str | None = None,
+    variants: list[VariantInput] | None = None,
+) -> Product:
+    if category.merchant_id != product.merchant_id:
+        raise Http404
+    fields = {
+        "category": category,
+        "name": _check_name(name, 80),
+        "price": _check_price(price),
+        "description": description.strip()[:500],
+        "stock": _check_stock(stock),
+    }
+    if image is not None:
+        fields["image"] = image
+    Product.objects.filter(pk=product.pk).update(**fields)
+    _save_variants(product, variants or [])
+    _bump(product.merchant)
+    product.refresh_from_db()
+    return product
+
+
+@transaction.atomic
+def product_set_available(*, product: Product, available: bool) -> None:
+    Product.objects.filter(pk=product.pk).update(available=available)
+    _bump(product.merchant)
+
+
+@transaction.atomic
+def product_delete(*, product: Product) -> None:
+    from tapgo.ordering.models import OrderLine
+
+    if OrderLine.objects.filter(product=product).exists():
+        # Orders keep pointing at what was sold: hide it instead of deleting it.
+        Product.objects.filter(pk=product.pk).update(available=False)
+    else:
+        Product.objects.filter(pk=product.pk).delete()
+    _bump(product.merchant)
+
+
+# --- stock (called by ordering inside its transaction) -----------------------------------
+
+
+def stock_take(*, product_id: int, variant_id: int | None, quantity: int) -> None:
+    """Take stock with one conditional UPDATE so the database, not Python, decides a race.
+
+    Uncounted stock (NULL) always succeeds. Raises OutOfStock when too little is left.
+    """
+    model, pk = (Variant, variant_id) if variant_id else (Product, product_id)
+    taken = model.objects.filter(pk=pk, stock__gte=quantity).update(stock=F("stock") - quantity)
+    if taken:
+        return
+    if model.objects.filter(pk=pk, stock__isnull=True).exists():
+        return
+    raise OutOfStock(_("Sorry, not enough left."))
+
+
+def stock_release(*, product_id: int, variant_id: int | None, quantity: int) -> None:
+    model, pk = (Variant, variant_id) if variant_id else (Product, product_id)
+    model.objects.filter(pk=pk, stock__isnull=False).update(stock=F("stock") + quantity)
+
+
+# --- reads for the shell -----------------------------------------------------------------
+
+
+def menu_for(merchant: Merchant) -> list[Category]:
+    """Categories with their available products and variants: three queries in all."""
+    products = Product.objects.order_by("position", "id").prefetch_related(
+        Prefetch("variants", queryset=Variant.objects.order_by("position", "id"))
+    )
+    categories = Category.objects.for_merchant(merchant).prefetch_related(
+        Prefetch("products", queryset=products, to_attr="menu_products")
+    )
+    return [c for c in categories if c.menu_products]

@@ -1,0 +1,186 @@
+"""The `tapgo` command: demo, serve, worker, and every Django management command.
+
+tapgo demo    migrate, seed the demo businesses, run the web server and a worker together
+tapgo serve   the web server alone (granian, WSGI)
+tapgo worker  the background worker alone (django-tasks-db) with the periodic sweeps
+tapgo <cmd>   any Django management command (migrate, createsuperuser, ...)
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tapgo.settings")
+    import django
+
+    django.setup()
+
+
+def _var_dir() -> None:
+    from django.conf import settings
+
+    for path in (settings.VAR_DIR, settings.MEDIA_ROOT):
+        path.mkdir(parents=True, exist_ok=True)
+
+
+def _web_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=os.environ.get("TAPGO_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("TAPGO_PORT", "8000")))
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        help="base URL that printed codes and links carry, e.g. http://192.168.1.20:8000",
+    )
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("TAPGO_WORKERS", "2")))
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("TAPGO_THREADS", "16")),
+        help="threads per worker process (each open live stream holds one)",
+    )
+
+
+def _public_url(args) -> str:
+    if args.public_url:
+        return args.public_url.rstrip("/")
+    if os.environ.get("TAPGO_PUBLIC_URL"):
+        return os.environ["TAPGO_PUBLIC_URL"].rstrip("/")
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    return f"http://{host}:{args.port}"
+
+
+def _serve_command(args) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--workers",
+        str(args.workers),
+        "--blocking-threads",
+        str(args.threads),
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "tapgo.wsgi:application",
+    ]
+
+
+def serve(args) -> int:
+    os.environ["TAPGO_PUBLIC_URL"] = _public_url(args)
+    _django()
+    _var_dir()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if settings.PRODUCTION:
+        call_command("collectstatic", "--noinput", verbosity=0)
+    return subprocess.call(_serve_command(args))
+
+
+def _sweep_forever(stop: threading.Event, every: float = 30.0) -> None:
+    from django.db import close_old_connections
+
+    from tapgo.ordering.services import orders_expire_due
+
+    while not stop.wait(every):
+        try:
+            orders_expire_due()
+        except Exception:  # keep sweeping; the next round retries
+            import logging
+
+            logging.getLogger("tapgo.worker").exception("sweep failed")
+        finally:
+            close_old_connections()
+
+
+def worker(args) -> int:
+    _django()
+    _var_dir()
+    from django.core.management import call_command
+
+    stop = threading.Event()
+    threading.Thread(target=_sweep_forever, args=(stop,), daemon=True).start()
+    try:
+        call_command("db_worker", "--no-reload", "--interval", str(args.interval), verbosity=0)
+    finally:
+        stop.set()
+    return 0
+
+
+def demo(args) -> int:
+    public_url = _public_url(args)
+    os.environ["TAPGO_PUBLIC_URL"] = public_url
+    _django()
+    _var_dir()
+    from django.core.management import call_command
+
+    from tapgo import demo as demo_data
+
+    call_command("migrate", "--noinput", verbosity=0)
+    info = demo_data.seed()
+    env = dict(os.environ, TAPGO_PUBLIC_URL=public_url)
+    web = subprocess.Popen(_serve_command(args), env=env)
+    work = subprocess.Popen([sys.executable, "-m", "tapgo.cli", "worker"], env=env)
+    demo_data.print_welcome(info, public_url)
+    children = [web, work]
+
+    def stop(*_):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("A part of Tapgo stopped; stopping the rest.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping Tapgo…")
+        return 0
+    finally:
+        stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="tapgo", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    _web_options(sub.add_parser("demo", help="run Tapgo with demo businesses"))
+    _web_options(sub.add_parser("serve", help="run the web server"))
+    work = sub.add_parser("worker", help="run the background worker")
+    work.add_argument("--interval", type=float, default=0.5)
+    if argv and argv[0] not in {"demo", "serve", "worker", "-h", "--help"}:
+        _django()
+        _var_dir()
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["tapgo", *argv])
+        return 0
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return {"demo": demo, "serve": serve, "worker": worker}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MiniappsConfig(AppConfig):
+    name = "tapgo.miniapps"
+    label = "miniapps"

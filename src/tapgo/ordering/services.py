@@ -1,0 +1,497 @@
+"""Cart, checkout and the order state machine."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tapgo.catalog import services as catalog
+from tapgo.catalog.models import Product
+from tapgo.identity.models import Customer
+from tapgo.miniapps.models import MiniApp
+from tapgo.ordering.models import (
+    MAX_LINE_QUANTITY,
+    Cart,
+    CartLine,
+    Fulfilment,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PickupCounter,
+)
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+TRANSITIONS: dict[str, set[str]] = {
+    S.PENDING_PAYMENT: {S.PAID, S.EXPIRED, S.CANCELLED},
+    S.PAID: {S.ACCEPTED, S.REJECTED, S.CANCELLED},
+    S.ACCEPTED: {S.READY, S.CANCELLED},
+    S.READY: {S.COMPLETED, S.CANCELLED},
+    S.COMPLETED: set(),
+    S.EXPIRED: set(),
+    S.REJECTED: set(),
+    S.CANCELLED: set(),
+}
+ACTIVE = [S.PAID, S.ACCEPTED, S.READY]  # what the live board shows
+RELEASES_STOCK = {S.EXPIRED, S.CANCELLED, S.REJECTED}
+
+
+class OrderingError(ValueError):
+    pass
+
+
+class TransitionError(OrderingError):
+    pass
+
+
+# --- cart ---------------------------------------------------------------------------------
+
+
+def _cart(customer: Customer, app: MiniApp) -> Cart:
+    cart = Cart.objects.filter(customer=customer, app=app).first()
+    if cart is not None:
+        return cart
+    try:
+        with transaction.atomic():
+            return Cart.objects.create(customer=customer, app=app, merchant_id=app.merchant_id)
+    except IntegrityError:  # another tab made it first
+        return Cart.objects.get(customer=customer, app=app)
+
+
+def _check_quantity(quantity: int, *, allow_zero: bool = False) -> int:
+    low = 0 if allow_zero else 1
+    if not isinstance(quantity, int) or not low <= quantity <= MAX_LINE_QUANTITY:
+        raise OrderingError(
+            _("Choose a quantity from %(low)d to %(high)d.")
+            % {"low": low, "high": MAX_LINE_QUANTITY}
+        )
+    return quantity
+
+
+def _sellable(app: MiniApp, product_public_id: str, variant_public_id: str | None):
+    product = (
+        Product.objects.for_merchant(app.merchant_id)
+        .filter(public_id=product_public_id)
+        .prefetch_related("variants")
+        .first()
+    )
+    if product is None:
+        raise OrderingError(_("This item is no longer on the menu."))
+    if not product.available:
+        raise OrderingError(_("%(name)s is sold out.") % {"name": product.name})
+    variants = list(product.variants.all())
+    variant = None
+    if variants:
+        variant = next((v for v in variants if v.public_id == variant_public_id), None)
+        if variant is None:
+            raise OrderingError(_("Choose an option for %(name)s.") % {"name": product.name})
+    elif variant_public_id:
+        raise OrderingError(_("This option is no longer on the menu."))
+    return product, variant
+
+
+def cart_add(
+    *,
+    customer: Customer,
+    app: MiniApp,
+    product_public_id: str,
+    variant_public_id: str | None = None,
+    quantity: int = 1,
+) -> Cart:
+    """Add to the cart. Concurrent adds (two tabs) each count: the UPDATE adds in the database."""
+    _check_quantity(quantity)
+    product, variant = _sellable(app, product_public_id, variant_public_id)
+    cart = _cart(customer, app)
+    key = variant.pk if variant else 0
+    for _attempt in range(3):
+        with transaction.atomic():
+            lines = CartLine.objects.filter(cart=cart, product=product, variant_key=key)
+            if lines.filter(quantity__lte=MAX_LINE_QUANTITY - quantity).update(
+                quantity=F("quantity") + quantity
+            ):
+                Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+                return cart
+            if lines.exists():
+                raise OrderingError(
+                    _("At most %(n)d of one item per order.") % {"n": MAX_LINE_QUANTITY}
+                )
+            try:
+                with transaction.atomic():
+                    CartLine.objects.create(
+                        cart=cart,
+                        product=product,
+                        variant=variant,
+                        variant_key=key,
+                        quantity=quantity,
+                    )
+                Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+                return cart
+            except IntegrityError:
+                continue  # the other tab created the line: add to it on the next pass
+    raise OrderingError(_("The cart is busy. Try again."))
+
+
+def cart_set_quantity(*, customer: Customer, app: MiniApp, line_id: int, quantity: int) -> None:
+    _check_quantity(quantity, allow_zero=True)
+    lines = CartLine.objects.filter(pk=line_id, cart__customer=customer, cart__app=app)
+    if quantity == 0:
+        lines.delete()
+    elif not lines.update(quantity=quantity):
+        raise OrderingError(_("That item is no longer in your cart."))
+
+
+def cart_set_note(*, customer: Customer, app: MiniApp, note: str) -> None:
+    if len(note) > 200:
+        raise OrderingError(_("The note has at most 200 characters."))
+    Cart.objects.filter(pk=_cart(customer, app).pk).update(note=note.strip())
+
+
+def cart_set_table(*, customer: Customer, app: MiniApp, table_label: str) -> None:
+    Cart.objects.filter(pk=_cart(customer, app).pk).update(table_label=table_label)
+
+
+@dataclass
+class CartView:
+    cart: Cart | None
+    lines: list[CartLine]
+    total: int
+    count: int
+    currency: str
+
+
+def cart_view(*, customer: Customer | None, app: MiniApp) -> CartView:
+    """The cart with current prices: two queries."""
+    currency = app.merchant.currency
+    if customer is None or not getattr(customer, "pk", None):
+        return CartView(None, [], 0, 0, currency)
+    cart = Cart.objects.filter(customer=customer, app=app).first()
+    if cart is None:
+        return CartView(None, [], 0, 0, currency)
+    lines = list(CartLine.objects.filter(cart=cart).select_related("product", "variant"))
+    for line in lines:
+        line.unit_price = line.variant.price if line.variant else line.product.price
+        line.subtotal = line.unit_price * line.quantity
+        line.name = (
+            f"{line.product.name} ({line.variant.name})" if line.variant else line.product.name
+        )
+    total = sum(line.subtotal for line in lines)
+    return CartView(cart, lines, total, sum(line.quantity for line in lines), currency)
+
+
+def carts_move(*, source: Customer, target: Customer) -> None:
+    for cart in Cart.objects.filter(customer=source).prefetch_related("lines"):
+        existing = Cart.objects.filter(customer=target, app_id=cart.app_id).first()
+        if existing is None:
+            Cart.objects.filter(pk=cart.pk).update(customer=target)
+            continue
+        for line in cart.lines.all():
+            merged = CartLine.objects.filter(
+                cart=existing, product_id=line.product_id, variant_key=line.variant_key
+            ).update(quantity=F("quantity") + line.quantity)
+            if not merged:
+                CartLine.objects.filter(pk=line.pk).update(cart=existing)
+        CartLine.objects.filter(cart=existing, quantity__gt=MAX_LINE_QUANTITY).update(
+            quantity=MAX_LINE_QUANTITY
+        )
+        Cart.objects.filter(pk=cart.pk).delete()
+
+
+# --- checkout -----------------------------------------------------------------------------
+
+
+def _pickup_number(store, business_date) -> str:
+    counters = PickupCounter.objects.filter(store=store, business_date=business_date)
+    if not counters.update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                PickupCounter.objects.create(store=store, business_date=business_date, last=1)
+        except IntegrityError:
+            counters.update(last=F("last") + 1)
+    return f"A{counters.values_list('last', flat=True).get():03d}"
+
+
+def _record(order: Order, status: str) -> None:
+    OrderEvent.objects.create(merchant_id=order.merchant_id, order=order, status=status)
+
+
+def order_place(
+    *,
+    customer: Customer,
+    app: MiniApp,
+    checkout_key: str,
+    fulfilment: str,
+    pickup_name: str = "",
+    note: str | None = None,
+) -> Order:
+    """Turn the cart into an order, taking stock in the same transaction.
+
+    The checkout form's key makes this idempotent: a double-click or a refresh returns the
+    order the first request made.
+    """
+    if not checkout_key or len(checkout_key) > 64:
+        raise OrderingError(_("This checkout form has expired. Please try again."))
+    existing = Order.objects.filter(customer=customer, checkout_key=checkout_key).first()
+    if existing is not None:
+        return existing
+    try:
+        return _order_place(customer, app, checkout_key, fulfilment, pickup_name, note)
+    except IntegrityError:
+        existing = Order.objects.filter(customer=customer, checkout_key=checkout_key).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> Order:
+    from tapgo.ordering import tasks
+
+    merchant = app.merchant
+    if merchant.ordering_paused:
+        raise OrderingError(
+            merchant.pause_reason or _("The kitchen is not taking orders right now.")
+        )
+    if fulfilment not in Fulfilment.values:
+        raise OrderingError(_("Choose dine-in or pickup."))
+    pickup_name = pickup_name.strip()
+    if len(pickup_name) > 40:
+        raise OrderingError(_("The name has at most 40 characters."))
+    with transaction.atomic():
+        view = cart_view(customer=customer, app=app)
+        if not view.lines:
+            raise OrderingError(_("Your cart is empty."))
+        cart = view.cart
+        if fulfilment == Fulfilment.DINE_IN and not cart.table_label:
+            raise OrderingError(_("Scan the code on your table to order dine-in."))
+        if fulfilment == Fulfilment.PICKUP and not pickup_name:
+            raise OrderingError(_("Give a name for pickup."))
+        for line in view.lines:
+            if not line.product.available:
+                raise OrderingError(_("%(name)s is sold out.") % {"name": line.product.name})
+        # Always in key order, so two checkouts never wait on each other in a cycle.
+        for line in sorted(view.lines, key=lambda ln: (ln.product_id, ln.variant_key)):
+            try:
+                catalog.stock_take(
+                    product_id=line.product_id, variant_id=line.variant_id, quantity=line.quantity
+                )
+            except catalog.OutOfStock:
+                raise OrderingError(
+                    _("Sorry, not enough %(name)s left.") % {"name": line.name}
+                ) from None
+        store = app.store
+        now = timezone.now()
+        business_date = timezone.localtime(now, store.tz).date()
+        order = Order.objects.create(
+            merchant=merchant,
+            app=app,
+            store=store,
+            customer=customer,
+            fulfilment=fulfilment,
+            table_label=cart.table_label if fulfilment == Fulfilment.DINE_IN else "",
+            pickup_name=pickup_name if fulfilment == Fulfilment.PICKUP else "",
+            note=(cart.note if note is None else note.strip())[:200],
+            currency=merchant.currency,
+            total=view.total,
+            business_date=business_date,
+            number=_pickup_number(store, business_date),
+            checkout_key=checkout_key,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_MINUTES),
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product_id=line.product_id,
+                variant_id=line.variant_id,
+                name=line.name,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+            )
+            for line in view.lines
+        )
+        CartLine.objects.filter(cart=cart).delete()
+        Cart.objects.filter(pk=cart.pk).update(note="")
+        _record(order, order.status)
+        transaction.on_commit(lambda: tasks.schedule_expiry(order))
+    return order
+
+
+# --- the state machine --------------------------------------------------------------------
+
+
+def _transition(order: Order, to: str, *, reason: str = "", **fields) -> Order:
+    """Move an order one step with a conditional UPDATE: of two racing writers, one wins."""
+    allowed = TRANSITIONS[order.status]
+    if to not in allowed:
+        raise TransitionError(
+            _("An order that is %(status)s cannot become %(to)s.")
+            % {"status": OrderStatus(order.status).label, "to": OrderStatus(to).label}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Order.objects.filter(pk=order.pk, status=order.status).update(
+            status=to, reason=reason[:200], updated_at=now, **fields
+        )
+        if not moved:
+            order.refresh_from_db()
+            raise TransitionError(_("This order changed meanwhile; reload and try again."))
+        was = order.status
+        order.status, order.reason, order.updated_at = to, reason[:200], now
+        for key, value in fields.items():
+            setattr(order, key, value)
+        if to in RELEASES_STOCK:
+            for line in order.lines.order_by("product_id", "variant_id"):
+                catalog.stock_release(
+                    product_id=line.product_id, variant_id=line.variant_id, quantity=line.quantity
+                )
+        if was in ACTIVE and to in {S.CANCELLED, S.REJECTED}:
+            from tapgo.payments.services import payment_refund_order
+
+            payment_refund_order(order=order)
+        if was == S.PENDING_PAYMENT and to in RELEASES_STOCK:
+            from tapgo.payments.services import payment_cancel_open
+
+            payment_cancel_open(order=order)
+        _record(order, to)
+    return order
+
+
+def order_mark_paid(*, order: Order, amount: int, currency: str) -> bool:
+    """Called by payments when a verified provider event says the money arrived.
+
+    Returns False when the order can no longer be paid (expired or cancelled meanwhile):
+    the caller then refunds the payment.
+    """
+    if amount != order.total or currency != order.currency:
+        log.error("payment for order %s does not match its total", order.public_id)
+        return False
+    try:
+        _transition(order, S.PAID, paid_at=timezone.now())
+    except TransitionError:
+        order.refresh_from_db()
+        return order.status in ACTIVE or order.status == S.COMPLETED
+    return True
+
+
+def order_accept(*, order: Order) -> Order:
+    return _transition(order, S.ACCEPTED)
+
+
+def order_mark_ready(*, order: Order) -> Order:
+    return _transition(order, S.READY)
+
+
+def order_complete(*, order: Order) -> Order:
+    return _transition(order, S.COMPLETED)
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise OrderingError(_("Give the customer a reason."))
+    return reason
+
+
+def order_reject(*, order: Order, reason: str) -> Order:
+    return _transition(order, S.REJECTED, reason=_reason(reason))
+
+
+def order_cancel(*, order: Order, reason: str) -> Order:
+    """Cancel by the merchant (with a reason; a paid order is refunded)."""
+    return _transition(order, S.CANCELLED, reason=_reason(reason))
+
+
+def order_cancel_unpaid(*, order: Order) -> Order:
+    """The customer gives up before paying."""
+    if order.status != S.PENDING_PAYMENT:
+        raise TransitionError(_("Only an unpaid order can be cancelled here."))
+    return _transition(order, S.CANCELLED, reason="")
+
+
+def order_expire(*, order: Order) -> bool:
+    """Expire an unpaid order whose time is up; gives its stock back. Safe to call twice."""
+    if order.status != S.PENDING_PAYMENT or order.expires_at > timezone.now():
+        return False
+    try:
+        _transition(order, S.EXPIRED)
+    except TransitionError:
+        return False
+    return True
+
+
+def orders_expire_due(*, limit: int = 500) -> int:
+    """Sweep for unpaid orders past their time (a safety net under the per-order task)."""
+    due = Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=timezone.now()).order_by(
+        "id"
+    )[:limit]
+    return sum(order_expire(order=order) for order in due)
+
+
+def orders_move(*, source: Customer, target: Customer) -> None:
+    Order.objects.filter(customer=source).update(customer=target)
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+def access_order_for_merchant(*, merchant, public_id: str) -> Order:
+    order = Order.objects.for_merchant(merchant).filter(public_id=public_id).first()
+    if order is None:
+        raise Http404
+    return order
+
+
+def access_order_for_customer(*, customer: Customer | None, public_id: str) -> Order:
+    if customer is None or not getattr(customer, "pk", None):
+        raise Http404
+    order = (
+        Order.objects.select_related("app", "merchant", "store")
+        .filter(customer=customer, public_id=public_id)
+        .first()
+    )
+    if order is None:
+        raise Http404
+    return order
+
+
+def board_orders(merchant):
+    """The live board: paid and in-progress orders with their lines, in two queries."""
+    return (
+        Order.objects.for_merchant(merchant)
+        .filter(status__in=ACTIVE)
+        .prefetch_related("lines")
+        .order_by("paid_at", "id")
+    )
+
+
+def orders_of_customer(customer: Customer | None):
+    if customer is None or not getattr(customer, "pk", None):
+        return Order.objects.none()
+    return Order.objects.filter(customer=customer).select_related("app").order_by("-created_at")
+
+
+def events_after(*, merchant=None, order: Order | None = None, after: int = 0, limit: int = 100):
+    """Events newer than `after`, oldest first: what a live page has not seen yet."""
+    events = OrderEvent.objects.filter(pk__gt=after).select_related("order").order_by("pk")
+    if merchant is not None:
+        events = events.for_merchant(merchant)
+    if order is not None:
+        events = events.filter(order=order)
+    return list(events[:limit])
+
+
+def last_event_id(*, merchant=None, order: Order | None = None) -> int:
+    events = OrderEvent.objects.all()
+    if merchant is not None:
+        events = events.for_merchant(merchant)
+    if order is not None:
+        events = events.filter(order=order)
+    return events.order_by("-pk").values_list("pk", flat=True).first() or 0

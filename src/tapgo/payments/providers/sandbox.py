@@ -1,0 +1,82 @@
+"""The built-in sandbox provider: a hosted pay page and HMAC-signed server-to-server webhooks.
+
+It behaves like a real provider seen from Tapgo's side: the customer's decision on the pay
+page is *not* trusted by the order; only the signed webhook, delivered by the worker to the
+webhook URL, marks it paid.
+
+Signature header: ``Tapgo-Sandbox-Signature: t=<unix seconds>,v1=<hex hmac-sha256>`` over
+``"<t>.<raw body>"`` with the shared secret, as Stripe does.
+"""
+
+import hashlib
+import hmac
+import json
+import time
+
+from django.conf import settings
+
+from tapgo.payments.providers import ProviderEvent, WebhookRejected
+
+NAME = "sandbox"
+HEADER = "Tapgo-Sandbox-Signature"
+TOLERANCE_SECONDS = 300
+KINDS = {"payment.succeeded", "payment.failed"}
+
+
+def _mac(timestamp: int, body: bytes) -> str:
+    secret = settings.SANDBOX_WEBHOOK_SECRET.encode()
+    return hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def sign(body: bytes, *, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return f"t={timestamp},v1={_mac(timestamp, body)}"
+
+
+def event_body(
+    *, event_id: str, kind: str, intent_public_id: str, amount: int, currency: str
+) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id,
+            "type": kind,
+            "data": {"intent": intent_public_id, "amount": amount, "currency": currency},
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def verify(body: bytes, signature: str | None, *, now: float | None = None) -> ProviderEvent:
+    """Check the signature before reading anything, then the shape of the event."""
+    if not signature:
+        raise WebhookRejected("missing signature")
+    try:
+        parts = dict(item.split("=", 1) for item in signature.split(","))
+        timestamp = int(parts["t"])
+        given = parts["v1"]
+    except (ValueError, KeyError):
+        raise WebhookRejected("malformed signature") from None
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > TOLERANCE_SECONDS:
+        raise WebhookRejected("stale signature")
+    if not hmac.compare_digest(given, _mac(timestamp, body)):
+        raise WebhookRejected("bad signature")
+    try:
+        data = json.loads(body)
+        event_id, kind = data["id"], data["type"]
+        intent, amount, currency = (
+            data["data"]["intent"],
+            data["data"]["amount"],
+            data["data"]["currency"],
+        )
+    except (ValueError, KeyError, TypeError):
+        raise WebhookRejected("malformed event") from None
+    if not (isinstance(event_id, str) and 0 < len(event_id) <= 100):
+        raise WebhookRejected("malformed event id")
+    if kind not in KINDS:
+        raise WebhookRejected("unknown event type")
+    if not (isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0):
+        raise WebhookRejected("malformed amount")
+    if not (isinstance(currency, str) and len(currency) == 3 and isinstance(intent, str)):
+        raise WebhookRejected("malformed event")
+    return ProviderEvent(event_id, kind, intent, amount, currency, data)

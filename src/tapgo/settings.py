@@ -1,0 +1,256 @@
+"""Tapgo's one settings module. Every value comes from the environment with a safe default.
+
+TAPGO_DATABASE_URL   PostgreSQL (or any dj-database-url URL); SQLite in WAL mode under ./var/ when unset
+TAPGO_REDIS_URL      Redis for cache and rate limits; in-process when unset
+TAPGO_SECRET_KEY     required when TAPGO_PRODUCTION=1
+TAPGO_PRODUCTION     1 for production: DEBUG off, secure cookies, refuses the demo secret key
+TAPGO_PUBLIC_URL     base URL printed codes and links carry (default http://127.0.0.1:8000)
+TAPGO_VAR_DIR        where SQLite, media and collected static files live (default ./var)
+TAPGO_SMTP_URL       smtp://user:pass@host:port for email; printed to the console when unset
+TAPGO_ALLOWED_HOSTS  comma-separated host names (default: any in development)
+TAPGO_TASKS_IMMEDIATE  1 to run background tasks in the request (tests)
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import dj_database_url
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+from tapgo.core.csp import inline_style_hashes
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("TAPGO_VAR_DIR", "var")).resolve()
+
+DEMO_SECRET_KEY = "tapgo-demo-secret-key-not-for-production"
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in {"1", "true", "yes"}
+
+
+PRODUCTION = _flag("TAPGO_PRODUCTION")
+DEBUG = _flag("TAPGO_DEBUG") and not PRODUCTION
+SECRET_KEY = os.environ.get("TAPGO_SECRET_KEY", DEMO_SECRET_KEY)
+if PRODUCTION and (SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 32):
+    raise RuntimeError(
+        "TAPGO_PRODUCTION=1 needs TAPGO_SECRET_KEY set to a random value of 32+ characters; "
+        "it refuses to start with the demo key."
+    )
+
+PUBLIC_URL = os.environ.get("TAPGO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("TAPGO_ALLOWED_HOSTS", "" if PRODUCTION else "*").split(",")
+    if h.strip()
+]
+if PRODUCTION and urlsplit(PUBLIC_URL).hostname:
+    ALLOWED_HOSTS.append(urlsplit(PUBLIC_URL).hostname)
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "tapgo.core",
+    "tapgo.identity",
+    "tapgo.merchants",
+    "tapgo.miniapps",
+    "tapgo.catalog",
+    "tapgo.ordering",
+    "tapgo.payments",
+    "tapgo.shell",
+    "tapgo.console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tapgo.core.middleware.SecurityHeadersMiddleware",
+    "tapgo.identity.middleware.GuestMiddleware",
+]
+
+ROOT_URLCONF = "tapgo.urls"
+WSGI_APPLICATION = "tapgo.wsgi.application"
+ASGI_APPLICATION = "tapgo.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+# --- database -----------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("TAPGO_DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES["default"].setdefault("TEST", {})
+    if os.environ.get("TAPGO_TEST_DATABASE_NAME"):
+        DATABASES["default"]["TEST"]["NAME"] = os.environ["TAPGO_TEST_DATABASE_NAME"]
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "tapgo.sqlite3",
+            "OPTIONS": {
+                # Writers take the lock when their transaction starts and wait for it, so
+                # concurrent writers queue instead of failing with "database is locked".
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;"
+                ),
+            },
+            # Tests use a file too: threads of a race test must share one real database.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache --------------------------------------------------------------------------------
+REDIS_URL = os.environ.get("TAPGO_REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tapgo",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- background tasks ---------------------------------------------------------------------
+if _flag("TAPGO_TASKS_IMMEDIATE"):
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# --- auth ---------------------------------------------------------------------------------
+AUTH_USER_MODEL = "identity.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
+
+# --- email --------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = os.environ.get("TAPGO_FROM_EMAIL", "Tapgo <no-reply@tapgo.invalid>")
+SMTP_URL = os.environ.get("TAPGO_SMTP_URL", "")
+if SMTP_URL:
+    _smtp = urlsplit(SMTP_URL)
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _smtp.hostname,
+                "port": _smtp.port or 25,
+                "username": unquote(_smtp.username or ""),
+                "password": unquote(_smtp.password or ""),
+                "use_tls": _smtp.scheme == "smtp+tls",
+                "use_ssl": _smtp.scheme == "smtps",
+                "timeout": 10,
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+# --- i18n ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+# --- static and media ---------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_MAX_AGE = 3600
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+
+# --- security -----------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, *inline_style_hashes()],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# --- product ------------------------------------------------------------------------------
+ORDER_PAYMENT_MINUTES = int(os.environ.get("TAPGO_ORDER_PAYMENT_MINUTES", "15"))
+# The sandbox payment provider signs its webhooks with this key; it POSTs them to
+# SANDBOX_WEBHOOK_URL (by default this server's own public URL).
+SANDBOX_WEBHOOK_SECRET = os.environ.get("TAPGO_SANDBOX_WEBHOOK_SECRET", SECRET_KEY + ":sandbox")
+SANDBOX_WEBHOOK_BASE_URL = os.environ.get("TAPGO_SANDBOX_WEBHOOK_BASE_URL", PUBLIC_URL).rstrip("/")
+# How long one Server-Sent Events response stays open before the browser reconnects
+# (with Last-Event-ID, so nothing is missed); bounds the threads a stream holds.
+LIVE_STREAM_SECONDS = int(os.environ.get("TAPGO_LIVE_STREAM_SECONDS", "25"))
+LIVE_POLL_SECONDS = float(os.environ.get("TAPGO_LIVE_POLL_SECONDS", "0.5"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("TAPGO_LOG_LEVEL", "WARNING")},
+}
