@@ -1,0 +1,88 @@
+"""Fixtures shared by every test: a café with a published app, a menu and table codes."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("TAPGO_TASKS_IMMEDIATE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def owner(db):
+    from tapgo.identity.services import staff_user_create
+
+    return staff_user_create(email="owner@cafe.test", password="correct horse battery")
+
+
+@pytest.fixture
+def merchant(owner):
+    from tapgo.merchants.services import merchant_create
+
+    return merchant_create(owner=owner, name="Test Café", time_zone="Asia/Shanghai")
+
+
+@pytest.fixture
+def app(merchant):
+    from tapgo.miniapps import services
+
+    app = services.app_create(merchant=merchant, name="Test Café", slug="test-cafe")
+    services.app_set_published(app=app, published=True)
+    services.table_codes_create(app=app, labels=["1", "2", "3"])
+    return app
+
+
+@pytest.fixture
+def category(merchant):
+    from tapgo.catalog.services import category_create
+
+    return category_create(merchant=merchant, name="Coffee")
+
+
+@pytest.fixture
+def product(merchant, category):
+    from tapgo.catalog.services import product_create
+
+    return product_create(merchant=merchant, category=category, name="Latte", price=2600, stock=20)
+
+
+@pytest.fixture
+def sized_product(merchant, category):
+    from tapgo.catalog.services import VariantInput, product_create
+
+    return product_create(
+        merchant=merchant,
+        category=category,
+        name="Americano",
+        price=1800,
+        variants=[VariantInput("Regular", 1800, 5), VariantInput("Large", 2200, 5)],
+    )
+
+
+@pytest.fixture
+def customer(db):
+    from tapgo.identity.services import customer_create_guest
+
+    return customer_create_guest()
+
+
+@pytest.fixture
+def other_merchant(db):
+    """A second business, so tenancy can be tried."""
+    from tapgo.catalog.services import category_create, product_create
+    from tapgo.identity.services import staff_user_create
+    from tapgo.merchants.services import merchant_create
+    from tapgo.miniapps import services
+
+    other_owner = staff_user_create(email="owner@bakery.test", password="correct horse battery")
+    other = merchant_create(owner=other_owner, name="Bakery")
+    other_app = services.app_create(merchant=other, name="Bakery", slug="bakery")
+    services.app_set_published(app=other_app, published=True)
+    services.table_codes_create(app=other_app, labels=["1"])
+    cat = category_create(merchant=other, name="Bread")
+    product_create(merchant=other, category=cat, name="Sourdough", price=3800)
+    return other

@@ -1,0 +1,35 @@
+from django import template
+from django.conf import settings
+from django.utils.safestring import mark_safe
+
+from tapgo.core.csp import inline_style
+from tapgo.core.money import amount_input, format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency):
+    """{{ product.price|money:merchant.currency }} → ¥26.00 / CN¥26.00 by language."""
+    if amount is None or amount == "":
+        return ""
+    return format_money(int(amount), currency)
+
+
+@register.filter
+def money_input(amount, currency):
+    if amount is None or amount == "":
+        return ""
+    return amount_input(int(amount), currency)
+
+
+@register.filter
+def media(name):
+    """URL of an uploaded file by its storage name."""
+    return settings.MEDIA_URL + name if name else ""
+
+
+@register.simple_tag
+def inline_css(path):
+    """A stylesheet inlined in <style>; its hash is in the CSP (see tapgo.core.csp)."""
+    return mark_safe("<style>" + inline_style(path) + "</style>")  # noqa: S308 (our own file)
