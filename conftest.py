@@ -5,11 +5,22 @@ import os
 import pytest
 
 os.environ.setdefault("TAPGO_TASKS_IMMEDIATE", "1")
+# The sandbox provider's webhooks go nowhere unless a test points them at a live server.
+os.environ.setdefault("TAPGO_SANDBOX_WEBHOOK_BASE_URL", "http://127.0.0.1:9")
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # The SQLite test database is a file under var/ (race tests need a shared one).
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Argon2 costs ~0.2 s a hash by design; tests that make users need no such cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -86,3 +97,50 @@ def other_merchant(db):
     cat = category_create(merchant=other, name="Bread")
     product_create(merchant=other, category=cat, name="Sourdough", price=3800)
     return other
+
+
+@pytest.fixture
+def order(customer, app, product):
+    """A pickup order for two lattes, waiting for payment."""
+    from tapgo.ordering.services import cart_add, order_place
+
+    cart_add(customer=customer, app=app, product_public_id=product.public_id, quantity=2)
+    return order_place(
+        customer=customer, app=app, checkout_key="k-order", fulfilment="pickup", pickup_name="Ann"
+    )
+
+
+@pytest.fixture
+def concurrently():
+    """Run fn(i) for i in range(n) in n threads that start together (a barrier).
+
+    Each thread opens its own database connection before the barrier and closes it at the
+    end. Returns what each call returned, or the exception it raised.
+    """
+    import threading
+
+    from django.db import connection
+
+    def run(fn, n: int, *, timeout: float = 120.0) -> list:
+        barrier = threading.Barrier(n)
+        results: list = [None] * n
+
+        def worker(i: int) -> None:
+            try:
+                connection.ensure_connection()
+                barrier.wait(timeout)
+                results[i] = fn(i)
+            except BaseException as exc:  # noqa: BLE001 (reported to the test)
+                results[i] = exc
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout)
+        assert not any(thread.is_alive() for thread in threads), "a racing thread hung"
+        return results
+
+    return run

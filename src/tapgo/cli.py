@@ -25,7 +25,7 @@ def _django():
 def _var_dir() -> None:
     from django.conf import settings
 
-    for path in (settings.VAR_DIR, settings.MEDIA_ROOT):
+    for path in (settings.VAR_DIR, settings.MEDIA_ROOT, settings.STATIC_ROOT):
         path.mkdir(parents=True, exist_ok=True)
 
 

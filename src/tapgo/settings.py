@@ -12,6 +12,7 @@ TAPGO_TASKS_IMMEDIATE  1 to run background tasks in the request (tests)
 """
 
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -126,7 +127,7 @@ else:
                 ),
             },
             # Tests use a file too: threads of a race test must share one real database.
-            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"tapgo-test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
-from django.db import connections
 from django.http import StreamingHttpResponse
 
 
@@ -42,22 +41,18 @@ def stream(
         deadline = time.monotonic() + settings.LIVE_STREAM_SECONDS
         yield "retry: 1000\n: connected\n\n"
         idle = 0.0
-        try:
-            while time.monotonic() < deadline:
-                sent = False
-                for event_id, name, data in fetch(cursor):
-                    cursor = max(cursor, event_id)
-                    sent = True
-                    yield _frame(event_id, name, data)
-                if not sent:
-                    idle += settings.LIVE_POLL_SECONDS
-                    if idle >= 10:
-                        idle = 0.0
-                        yield ": keep-alive\n\n"
-                time.sleep(settings.LIVE_POLL_SECONDS)
-        finally:
-            # The stream ran outside the request cycle's own clean-up: close its connections.
-            connections.close_all()
+        while time.monotonic() < deadline:
+            sent = False
+            for event_id, name, data in fetch(cursor):
+                cursor = max(cursor, event_id)
+                sent = True
+                yield _frame(event_id, name, data)
+            if not sent:
+                idle += settings.LIVE_POLL_SECONDS
+                if idle >= 10:
+                    idle = 0.0
+                    yield ": keep-alive\n\n"
+            time.sleep(settings.LIVE_POLL_SECONDS)
 
     response = StreamingHttpResponse(body(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"

@@ -1,21 +1,48 @@
-"""The guest identity: a customer id in a signed cookie, made on the first visit needing it."""
+"""The guest identity: a customer id in a signed cookie, made on the first visit needing it.
+
+Views ask with current_customer(request) (None for a first-time visitor) or
+ensure_customer(request) (creates a guest); sign-in switches with switch_customer().
+"""
 
 from django.conf import settings
 from django.core import signing
-from django.utils.functional import SimpleLazyObject
 
 from tapgo.identity import services
+from tapgo.identity.models import Customer
 
 COOKIE = "tg_guest"
 SALT = "tapgo.guest"
 MAX_AGE = 400 * 24 * 3600
+_UNSET = object()
 
 
-def read_cookie(request) -> str | None:
+def _read_cookie(request) -> str | None:
     try:
         return request.get_signed_cookie(COOKIE, salt=SALT, max_age=MAX_AGE)
     except (KeyError, signing.BadSignature):
         return None
+
+
+def current_customer(request) -> Customer | None:
+    cached = getattr(request, "_tapgo_customer", _UNSET)
+    if cached is _UNSET:
+        cached = services.customer_from_public_id(_read_cookie(request))
+        request._tapgo_customer = cached
+    return cached
+
+
+def ensure_customer(request) -> Customer:
+    customer = current_customer(request)
+    if customer is None:
+        customer = services.customer_create_guest()
+        switch_customer(request, customer)
+    return customer
+
+
+def switch_customer(request, customer: Customer | None) -> None:
+    """Make this customer the browser's identity from this response on (None: forget it)."""
+    request._tapgo_customer = customer
+    request._tapgo_cookie = customer.public_id if customer else ""
 
 
 class GuestMiddleware:
@@ -23,25 +50,14 @@ class GuestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        public_id = read_cookie(request)
-        request.customer = SimpleLazyObject(lambda: services.customer_from_public_id(public_id))
-        request.set_customer = lambda customer: setattr(request, "_new_customer", customer)
-
-        def ensure_customer():
-            customer = request.customer if public_id else None
-            if customer is None or not getattr(customer, "pk", None):
-                customer = services.customer_create_guest()
-                request.set_customer(customer)
-                request.customer = customer
-            return customer
-
-        request.ensure_customer = ensure_customer
         response = self.get_response(request)
-        new = getattr(request, "_new_customer", None)
-        if new is not None:
+        value = getattr(request, "_tapgo_cookie", None)
+        if value == "":
+            response.delete_cookie(COOKIE, samesite="Lax")
+        elif value:
             response.set_signed_cookie(
                 COOKIE,
-                new.public_id,
+                value,
                 salt=SALT,
                 max_age=MAX_AGE,
                 httponly=True,

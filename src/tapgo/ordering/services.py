@@ -381,6 +381,11 @@ def order_mark_paid(*, order: Order, amount: int, currency: str) -> bool:
     return True
 
 
+def order_payment_failed(*, order: Order) -> None:
+    """A payment attempt failed: the order stays payable; live pages hear about it."""
+    _record(order, order.status)
+
+
 def order_accept(*, order: Order) -> Order:
     return _transition(order, S.ACCEPTED)
 
@@ -475,7 +480,11 @@ def board_orders(merchant):
 def orders_of_customer(customer: Customer | None):
     if customer is None or not getattr(customer, "pk", None):
         return Order.objects.none()
-    return Order.objects.filter(customer=customer).select_related("app").order_by("-created_at")
+    return (
+        Order.objects.filter(customer=customer)
+        .select_related("app", "store")
+        .order_by("-created_at")
+    )
 
 
 def events_after(*, merchant=None, order: Order | None = None, after: int = 0, limit: int = 100):

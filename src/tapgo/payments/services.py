@@ -122,9 +122,12 @@ def _apply(event: ProviderEvent) -> str:
         raise WebhookRejected("amount or currency does not match the intent")
     order = intent.order
     if event.kind == "payment.failed":
-        PaymentIntent.objects.filter(pk=intent.pk, status__in=OPEN).update(
+        if PaymentIntent.objects.filter(pk=intent.pk, status__in=OPEN).update(
             status=IntentStatus.FAILED, updated_at=timezone.now()
-        )
+        ):
+            from tapgo.ordering.services import order_payment_failed
+
+            order_payment_failed(order=order)
         return "applied"
     # payment.succeeded
     if not PaymentIntent.objects.filter(pk=intent.pk, status__in=OPEN).update(

@@ -1,0 +1,47 @@
+// Progressive enhancement of the shell. Everything works without it; this adds live order
+// status, the share sheet and one-click protection. No inline scripts (CSP).
+(function () {
+  "use strict";
+
+  // Brand colour from the app (a data attribute: no inline style under the CSP).
+  var brand = document.body.getAttribute("data-brand");
+  if (brand && /^#[0-9a-fA-F]{6}$/.test(brand)) {
+    document.documentElement.style.setProperty("--brand", brand);
+  }
+
+  // Share: the Web Share API where the browser has it, copy-link otherwise.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-share]");
+    if (!link) return;
+    event.preventDefault();
+    var url = link.getAttribute("data-share");
+    if (navigator.share) {
+      navigator.share({ title: link.getAttribute("data-title") || document.title, url: url }).catch(function () {});
+    } else if (navigator.clipboard) {
+      navigator.clipboard.writeText(url).then(function () {
+        link.textContent = link.getAttribute("data-copied") || "✓";
+      });
+    } else {
+      window.prompt("", url);
+    }
+  });
+
+  // A form marked data-once is sent once even if double-clicked (the server is idempotent too).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-once")) return;
+    if (form.dataset.sent) { event.preventDefault(); return; }
+    form.dataset.sent = "1";
+  });
+
+  // Live order status over Server-Sent Events; EventSource reconnects with Last-Event-ID.
+  var status = document.getElementById("order-status");
+  if (status && window.EventSource) {
+    var source = new EventSource(status.getAttribute("data-live"));
+    source.addEventListener("status", function (event) {
+      var data = JSON.parse(event.data);
+      status.innerHTML = data.html;
+      if (["completed", "expired", "rejected", "cancelled"].indexOf(data.status) >= 0) source.close();
+    });
+  }
+})();
