@@ -28,6 +28,8 @@ def parse_amount(text: str, currency: str) -> int:
         raise MoneyError("not a number") from exc
     if not value.is_finite():
         raise MoneyError("not a number")
+    if abs(value) > 10**12:
+        raise MoneyError("too large")
     minor = value.scaleb(minor_digits(currency))
     if minor != minor.to_integral_value():
         raise MoneyError("too many decimal places")
