@@ -131,21 +131,27 @@ def demo(args) -> int:
     call_command("migrate", "--noinput", verbosity=0)
     info = demo_data.seed()
     env = dict(os.environ, TAPGO_PUBLIC_URL=public_url)
-    web = subprocess.Popen(_serve_command(args), env=env)
-    work = subprocess.Popen([sys.executable, "-m", "tapgo.cli", "worker"], env=env)
+    # Each child leads its own process group, so stopping one stops its worker processes too.
+    web = subprocess.Popen(_serve_command(args), env=env, start_new_session=True)
+    work = subprocess.Popen(
+        [sys.executable, "-m", "tapgo.cli", "worker"], env=env, start_new_session=True
+    )
     demo_data.print_welcome(info, public_url)
     children = [web, work]
 
     def stop(*_):
+        # A second Ctrl-C must not interrupt the clean-up.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for child in children:
             if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+                os.killpg(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
         for child in children:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
     try:
