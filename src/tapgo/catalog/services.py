@@ -228,15 +228,18 @@ def product_set_available(*, product: Product, available: bool) -> None:
 
 
 @transaction.atomic
-def product_delete(*, product: Product) -> None:
+def product_delete(*, product: Product) -> bool:
+    """Delete a product; True if deleted, False if it was only hidden (it has been ordered)."""
     from tapgo.ordering.models import OrderLine
 
-    if OrderLine.objects.filter(product=product).exists():
+    deleted = not OrderLine.objects.filter(product=product).exists()
+    if deleted:
+        Product.objects.filter(pk=product.pk).delete()
+    else:
         # Orders keep pointing at what was sold: hide it instead of deleting it.
         Product.objects.filter(pk=product.pk).update(available=False)
-    else:
-        Product.objects.filter(pk=product.pk).delete()
     _bump(product.merchant)
+    return deleted
 
 
 # --- stock (called by ordering inside its transaction) -----------------------------------

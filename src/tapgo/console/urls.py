@@ -1,2 +1,48 @@
+from django.urls import path
+
+from tapgo.console import views
+
 app_name = "console"
-urlpatterns: list = []
+
+m = "<str:m>/"  # the merchant's public id: every merchant page starts with it
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("signup/", views.signup, name="signup"),
+    path("new/", views.merchant_new, name="merchant_new"),
+    path("invitations/<str:public_id>/", views.invitation, name="invitation"),
+    path(m, views.merchant_home, name="merchant"),
+    path(m + "settings/", views.settings_view, name="settings"),
+    path(m + "staff/", views.staff, name="staff"),
+    path(m + "staff/<str:user_id>/remove", views.staff_remove, name="staff_remove"),
+    path(m + "apps/", views.apps, name="apps"),
+    path(m + "apps/new/", views.app_new, name="app_new"),
+    path(m + "apps/<str:app_id>/", views.app_edit, name="app"),
+    path(m + "apps/<str:app_id>/publish", views.app_publish, name="app_publish"),
+    path(m + "apps/<str:app_id>/codes/", views.codes, name="codes"),
+    path(m + "apps/<str:app_id>/codes/print/", views.codes_print, name="codes_print"),
+    path(m + "codes/<str:code>/enabled", views.code_enabled, name="code_enabled"),
+    path(m + "codes/<str:code>/qr.svg", views.code_download, {"fmt": "svg"}, name="code_svg"),
+    path(m + "codes/<str:code>/qr.png", views.code_download, {"fmt": "png"}, name="code_png"),
+    path(m + "menu/", views.menu, name="menu"),
+    path(m + "menu/categories/new", views.category_new, name="category_new"),
+    path(
+        m + "menu/categories/<str:category_id>/<str:action>",
+        views.category_action,
+        name="category_action",
+    ),
+    path(m + "menu/products/new/", views.product_new, name="product_new"),
+    path(m + "menu/products/<str:product_id>/", views.product_edit, name="product"),
+    path(
+        m + "menu/products/<str:product_id>/<str:action>",
+        views.product_action,
+        name="product_action",
+    ),
+    path(m + "board/", views.board, name="board"),
+    path(m + "board/events", views.board_events, name="board_events"),
+    path(m + "board/pause", views.board_pause, name="board_pause"),
+    path(m + "orders/<str:order_id>/", views.order_detail, name="order"),
+    path(m + "orders/<str:order_id>/<str:action>", views.order_action, name="order_action"),
+]

@@ -28,7 +28,7 @@ def parse_amount(text: str, currency: str) -> int:
         raise MoneyError("not a number") from exc
     if not value.is_finite():
         raise MoneyError("not a number")
-    if abs(value) > 10**12:
+    if value.adjusted() > 12:  # checked on the exponent: no huge number is ever built
         raise MoneyError("too large")
     minor = value.scaleb(minor_digits(currency))
     if minor != minor.to_integral_value():

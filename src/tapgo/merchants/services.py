@@ -151,6 +151,14 @@ def invitation_create(*, merchant: Merchant, invited_by: User, email: str, role:
     return invitation
 
 
+def invitations_pending(merchant: Merchant):
+    return (
+        Invitation.objects.for_merchant(merchant)
+        .filter(accepted_at__isnull=True)
+        .order_by("-created_at")
+    )
+
+
 def invitation_get(public_id: str) -> Invitation:
     invitation = (
         Invitation.objects.select_related("merchant")

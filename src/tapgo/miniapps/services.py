@@ -209,10 +209,11 @@ def code_url(entry: EntryCode) -> str:
     return absolute_url("shell:scan", entry.code)
 
 
-def code_svg(entry: EntryCode, *, scale: int = 4) -> bytes:
+def code_svg(entry: EntryCode, *, scale: int = 4, omitsize: bool = False) -> bytes:
+    """The code as SVG; omitsize gives a viewBox instead of a fixed size (scales with CSS)."""
     out = io.BytesIO()
     segno.make(code_url(entry), error="m").save(
-        out, kind="svg", scale=scale, border=2, xmldecl=False
+        out, kind="svg", scale=scale, border=2, xmldecl=False, omitsize=omitsize
     )
     return out.getvalue()
 

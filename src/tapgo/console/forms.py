@@ -1,0 +1,311 @@
+"""Forms of the merchant console: they parse and check input; the domain services decide."""
+
+import re
+import zoneinfo
+from functools import cache
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from tapgo.catalog.services import VariantInput, categories_of
+from tapgo.core.money import MoneyError, amount_input, minor_digits, parse_amount
+from tapgo.identity.models import User
+from tapgo.merchants.models import Role
+from tapgo.miniapps.models import Template
+
+# Digits with an optional decimal part: what a person types for a price. Exponents ("1e9")
+# and words never reach parse_amount.
+AMOUNT_RE = re.compile(r"^[+-]?\d{1,12}(?:[.,]\d{1,6})?$")
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class MoneyField(forms.CharField):
+    """A price typed as a decimal ("26", "26.50"), cleaned to integer minor units."""
+
+    default_error_messages = {
+        "invalid": _("Enter a price such as 26 or 26.50."),
+        "decimals": _("This currency has at most %(digits)s digits after the decimal point."),
+    }
+
+    def __init__(self, *, currency: str, **kwargs):
+        self.currency = currency
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("maxlength", "20")  # the pattern below limits it too
+        self.widget.attrs.setdefault("inputmode", "decimal")
+        self.widget.attrs.setdefault("autocomplete", "off")
+
+    def prepare_value(self, value):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return amount_input(value, self.currency)
+        return value
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        text = value.strip().replace(" ", "")
+        if not AMOUNT_RE.match(text):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if "," in text and "." not in text and re.search(r",\d{3}$", text) is None:
+            text = text.replace(",", ".")  # "26,50" typed with a decimal comma
+        try:
+            return parse_amount(text, self.currency)
+        except MoneyError:
+            raise forms.ValidationError(
+                self.error_messages["decimals"],
+                code="decimals",
+                params={"digits": minor_digits(self.currency)},
+            ) from None
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+class LoginForm(AuthenticationForm):
+    """Email and password; the email is matched case-insensitively (stored lower-case)."""
+
+    def clean_username(self):
+        return (self.cleaned_data.get("username") or "").strip().lower()
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters; not a common password and not only digits."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, fixed_email: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fixed_email = fixed_email
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+        if fixed_email:
+            self.fields["email"].initial = fixed_email
+            self.fields["email"].disabled = True
+
+    def clean_email(self):
+        email = (self.fixed_email or self.cleaned_data["email"]).strip().lower()
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError(
+                _("An account with this email already exists. Log in instead.")
+            )
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("The two passwords are not the same."))
+        elif p1:
+            try:
+                password_validation.validate_password(
+                    p1, User(email=cleaned.get("email") or self.fixed_email or "")
+                )
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+# --- merchant -----------------------------------------------------------------------------
+
+
+class MerchantForm(forms.Form):
+    name = forms.CharField(label=_("Business name"), max_length=120)
+    address = forms.CharField(label=_("Address"), max_length=300, required=False)
+    latitude = forms.DecimalField(
+        label=_("Latitude"),
+        required=False,
+        max_digits=9,
+        decimal_places=6,
+        min_value=-90,
+        max_value=90,
+        help_text=_("Optional. Give both latitude and longitude, or neither."),
+    )
+    longitude = forms.DecimalField(
+        label=_("Longitude"),
+        required=False,
+        max_digits=9,
+        decimal_places=6,
+        min_value=-180,
+        max_value=180,
+    )
+    opening_hours = forms.CharField(
+        label=_("Opening hours"),
+        max_length=300,
+        required=False,
+        help_text=_("As customers should read it, e.g. Mon–Sun 07:30–20:00."),
+    )
+    time_zone = forms.ChoiceField(label=_("Time zone"), initial="Asia/Shanghai")
+    currency = forms.CharField(
+        label=_("Currency"),
+        max_length=3,
+        min_length=3,
+        initial="CNY",
+        help_text=_("Three-letter code such as CNY, HKD, USD. It cannot be changed later."),
+    )
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices()
+        if editing:
+            self.fields["currency"].disabled = True
+            self.fields["currency"].help_text = _("The currency cannot be changed.")
+
+    def clean_currency(self):
+        return self.cleaned_data["currency"].strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("latitude") is None) != (cleaned.get("longitude") is None):
+            if not self.has_error("latitude") and not self.has_error("longitude"):
+                raise forms.ValidationError(_("Give both latitude and longitude, or neither."))
+        return cleaned
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.STAFF)
+
+
+class PauseForm(forms.Form):
+    paused = forms.BooleanField(required=False)
+    reason = forms.CharField(label=_("Reason shown to customers"), max_length=200, required=False)
+
+
+# --- mini app -----------------------------------------------------------------------------
+
+
+class ImageInput(forms.FileInput):
+    def __init__(self, attrs=None):
+        super().__init__({"accept": "image/jpeg,image/png,image/webp,image/gif", **(attrs or {})})
+
+
+class AppForm(forms.Form):
+    template = forms.ChoiceField(
+        label=_("Template"), choices=Template.choices, initial=Template.MENU
+    )
+    name = forms.CharField(label=_("Name"), max_length=60)
+    slug = forms.CharField(
+        label=_("Public slug"),
+        max_length=40,
+        help_text=_("3–40 lowercase letters, digits or dashes; the app opens at /m/<slug>/."),
+    )
+    description = forms.CharField(
+        label=_("Description"), max_length=300, required=False, widget=forms.Textarea({"rows": 3})
+    )
+    logo = forms.FileField(
+        label=_("Logo"), required=False, widget=ImageInput, help_text=_("Square works best.")
+    )
+    cover = forms.FileField(label=_("Cover image"), required=False, widget=ImageInput)
+    brand_color = forms.CharField(
+        label=_("Brand colour"),
+        max_length=7,
+        initial="#0f766e",
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            del self.fields["template"]
+
+    def clean_slug(self):
+        return self.cleaned_data["slug"].strip().lower()
+
+
+# --- catalogue ----------------------------------------------------------------------------
+
+
+class CategoryForm(forms.Form):
+    name = forms.CharField(label=_("Category name"), max_length=60)
+
+
+class ProductForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=80)
+    category = forms.ModelChoiceField(label=_("Category"), queryset=None, to_field_name="public_id")
+    description = forms.CharField(
+        label=_("Description"), max_length=500, required=False, widget=forms.Textarea({"rows": 3})
+    )
+    stock = forms.IntegerField(
+        label=_("Stock"),
+        required=False,
+        min_value=0,
+        help_text=_("Leave empty when you do not count stock."),
+    )
+    image = forms.FileField(label=_("Photo"), required=False, widget=ImageInput)
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = merchant.currency
+        self.fields["category"].queryset = categories_of(merchant)
+        self.fields["category"].empty_label = None
+        self.fields["category"].label_from_instance = lambda category: category.name
+        self.fields["price"] = MoneyField(
+            label=_("Price"),
+            currency=merchant.currency,
+            help_text=_("For example 26 or 26.50."),
+        )
+        self.order_fields(["name", "category", "price", "description", "stock", "image"])
+
+
+class VariantForm(forms.Form):
+    name = forms.CharField(label=_("Option"), max_length=40, required=False)
+    stock = forms.IntegerField(label=_("Stock"), required=False, min_value=0)
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["price"] = MoneyField(label=_("Price"), currency=currency, required=False)
+        self.order_fields(["name", "price", "stock"])
+        self.fields["name"].widget.attrs["placeholder"] = _("e.g. Large")
+
+    def clean(self):
+        cleaned = super().clean()
+        name, price = cleaned.get("name"), cleaned.get("price")
+        if self.errors:
+            return cleaned
+        if name and price is None:
+            self.add_error("price", _("Give this option a price."))
+        elif not name and (price is not None or cleaned.get("stock") is not None):
+            self.add_error("name", _("Give this option a name, or clear the row."))
+        return cleaned
+
+    def variant(self) -> VariantInput | None:
+        data = self.cleaned_data
+        if not data.get("name"):
+            return None
+        return VariantInput(name=data["name"], price=data["price"], stock=data.get("stock"))
+
+
+class BaseVariantFormSet(forms.BaseFormSet):
+    def variants(self) -> list[VariantInput]:
+        return [v for v in (form.variant() for form in self.forms) if v is not None]
+
+
+VariantFormSet = forms.formset_factory(
+    VariantForm, formset=BaseVariantFormSet, extra=3, max_num=20, absolute_max=40
+)
+
+
+class TableCodesForm(forms.Form):
+    tables = forms.CharField(
+        label=_("Tables"),
+        max_length=2000,
+        help_text=_("A range such as 1-12, or names separated by commas such as Patio, Bar."),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200)
