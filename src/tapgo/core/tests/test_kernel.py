@@ -27,7 +27,9 @@ def test_parse_amount_is_exact(text, currency, minor):
     assert parse_amount(text, currency) == minor
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1.001", "NaN", "inf", "1e400000", "1e5000000", "-1e999999999"])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "1.001", "NaN", "inf", "1e400000", "1e5000000", "-1e999999999"]
+)
 def test_parse_amount_refuses_what_is_not_money(text):
     with pytest.raises(MoneyError):
         parse_amount(text, "CNY")
