@@ -24,6 +24,18 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture
+def mailoutbox(db, mailoutbox):
+    """pytest-django's outbox, taken after the database is set up.
+
+    Django's test case setup (behind `db`) replaces django.core.mail.outbox with a new list,
+    so an outbox fixture that happened to run before `db` would stay empty forever.
+    """
+    from django.core import mail
+
+    return mail.outbox
+
+
+@pytest.fixture
 def owner(db):
     from tapgo.identity.services import staff_user_create
 

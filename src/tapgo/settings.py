@@ -116,6 +116,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "tapgo.sqlite3",
+            # Keep each thread's connection: opening one (and its PRAGMAs) per request cost
+            # more than the menu page itself (bench/, docs/decisions/0001-serving.md).
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 # Writers take the lock when their transaction starts and wait for it, so
                 # concurrent writers queue instead of failing with "database is locked".
@@ -240,7 +243,8 @@ SECURE_CSP = {
 }
 
 # --- product ------------------------------------------------------------------------------
-ORDER_PAYMENT_MINUTES = int(os.environ.get("TAPGO_ORDER_PAYMENT_MINUTES", "15"))
+# An unpaid order expires (and gives its stock back) after this many seconds.
+ORDER_PAYMENT_SECONDS = int(os.environ.get("TAPGO_ORDER_PAYMENT_SECONDS", str(15 * 60)))
 # The sandbox payment provider signs its webhooks with this key; it POSTs them to
 # SANDBOX_WEBHOOK_URL (by default this server's own public URL).
 SANDBOX_WEBHOOK_SECRET = os.environ.get("TAPGO_SANDBOX_WEBHOOK_SECRET", SECRET_KEY + ":sandbox")

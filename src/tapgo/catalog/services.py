@@ -8,6 +8,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from tapgo.catalog.models import Category, Product, Variant
+from tapgo.core.ids import is_public_id
 from tapgo.core.money import MAX_AMOUNT
 from tapgo.merchants.models import Merchant
 
@@ -59,6 +60,8 @@ def categories_of(merchant: Merchant):
 
 
 def access_category(*, merchant: Merchant, public_id: str) -> Category:
+    if not is_public_id(public_id):
+        raise Http404
     category = Category.objects.for_merchant(merchant).filter(public_id=public_id).first()
     if category is None:
         raise Http404
@@ -116,6 +119,8 @@ class VariantInput:
 
 
 def access_product(*, merchant: Merchant, public_id: str) -> Product:
+    if not is_public_id(public_id):
+        raise Http404
     product = (
         Product.objects.for_merchant(merchant)
         .select_related("category")

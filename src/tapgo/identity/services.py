@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer, LoginCode, User
 
 CODE_MINUTES = 10
@@ -28,7 +29,7 @@ def customer_create_guest() -> Customer:
 
 
 def customer_from_public_id(public_id: str | None) -> Customer | None:
-    if not public_id:
+    if not is_public_id(public_id):
         return None
     customer = Customer.objects.filter(public_id=public_id).select_related("merged_into").first()
     if customer is not None and customer.merged_into_id:
@@ -73,11 +74,14 @@ def login_code_verify(*, email: str, code: str, guest: Customer | None) -> Custo
         .order_by("-created_at")
         .first()
     )
-    if candidate is None or candidate.attempts >= CODE_ATTEMPTS:
+    # Every attempt is counted before the comparison, by one conditional UPDATE (outside any
+    # transaction, so it sticks although we may raise): parallel guesses cannot all read a
+    # low count and get past the limit together.
+    if candidate is None or not LoginCode.objects.filter(
+        pk=candidate.pk, attempts__lt=CODE_ATTEMPTS
+    ).update(attempts=F("attempts") + 1):
         raise SignInError(_("This code has expired. Ask for a new one."))
     if not hmac.compare_digest(candidate.code_hash, _hash_code(email, code)):
-        # Counted outside any transaction: the failed attempt sticks although we raise.
-        LoginCode.objects.filter(pk=candidate.pk).update(attempts=F("attempts") + 1)
         raise SignInError(_("That code is not right. Check the email and try again."))
     with transaction.atomic():
         # Conditional update: two tabs submitting one code sign in once.

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tapgo.core.ids import is_public_id
 from tapgo.identity.models import User
 from tapgo.merchants.models import Invitation, Membership, Merchant, Role, Store
 
@@ -106,7 +107,7 @@ def merchants_of(user: User):
 
 def access_merchant(*, user: User, merchant_public_id: str, owner_only: bool = False):
     """The one permission check of the console: the merchant and the role, or 404."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not is_public_id(merchant_public_id):
         raise Http404
     membership = (
         Membership.objects.select_related("merchant")
@@ -160,6 +161,8 @@ def invitations_pending(merchant: Merchant):
 
 
 def invitation_get(public_id: str) -> Invitation:
+    if not is_public_id(public_id, 24):
+        raise Http404
     invitation = (
         Invitation.objects.select_related("merchant")
         .filter(public_id=public_id, accepted_at__isnull=True)
@@ -191,6 +194,8 @@ def staff_list(merchant: Merchant):
 
 
 def staff_remove(*, merchant: Merchant, user_public_id: str, acting: User) -> None:
+    if not is_public_id(user_public_id):
+        raise Http404
     membership = staff_list(merchant).filter(user__public_id=user_public_id).first()
     if membership is None:
         raise Http404

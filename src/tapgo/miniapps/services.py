@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from tapgo.core.ids import is_public_id
 from tapgo.core.scenes import Scene
 from tapgo.core.urls import absolute_url
 from tapgo.merchants.models import Merchant
@@ -18,6 +19,7 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 RESERVED_SLUGS = {"admin", "api", "console", "ops", "me", "static", "media", "pay", "s"}
 MAX_TABLES = 500
+CODE_LENGTH = EntryCode._meta.get_field("code").id_length
 
 
 class MiniAppError(ValueError):
@@ -111,6 +113,8 @@ def apps_of(merchant: Merchant):
 
 
 def access_app(*, merchant: Merchant, app_public_id: str) -> MiniApp:
+    if not is_public_id(app_public_id):
+        raise Http404
     app = MiniApp.objects.for_merchant(merchant).filter(public_id=app_public_id).first()
     if app is None:
         raise Http404
@@ -119,6 +123,8 @@ def access_app(*, merchant: Merchant, app_public_id: str) -> MiniApp:
 
 def live_app(slug: str) -> MiniApp:
     """A published app of an active merchant, as a customer may open it, or 404."""
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        raise Http404
     app = MiniApp.objects.live().select_related("merchant", "store").filter(slug=slug).first()
     if app is None:
         raise Http404
@@ -181,6 +187,8 @@ def codes_of(app: MiniApp):
 
 
 def access_code(*, merchant: Merchant, code: str) -> EntryCode:
+    if not is_public_id(code, CODE_LENGTH):
+        raise Http404
     entry = EntryCode.objects.for_merchant(merchant).select_related("app").filter(code=code).first()
     if entry is None:
         raise Http404
@@ -193,6 +201,8 @@ def code_set_enabled(*, entry: EntryCode, enabled: bool) -> None:
 
 def code_resolve(code: str) -> EntryCode | None:
     """What a scanned /s/<code> opens: an enabled code of a live app, or None."""
+    if not is_public_id(code, CODE_LENGTH):
+        return None
     return (
         EntryCode.objects.select_related("app", "app__merchant", "app__store")
         .filter(

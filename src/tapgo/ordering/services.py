@@ -7,12 +7,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Least
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.catalog import services as catalog
 from tapgo.catalog.models import Product
+from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering.models import (
@@ -42,6 +44,9 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 ACTIVE = [S.PAID, S.ACCEPTED, S.READY]  # what the live board shows
 RELEASES_STOCK = {S.EXPIRED, S.CANCELLED, S.REJECTED}
+
+
+ORDER_ID_LENGTH = Order._meta.get_field("public_id").id_length
 
 
 class OrderingError(ValueError):
@@ -77,6 +82,8 @@ def _check_quantity(quantity: int, *, allow_zero: bool = False) -> int:
 
 
 def _sellable(app: MiniApp, product_public_id: str, variant_public_id: str | None):
+    if not is_public_id(product_public_id):
+        raise OrderingError(_("This item is no longer on the menu."))
     product = (
         Product.objects.for_merchant(app.merchant_id)
         .filter(public_id=product_public_id)
@@ -119,10 +126,14 @@ def cart_add(
             ):
                 Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
                 return cart
-            if lines.exists():
+            if lines.filter(quantity__gt=MAX_LINE_QUANTITY - quantity).exists():
                 raise OrderingError(
                     _("At most %(n)d of one item per order.") % {"n": MAX_LINE_QUANTITY}
                 )
+            if lines.exists():
+                # The other tab's line committed between our UPDATE and now (PostgreSQL reads
+                # each statement afresh): add to it on the next pass.
+                continue
             try:
                 with transaction.atomic():
                     CartLine.objects.create(
@@ -193,14 +204,12 @@ def carts_move(*, source: Customer, target: Customer) -> None:
             Cart.objects.filter(pk=cart.pk).update(customer=target)
             continue
         for line in cart.lines.all():
+            # Capped in the same UPDATE: the sum may not pass the line's CHECK constraint.
             merged = CartLine.objects.filter(
                 cart=existing, product_id=line.product_id, variant_key=line.variant_key
-            ).update(quantity=F("quantity") + line.quantity)
+            ).update(quantity=Least(F("quantity") + line.quantity, MAX_LINE_QUANTITY))
             if not merged:
                 CartLine.objects.filter(pk=line.pk).update(cart=existing)
-        CartLine.objects.filter(cart=existing, quantity__gt=MAX_LINE_QUANTITY).update(
-            quantity=MAX_LINE_QUANTITY
-        )
         Cart.objects.filter(pk=cart.pk).delete()
 
 
@@ -243,7 +252,10 @@ def order_place(
         return existing
     try:
         return _order_place(customer, app, checkout_key, fulfilment, pickup_name, note)
-    except IntegrityError:
+    except (IntegrityError, OrderingError):
+        # A second click racing the first: it waited for the first one's locks, so by now the
+        # first has committed and this one found the cart empty, the stock taken or the key
+        # used. Either way the customer gets the order the first click made.
         existing = Order.objects.filter(customer=customer, checkout_key=checkout_key).first()
         if existing is None:
             raise
@@ -304,7 +316,7 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
             checkout_key=checkout_key,
             created_at=now,
             updated_at=now,
-            expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_MINUTES),
+            expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_SECONDS),
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -448,6 +460,8 @@ def orders_move(*, source: Customer, target: Customer) -> None:
 
 
 def access_order_for_merchant(*, merchant, public_id: str) -> Order:
+    if not is_public_id(public_id, ORDER_ID_LENGTH):
+        raise Http404
     order = Order.objects.for_merchant(merchant).filter(public_id=public_id).first()
     if order is None:
         raise Http404
@@ -456,6 +470,8 @@ def access_order_for_merchant(*, merchant, public_id: str) -> Order:
 
 def access_order_for_customer(*, customer: Customer | None, public_id: str) -> Order:
     if customer is None or not getattr(customer, "pk", None):
+        raise Http404
+    if not is_public_id(public_id, ORDER_ID_LENGTH):
         raise Http404
     order = (
         Order.objects.select_related("app", "merchant", "store")

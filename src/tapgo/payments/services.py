@@ -12,6 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tapgo.core.ids import is_public_id
 from tapgo.ordering.models import Order, OrderStatus
 from tapgo.payments.models import IntentStatus, PaymentIntent, SandboxOutbox, WebhookEvent
 from tapgo.payments.providers import ProviderEvent, WebhookRejected, sandbox
@@ -47,6 +48,8 @@ def intent_for_order(*, order: Order) -> PaymentIntent:
 
 
 def access_intent(public_id: str) -> PaymentIntent:
+    if not is_public_id(public_id, PaymentIntent._meta.get_field("public_id").id_length):
+        raise Http404
     intent = (
         PaymentIntent.objects.select_related("order", "order__app")
         .filter(public_id=public_id)
@@ -110,17 +113,17 @@ def webhook_receive(*, provider: str, body: bytes, signature: str | None) -> str
 
 
 def _apply(event: ProviderEvent) -> str:
-    intent = (
-        PaymentIntent.objects.select_related("order")
-        .filter(public_id=event.intent_public_id)
-        .first()
-    )
+    intent = PaymentIntent.objects.filter(public_id=event.intent_public_id).first()
     if intent is None:
         log.warning("webhook %s names an unknown intent", event.event_id)
         return "ignored"
     if event.amount != intent.amount or event.currency != intent.currency:
         raise WebhookRejected("amount or currency does not match the intent")
-    order = intent.order
+    # Lock the order first, as every order transition does (it moves the order, then cancels
+    # or refunds its intents): the other way round deadlocks on PostgreSQL. Then read the
+    # intent again: an expiry that committed while we waited has cancelled it.
+    order = Order.objects.select_for_update().get(pk=intent.order_id)
+    intent.refresh_from_db()
     if event.kind == "payment.failed":
         if PaymentIntent.objects.filter(pk=intent.pk, status__in=OPEN).update(
             status=IntentStatus.FAILED, updated_at=timezone.now()

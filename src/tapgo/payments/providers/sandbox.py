@@ -50,16 +50,20 @@ def verify(body: bytes, signature: str | None, *, now: float | None = None) -> P
     """Check the signature before reading anything, then the shape of the event."""
     if not signature:
         raise WebhookRejected("missing signature")
+    now = time.time() if now is None else now
     try:
         parts = dict(item.split("=", 1) for item in signature.split(","))
         timestamp = int(parts["t"])
         given = parts["v1"]
-    except (ValueError, KeyError):
+        skew = abs(now - timestamp)  # OverflowError for an absurdly long number
+    except (ValueError, KeyError, OverflowError):
         raise WebhookRejected("malformed signature") from None
-    now = time.time() if now is None else now
-    if abs(now - timestamp) > TOLERANCE_SECONDS:
+    if skew > TOLERANCE_SECONDS:
         raise WebhookRejected("stale signature")
-    if not hmac.compare_digest(given, _mac(timestamp, body)):
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+    if not hmac.compare_digest(
+        given.encode(errors="surrogateescape"), _mac(timestamp, body).encode()
+    ):
         raise WebhookRejected("bad signature")
     try:
         data = json.loads(body)

@@ -1,0 +1,177 @@
+"""The one test command: `uv run python tests/run.py [pytest arguments]`.
+
+It runs the whole suite (pytest, with any arguments given here) twice:
+
+1. on SQLite, the embedded default (a file database in WAL mode under ./var/);
+2. on PostgreSQL, when one answers at TAPGO_TEST_POSTGRES_URL
+   (default postgresql://postgres@127.0.0.1:5432/test; Django creates its own test database
+   beside it and drops it afterwards).
+
+Browser tests (tests/browser/) need Chromium at /usr/bin/chromium or TAPGO_CHROMIUM.
+
+On a machine without PostgreSQL or Chromium it runs everything it can and says loudly what it
+could not run and how to get it. Under CI (CI=true) a part that cannot run is a failure.
+The exit code is non-zero when any run fails; the last line is the combined count.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def chromium_missing() -> str | None:
+    path = Path(os.environ.get("TAPGO_CHROMIUM") or "/usr/bin/chromium")
+    if path.is_file() and os.access(path, os.X_OK):
+        return None
+    return (
+        f"Chromium was not found at {path}, so the browser tests were skipped.\n"
+        "Get it with:  apt-get install chromium fonts-noto-cjk\n"
+        "(or point TAPGO_CHROMIUM at a Chromium binary)"
+    )
+
+
+def postgres_missing(url: str) -> str | None:
+    """None when a PostgreSQL server answers at url, else why not and how to get one."""
+    import psycopg
+
+    error = None
+    # The named database need not exist: Django makes its test database from `postgres`.
+    for dbname in (None, "postgres"):
+        try:
+            options = {"connect_timeout": 3}
+            if dbname:
+                options["dbname"] = dbname
+            with psycopg.connect(url, **options):
+                return None
+        except psycopg.Error as exc:
+            error = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    return (
+        f"PostgreSQL did not answer at {url},\n"
+        "so the suite ran on SQLite only.\n"
+        f"  ({error[:120]})\n"
+        "Get it with:  apt-get install postgresql && pg_ctlcluster <version> main start\n"
+        "(local connections need trust auth for the postgres user, or set "
+        "TAPGO_TEST_POSTGRES_URL to a server you have)"
+    )
+
+
+def counts(junit: Path) -> dict[str, int] | None:
+    try:
+        root = ET.parse(junit).getroot()  # noqa: S314 (pytest's own file)
+    except (OSError, ET.ParseError):
+        return None
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for suite in suites:
+        for key in total:
+            total[key] += int(suite.get(key, 0))
+    failed = total["failures"] + total["errors"]
+    return {
+        "passed": total["tests"] - failed - total["skipped"],
+        "failed": failed,
+        "skipped": total["skipped"],
+    }
+
+
+def run_pytest(name: str, args: list[str], env: dict[str, str]) -> tuple[int, dict | None, float]:
+    print(f"\n===== {name} =====", flush=True)
+    with tempfile.TemporaryDirectory(prefix="tapgo-tests-") as tmp:
+        junit = Path(tmp) / "junit.xml"
+        started = time.monotonic()
+        code = subprocess.call(  # noqa: S603 (this interpreter, running pytest)
+            [sys.executable, "-m", "pytest", *args, f"--junitxml={junit}"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        elapsed = time.monotonic() - started
+        found = counts(junit)
+    if code == 5:
+        print(f"{name}: pytest collected no tests; a run that tests nothing is a failure.")
+    return code, found, elapsed
+
+
+def banner(lines: list[str]) -> None:
+    width = max(len(line) for line in lines) + 4
+    print("\n" + "!" * width, flush=True)
+    for line in lines:
+        print(f"! {line.ljust(width - 4)} !")
+    print("!" * width, flush=True)
+
+
+def main(argv: list[str]) -> int:
+    ci = on_ci()
+    base_env = dict(os.environ)
+    base_env.pop("TAPGO_DATABASE_URL", None)
+    base_env.setdefault("PYTHONUNBUFFERED", "1")
+
+    runs: list[tuple[str, int, dict | None, float]] = []
+    missing: list[str] = []
+
+    browser = chromium_missing()
+    if browser:
+        missing.append(browser)
+
+    code, found, elapsed = run_pytest("SQLite", argv, base_env)
+    runs.append(("SQLite", code, found, elapsed))
+
+    postgres_url = os.environ.get("TAPGO_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    postgres = postgres_missing(postgres_url)
+    if postgres:
+        missing.append(postgres)
+    else:
+        env = dict(base_env, TAPGO_DATABASE_URL=postgres_url)
+        # Our own test database, so two runs on one server never drop each other's.
+        env.setdefault("TAPGO_TEST_DATABASE_NAME", f"test_tapgo_{os.getpid()}")
+        code, found, elapsed = run_pytest("PostgreSQL", argv, env)
+        runs.append(("PostgreSQL", code, found, elapsed))
+
+    print("\n===== summary =====")
+    total = {"passed": 0, "failed": 0, "skipped": 0}
+    ok = True
+    for name, code, found, elapsed in runs:
+        if found is None:
+            found = {"passed": 0, "failed": 0, "skipped": 0}
+        if code != 0 and found["failed"] == 0:
+            found = {**found, "failed": 1}  # the run itself failed (no tests, a crash, ...)
+        for key in total:
+            total[key] += found[key]
+        verdict = "ok" if code == 0 else f"FAILED (pytest exit code {code})"
+        ok = ok and code == 0
+        print(
+            f"{name}: {found['passed']} passed, {found['failed']} failed, "
+            f"{found['skipped']} skipped in {elapsed:.1f}s: {verdict}"
+        )
+
+    if missing:
+        heading = (
+            "CI=true: THESE PARTS OF THE SUITE COULD NOT RUN, SO THE RUN FAILS:"
+            if ci
+            else "NOT EVERYTHING RAN ON THIS MACHINE:"
+        )
+        lines = [heading, ""]
+        for text in missing:
+            lines.extend(text.splitlines())
+            lines.append("")
+        banner(lines[:-1])
+        if ci:
+            ok = False
+            total["failed"] += len(missing)
+
+    print(f"total: {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
