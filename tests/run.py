@@ -5,7 +5,8 @@ It runs the whole suite (pytest, with any arguments given here) twice:
 1. on SQLite, the embedded default (a file database in WAL mode under ./var/);
 2. on PostgreSQL, when one answers at TAPGO_TEST_POSTGRES_URL
    (default postgresql://postgres@127.0.0.1:5432/test; Django creates its own test database
-   beside it and drops it afterwards).
+   beside it and drops it afterwards), with Redis as the cache when one answers at
+   TAPGO_TEST_REDIS_URL (default redis://127.0.0.1:6379/15) — the scale-out configuration.
 
 Browser tests (tests/browser/) need Chromium at /usr/bin/chromium or TAPGO_CHROMIUM.
 
@@ -24,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# Database 15: the tests empty their cache, so they keep to a database of their own.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def on_ci() -> bool:
@@ -64,6 +67,21 @@ def postgres_missing(url: str) -> str | None:
         "(local connections need trust auth for the postgres user, or set "
         "TAPGO_TEST_POSTGRES_URL to a server you have)"
     )
+
+
+def redis_missing(url: str) -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        return (
+            f"Redis did not answer at {url} ({str(exc)[:80]}),\n"
+            "so the PostgreSQL run used the in-process cache instead of Redis.\n"
+            "Get it with:  apt-get install redis-server && redis-server --daemonize yes\n"
+            "(or set TAPGO_TEST_REDIS_URL to a server you have)"
+        )
+    return None
 
 
 def counts(junit: Path) -> dict[str, int] | None:
@@ -114,6 +132,7 @@ def main(argv: list[str]) -> int:
     ci = on_ci()
     base_env = dict(os.environ)
     base_env.pop("TAPGO_DATABASE_URL", None)
+    base_env.pop("TAPGO_REDIS_URL", None)
     base_env.setdefault("PYTHONUNBUFFERED", "1")
 
     runs: list[tuple[str, int, dict | None, float]] = []
@@ -131,7 +150,14 @@ def main(argv: list[str]) -> int:
     if postgres:
         missing.append(postgres)
     else:
+        # The scale-out configuration: PostgreSQL with Redis for cache and rate limits.
         env = dict(base_env, TAPGO_DATABASE_URL=postgres_url)
+        redis_url = os.environ.get("TAPGO_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+        redis = redis_missing(redis_url)
+        if redis:
+            missing.append(redis)
+        else:
+            env["TAPGO_REDIS_URL"] = redis_url
         # Our own test database, so two runs on one server never drop each other's.
         env.setdefault("TAPGO_TEST_DATABASE_NAME", f"test_tapgo_{os.getpid()}")
         code, found, elapsed = run_pytest("PostgreSQL", argv, env)

@@ -137,3 +137,15 @@ def test_demo_seed_is_idempotent():
     assert Product.objects.filter(merchant=cafe.merchant).count() >= 12
     assert EntryCode.objects.filter(app=cafe, kind="table").count() == 12
     assert MiniApp.objects.count() == 2
+
+
+def test_the_cache_is_redis_exactly_when_configured(settings):
+    from django.core.cache import cache
+
+    backend = settings.CACHES["default"]["BACKEND"]
+    if os.environ.get("TAPGO_REDIS_URL"):
+        assert backend.endswith("RedisCache")
+    else:
+        assert backend.endswith("LocMemCache")
+    cache.set("tapgo-probe", {"n": 1}, 5)
+    assert cache.get("tapgo-probe") == {"n": 1}
