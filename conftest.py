@@ -1,16 +1,17 @@
 """Fixtures shared by every test: a café with a published app, a menu and table codes."""
 
-import os
-
 import pytest
-
-os.environ.setdefault("TAPGO_TASKS_IMMEDIATE", "1")
-# The sandbox provider's webhooks go nowhere unless a test points them at a live server.
-os.environ.setdefault("TAPGO_SANDBOX_WEBHOOK_BASE_URL", "http://127.0.0.1:9")
 
 
 def pytest_configure(config):
+    # pytest-django has loaded the settings by now (environment variables set here would
+    # come too late), and nothing has used the task backends yet.
     from django.conf import settings
+
+    # Background tasks run at once, in the test (set a live server to see them over HTTP).
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    # The sandbox provider's webhooks go nowhere unless a test points them at a live server.
+    settings.SANDBOX_WEBHOOK_BASE_URL = "http://127.0.0.1:9"
 
     # The SQLite test database is a file under var/ (race tests need a shared one).
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)

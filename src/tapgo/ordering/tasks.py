@@ -4,6 +4,8 @@ import logging
 
 from django.tasks import task
 
+from tapgo.core.tasks import enqueue_at
+
 log = logging.getLogger(__name__)
 
 
@@ -25,9 +27,4 @@ def expire_due_orders() -> int:
 
 def schedule_expiry(order) -> None:
     """Run expire_order when the order's time is up; the worker's sweep is the safety net."""
-    if not expire_order.get_backend().supports_defer:
-        return  # e.g. the immediate backend of tests: the sweep alone expires orders
-    try:
-        expire_order.using(run_after=order.expires_at).enqueue(order.pk)
-    except Exception:
-        log.exception("could not schedule the expiry of order %s", order.pk)
+    enqueue_at(expire_order, order.expires_at, order.pk)

@@ -11,6 +11,8 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
+from tapgo.core.tasks import enqueue_at
+
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
@@ -46,8 +48,5 @@ def deliver_sandbox_webhook(outbox_id: int) -> bool:
         return True
     if item.attempts + 1 < MAX_ATTEMPTS:
         delay = timedelta(seconds=2 ** (item.attempts + 1))
-        try:
-            deliver_sandbox_webhook.using(run_after=timezone.now() + delay).enqueue(item.pk)
-        except Exception:
-            log.exception("could not schedule a retry of %s", item.event_id)
+        enqueue_at(deliver_sandbox_webhook, timezone.now() + delay, item.pk)
     return False
