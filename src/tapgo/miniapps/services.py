@@ -167,11 +167,11 @@ def table_codes_create(*, app: MiniApp, labels: list[str]) -> list[EntryCode]:
 
 
 def parse_table_range(text: str) -> list[str]:
-    """'1-12' → ['1', ..., '12']; 'Patio, Bar' → ['Patio', 'Bar']."""
+    """'1-12' → ['1', ..., '12']; 'Patio, Bar' (or 露台，吧台、包间) → ['Patio', 'Bar']."""
     labels: list[str] = []
-    for part in text.split(","):
+    for part in re.split(r"[,，、]", text):
         part = part.strip()
-        match = re.fullmatch(r"(\d{1,4})\s*-\s*(\d{1,4})", part)
+        match = re.fullmatch(r"(\d{1,4})\s*[-–~～]\s*(\d{1,4})", part)
         if match:
             start, end = int(match[1]), int(match[2])
             if end < start or end - start >= MAX_TABLES:

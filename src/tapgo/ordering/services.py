@@ -191,7 +191,10 @@ def cart_view(*, customer: Customer | None, app: MiniApp) -> CartView:
         line.unit_price = line.variant.price if line.variant else line.product.price
         line.subtotal = line.unit_price * line.quantity
         line.name = (
-            f"{line.product.name} ({line.variant.name})" if line.variant else line.product.name
+            _("%(product)s (%(variant)s)")
+            % {"product": line.product.name, "variant": line.variant.name}
+            if line.variant
+            else line.product.name
         )
     total = sum(line.subtotal for line in lines)
     return CartView(cart, lines, total, sum(line.quantity for line in lines), currency)

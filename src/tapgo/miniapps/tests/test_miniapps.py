@@ -208,3 +208,9 @@ def test_visits_and_recently_used(app, other_merchant):
     account = customer_create_guest()
     services.visits_move(source=customer, target=account)
     assert Visit.objects.filter(customer=account).count() == 3
+
+
+def test_table_names_split_on_chinese_commas_too():
+    from tapgo.miniapps.services import parse_table_range
+
+    assert parse_table_range("露台，吧台、包间, 1～3") == ["露台", "吧台", "包间", "1", "2", "3"]
