@@ -29,7 +29,22 @@ def _var_dir() -> None:
         path.mkdir(parents=True, exist_ok=True)
 
 
+# A few threads per worker: more only make requests wait on each other for the GIL (bench/),
+# while each open live stream holds one; live.py keeps streams to half of them.
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 8
+
+
+def web_defaults() -> tuple[int, int]:
+    """Worker processes and threads per worker `tapgo serve` uses when not told otherwise."""
+    return (
+        int(os.environ.get("TAPGO_WORKERS", DEFAULT_WORKERS)),
+        int(os.environ.get("TAPGO_THREADS", DEFAULT_THREADS)),
+    )
+
+
 def _web_options(parser: argparse.ArgumentParser) -> None:
+    workers, threads = web_defaults()
     parser.add_argument("--host", default=os.environ.get("TAPGO_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("TAPGO_PORT", "8000")))
     parser.add_argument(
@@ -37,12 +52,12 @@ def _web_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="base URL that printed codes and links carry, e.g. http://192.168.1.20:8000",
     )
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("TAPGO_WORKERS", "2")))
+    parser.add_argument("--workers", type=int, default=workers)
     parser.add_argument(
         "--threads",
         type=int,
-        default=int(os.environ.get("TAPGO_THREADS", "16")),
-        help="threads per worker process (each open live stream holds one)",
+        default=threads,
+        help="threads per worker process; open live streams may hold at most half of them",
     )
 
 
@@ -55,7 +70,15 @@ def _public_url(args) -> str:
     return f"http://{host}:{args.port}"
 
 
-def _serve_command(args) -> list[str]:
+# Django's WSGI application behind the shell's front door, which answers the menu page for
+# a customer moving inside an app before the middleware (docs/decisions/0001-serving.md).
+WSGI_APP = "tapgo.shell.front:application"
+
+
+def granian_command(
+    *, host: str, port: int, workers: int, threads: int, app: str = WSGI_APP
+) -> list[str]:
+    """The web server's command line; bench/ serves its "hello" floor with the same options."""
     return [
         sys.executable,
         "-m",
@@ -63,22 +86,30 @@ def _serve_command(args) -> list[str]:
         "--interface",
         "wsgi",
         "--host",
-        args.host,
+        host,
         "--port",
-        str(args.port),
+        str(port),
         "--workers",
-        str(args.workers),
+        str(workers),
         "--blocking-threads",
-        str(args.threads),
+        str(threads),
         "--no-ws",
         "--log-level",
         "warning",
-        "tapgo.wsgi:application",
+        app,
     ]
+
+
+def _serve_command(args) -> list[str]:
+    return granian_command(
+        host=args.host, port=args.port, workers=args.workers, threads=args.threads
+    )
 
 
 def serve(args) -> int:
     os.environ["TAPGO_PUBLIC_URL"] = _public_url(args)
+    # The workers read it to size their live streams (tapgo.core.live.max_streams).
+    os.environ["TAPGO_THREADS"] = str(args.threads)
     _django()
     _var_dir()
     from django.conf import settings
@@ -130,7 +161,7 @@ def demo(args) -> int:
 
     call_command("migrate", "--noinput", verbosity=0)
     info = demo_data.seed()
-    env = dict(os.environ, TAPGO_PUBLIC_URL=public_url)
+    env = dict(os.environ, TAPGO_PUBLIC_URL=public_url, TAPGO_THREADS=str(args.threads))
     # Each child leads its own process group, so stopping one stops its worker processes too.
     web = subprocess.Popen(_serve_command(args), env=env, start_new_session=True)
     work = subprocess.Popen(

@@ -29,3 +29,22 @@ def style_hash(text: str) -> str:
 
 def inline_style_hashes() -> list[str]:
     return [style_hash(inline_style(path)) for path in INLINE_STYLES]
+
+
+def enforced_policy() -> str:
+    """The Content-Security-Policy header for settings.SECURE_CSP, built once per setting.
+
+    Django's middleware builds it for every response; a hot view sets this one (the same
+    text: the shell uses no nonce) and the middleware leaves a header already set alone.
+    """
+    from django.conf import settings
+    from django.utils.csp import build_policy
+
+    config = settings.SECURE_CSP
+    built = _built.get(id(config))
+    if built is None or built[0] is not config:
+        built = _built[id(config)] = (config, build_policy(config))
+    return built[1]
+
+
+_built: dict[int, tuple[dict, str]] = {}

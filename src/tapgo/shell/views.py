@@ -7,17 +7,14 @@ import secrets
 
 from django.contrib import messages
 from django.core import signing
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tapgo.catalog.services import menu_for
 from tapgo.core import live
 from tapgo.core.scenes import Scene
 from tapgo.identity.middleware import current_customer, ensure_customer, switch_customer
@@ -27,52 +24,35 @@ from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Fulfilment, OrderStatus
 from tapgo.payments import services as payments
 from tapgo.payments.models import IntentStatus
+from tapgo.shell import page
+from tapgo.shell import state as shell_state
 
-MENU_CACHE_SECONDS = 600
 ENTRY_SCENES = {Scene.SHARE, Scene.SEARCH, Scene.NEARBY, Scene.RECENT, Scene.ACCOUNT,
                 Scene.NOTIFICATION, Scene.APP, Scene.DIRECT}  # fmt: skip
 
 
-def _frame(request, app, **extra):
-    """What every mini-app page's frame needs: the app, the cart count, recently used apps."""
-    customer = current_customer(request)
-    view = ordering.cart_view(customer=customer, app=app)
+def _frame(request, app, *, cart_view=None, **extra):
+    """What every mini-app page's frame needs: the app, its per-request bits (shell/page.py)."""
+    st = shell_state.of(request)
+    state = page.AppState.of_app(app)
+    if cart_view is not None:
+        customer = current_customer(request)
+        st.bind(request, customer)
+        table = cart_view.cart.table_label if cart_view.cart else ""
+        if customer is not None:
+            st.remember(app.pk, cart_view.count, table)
+        count = cart_view.count
+    else:
+        count, table = page.cart_of(request, st, state)
     context = {
         "app": app,
         "merchant": app.merchant,
         "currency": app.merchant.currency,
-        "cart_count": view.count,
-        "recent_apps": [a for a in miniapps.recently_used(customer, limit=6) if a.pk != app.pk],
-        "share_url": request.build_absolute_uri(reverse("shell:app", args=[app.slug]))
-        + "?scene=share",
+        "bits": page.bits(request, app.pk, app.slug, st, count=count, table=table),
+        "table_label": table,
     }
     context.update(extra)
-    return context, view
-
-
-def _menu_html(request, app) -> str:
-    """The menu, rendered once per app, language and catalogue version."""
-    language = translation.get_language()
-    key = f"menu:{app.pk}:{language}:{app.merchant.catalog_version}"
-    html = cache.get(key)
-    if html is None:
-        html = render_to_string(
-            "shell/_menu.html",
-            {
-                "app": app,
-                "categories": menu_for(app.merchant),
-                "currency": app.merchant.currency,
-            },
-        )
-        cache.set(key, html, MENU_CACHE_SECONDS)
-    return html
-
-
-def _render_app(request, app, *, table_label: str = ""):
-    context, view = _frame(request, app)
-    context["menu_html"] = _menu_html(request, app)
-    context["table_label"] = table_label or (view.cart.table_label if view.cart else "")
-    return render(request, "shell/app.html", context)
+    return context
 
 
 @require_GET
@@ -82,36 +62,54 @@ def home(request):
 
 
 @require_GET
+@shell_state.keeps
 def scan(request, code: str):
     """A scanned code renders the mini app itself (no redirect: a round trip saved)."""
-    entry = miniapps.code_resolve(code)
-    if entry is None:
+    found = page.code_state(code)  # miniapps.services.code_resolve, as one prepared query
+    if found is None:
         return render(request, "shell/code_unavailable.html", status=404)
-    app = entry.app
-    customer = ensure_customer(request)
+    entry, state = found
+    app = state.app()
+    st = shell_state.of(request)
+    customer = st.customer(request)
     if entry.kind == entry.Kind.TABLE:
-        ordering.cart_set_table(customer=customer, app=app, table_label=entry.table_label)
+        known = st.cart(app.pk)
+        if known is None or known[1] != entry.table_label:
+            ordering.cart_set_table(customer=customer, app=app, table_label=entry.table_label)
+            if known is not None:
+                st.remember(app.pk, known[0], entry.table_label, checked=False)
     miniapps.visit_record(app=app, customer=customer, scene=Scene.SCAN, code=entry)
-    return _render_app(request, app, table_label=entry.table_label)
+    page.note_visit(request, st, state)
+    return page.render_app(request, state, st, table_label=entry.table_label)
 
 
-def _entry_scene(request, app) -> str | None:
+def _entry_scene(request) -> str | None:
     """The scene of a visit entering the app, or None for a move inside it."""
-    scene = request.GET.get("scene", "")
-    if scene in ENTRY_SCENES:
-        return scene
-    referer = request.headers.get("Referer", "")
-    inside = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()})
-    return None if inside and referer else Scene.DIRECT
+    if request.META.get("QUERY_STRING"):
+        scene = request.GET.get("scene", "")
+        if scene in ENTRY_SCENES:
+            return scene
+    referer = request.META.get("HTTP_REFERER", "")
+    if not referer:
+        return Scene.DIRECT
+    host = request.get_host()
+    if referer.startswith((f"http://{host}/", f"https://{host}/")):
+        return None  # the common case, without parsing the URL
+    inside = url_has_allowed_host_and_scheme(referer, allowed_hosts={host})
+    return None if inside else Scene.DIRECT
 
 
 @require_GET
+@shell_state.keeps
 def app(request, slug: str):
-    app = miniapps.live_app(slug)
-    scene = _entry_scene(request, app)
+    """The mini app's menu page: the hot path (see shell/page.py)."""
+    state = page.app_state(slug)
+    st = shell_state.of(request)
+    scene = _entry_scene(request)
     if scene is not None:
-        miniapps.visit_record(app=app, customer=ensure_customer(request), scene=scene)
-    return _render_app(request, app)
+        miniapps.visit_record(app=state.app(), customer=st.customer(request), scene=scene)
+        page.note_visit(request, st, state)
+    return page.render_app(request, state, st)
 
 
 def _back(request, app, anchor: str = ""):
@@ -122,6 +120,7 @@ def _back(request, app, anchor: str = ""):
 
 
 @require_POST
+@shell_state.keeps
 def cart_add(request, slug: str):
     app = miniapps.live_app(slug)
     product_id = request.POST.get("item", "")
@@ -130,9 +129,10 @@ def cart_add(request, slug: str):
         quantity = int(request.POST.get("quantity", "1"))
     except ValueError:
         quantity = 0
+    customer = ensure_customer(request)
     try:
         ordering.cart_add(
-            customer=ensure_customer(request),
+            customer=customer,
             app=app,
             product_public_id=product_id,
             variant_public_id=variant_id,
@@ -141,17 +141,24 @@ def cart_add(request, slug: str):
     except ordering.OrderingError as exc:
         messages.error(request, str(exc))
     else:
+        st = shell_state.of(request)
+        st.bind(request, customer)
+        if not st.added(app.pk, quantity):
+            page.cart_of(request, st, page.AppState.of_app(app))
         messages.success(request, _("Added to your cart."))
     return _back(request, app, f"#p-{product_id}" if product_id.isalnum() else "")
 
 
 @require_http_methods(["GET"])
+@shell_state.keeps
 def cart(request, slug: str):
     app = miniapps.live_app(slug)
-    context, view = _frame(request, app)
-    context.update(
+    view = ordering.cart_view(customer=current_customer(request), app=app)
+    context = _frame(
+        request,
+        app,
+        cart_view=view,
         view=view,
-        table_label=view.cart.table_label if view.cart else "",
         checkout_key=secrets.token_urlsafe(18),
         fulfilments=Fulfilment,
     )
@@ -182,6 +189,7 @@ def cart_update(request, slug: str):
 
 
 @require_POST
+@shell_state.keeps
 def checkout(request, slug: str):
     app = miniapps.live_app(slug)
     customer = current_customer(request)
@@ -200,6 +208,10 @@ def checkout(request, slug: str):
     except ordering.OrderingError as exc:
         messages.error(request, str(exc))
         return redirect("shell:cart", slug=app.slug)
+    st = shell_state.of(request)
+    known = st.cart(app.pk)
+    if known is not None:  # the cart is empty now; unknown stays unknown (read when shown)
+        st.remember(app.pk, 0, known[1], checked=False)
     if order.status != OrderStatus.PENDING_PAYMENT:
         return redirect("shell:order", slug=app.slug, order_id=order.public_id)
     return redirect("shell:order_pay", slug=app.slug, order_id=order.public_id)
@@ -254,9 +266,10 @@ def _steps(order):
 
 
 @require_GET
+@shell_state.keeps
 def order(request, slug: str, order_id: str):
     order = _order(request, slug, order_id)
-    context, _view = _frame(request, order.app)
+    context = _frame(request, order.app)
     context.update(
         order=order,
         lines=order.lines.all(),

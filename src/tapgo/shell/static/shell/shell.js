@@ -9,6 +9,25 @@
     document.documentElement.style.setProperty("--brand", brand);
   }
 
+  // Menu thumbnails load after the first paint, and only as they come near the screen: on a
+  // slow link the first screen is not held up by pictures below it (without JavaScript the
+  // <noscript> copy loads lazily instead).
+  var pictures = document.querySelectorAll("img[data-src]");
+  function show(img) { img.src = img.getAttribute("data-src"); img.removeAttribute("data-src"); }
+  if (pictures.length) {
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        if (!window.IntersectionObserver) { pictures.forEach(show); return; }
+        var watch = new IntersectionObserver(function (entries) {
+          entries.forEach(function (entry) {
+            if (entry.isIntersecting) { watch.unobserve(entry.target); show(entry.target); }
+          });
+        }, { rootMargin: "200px" });
+        pictures.forEach(function (img) { watch.observe(img); });
+      }, 0);
+    });
+  }
+
   // Share: the Web Share API where the browser has it, copy-link otherwise.
   document.addEventListener("click", function (event) {
     var link = event.target.closest("[data-share]");

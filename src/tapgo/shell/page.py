@@ -1,0 +1,507 @@
+"""The mini app's page, served from a cached, pre-compressed skeleton and a few small bits.
+
+The menu page is the page Tapgo serves most (every scan, every return from adding to the
+cart), so it is built to cost little more than Django's own floor (bench/, and
+docs/decisions/0001-serving.md for the figures):
+
+1. `app_state(slug)`: one query, the ORM's SQL for the live app and its merchant compiled
+   once per database and run with the slug (a query through the ORM's compiler costs about
+   ten times what the database itself takes for it).
+2. `skeleton(...)`: the page rendered once per app state (every field it shows, the
+   catalogue version included), language and menu fragment, with markers where the
+   per-request bits go; split at the markers, each static piece UTF-8 encoded and
+   deflate-compressed once. Kept in the cache; a change of anything it shows changes its key.
+3. the bits: the CSRF token, the cart count and table (from the shell cookie, see
+   shell/state.py), recently used apps (cached per customer and visit stamp), flash
+   messages, the share link and the language form's return path.
+4. the body: the pieces joined; for a browser that accepts gzip, one gzip stream made of the
+   pre-compressed pieces with the bits as *stored* (uncompressed) deflate blocks. Nothing is
+   compressed per request, and the bits (the CSRF token among them) are never compressed
+   together with text an attacker could choose, which is what BREACH needs.
+
+The view (shell/views.py) serves it through Django; shell/front.py serves the same page,
+with the same pieces and bits, before Django's middleware when a customer moves inside an
+app. The cart's pages and the order page use the same bits through their templates.
+"""
+
+import hashlib
+import re
+import secrets
+import struct
+import time
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.contrib import messages as flash
+from django.core.cache import cache
+from django.db import connections, router
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.csp import CSP
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
+
+from tapgo.catalog.services import menu_for
+from tapgo.core.csp import enforced_policy
+from tapgo.identity.middleware import current_customer
+from tapgo.merchants.models import Merchant
+from tapgo.miniapps import services as miniapps
+from tapgo.miniapps.models import EntryCode, MiniApp
+from tapgo.ordering import services as ordering
+from tapgo.shell import state as shell_state
+
+MENU_CACHE_SECONDS = 600
+RECENT_CACHE_SECONDS = 600
+RECENT_LIMIT = 6
+BITS = ("csrf", "cart_count", "cart_button", "table", "recent", "messages", "next", "share")
+_MARK = secrets.token_hex(6)
+_MARK_RE = re.compile("\x1e" + _MARK + r":(\w+)\x1f")
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+
+# --- the app's state: one prepared query -----------------------------------------------------
+
+_FIELDS = (
+    "pk", "merchant_id", "store_id", "slug", "name", "description", "brand_color", "logo",
+    "cover", "template", "merchant__currency", "merchant__ordering_paused",
+    "merchant__pause_reason", "merchant__catalog_version",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AppState:
+    row: tuple
+
+    @property
+    def pk(self) -> int:
+        return self.row[0]
+
+    @property
+    def slug(self) -> str:
+        return self.row[3]
+
+    @property
+    def key(self) -> str:
+        return hashlib.blake2b(repr(self.row).encode(), digest_size=8).hexdigest()
+
+    def app(self) -> MiniApp:
+        """The app as a model instance (with its merchant), built from the row: no query."""
+        values = dict(zip(_FIELDS, self.row, strict=True))
+        merchant = Merchant(
+            pk=values["merchant_id"],
+            currency=values["merchant__currency"],
+            ordering_paused=bool(values["merchant__ordering_paused"]),
+            pause_reason=values["merchant__pause_reason"],
+            catalog_version=values["merchant__catalog_version"],
+            is_active=True,
+        )
+        app = MiniApp(
+            pk=values["pk"],
+            store_id=values["store_id"],
+            slug=values["slug"],
+            name=values["name"],
+            description=values["description"],
+            brand_color=values["brand_color"],
+            logo=values["logo"],
+            cover=values["cover"],
+            template=values["template"],
+            status=MiniApp.Status.PUBLISHED,
+        )
+        app.merchant = merchant
+        return app
+
+    @classmethod
+    def of_app(cls, app: MiniApp) -> "AppState":
+        m = app.merchant
+        return cls((
+            app.pk, app.merchant_id, app.store_id, app.slug, app.name, app.description,
+            app.brand_color, app.logo, app.cover, app.template, m.currency,
+            bool(m.ordering_paused), m.pause_reason, m.catalog_version,
+        ))  # fmt: skip
+
+
+_MARK_VALUE = "\x00value\x00"
+
+
+class Prepared:
+    """An ORM query compiled to SQL once per database, then run with one changing value.
+
+    Run on the driver's own cursor: compiling a query through the ORM, and Django's cursor
+    wrapper re-converting it, cost several times what the database takes to answer these.
+    Errors still pass through Django's error wrapping, so a broken connection is noticed.
+    The query itself stays the domain's (its managers and filters), only compiled early.
+    """
+
+    def __init__(self, model, build):
+        self.model, self.build = model, build
+
+    @lru_cache(maxsize=8)  # noqa: B019 - a handful of module-level instances, never freed
+    def _sql(self, alias: str, vendor: str) -> tuple[str, tuple, int]:
+        sql, params = self.build(_MARK_VALUE).query.get_compiler(using=alias).as_sql()
+        if vendor == "sqlite":  # what Django's SQLite cursor does to every query, done once
+            sql = re.sub(r"(?<!%)%s", "?", sql).replace("%%", "%")
+        return sql, tuple(params), params.index(_MARK_VALUE)
+
+    def one(self, value) -> tuple | None:
+        alias = router.db_for_read(self.model)
+        connection = connections[alias]
+        sql, params, at = self._sql(alias, connection.vendor)
+        params = params[:at] + (value,) + params[at + 1 :]
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+
+
+_LIVE_APP = Prepared(
+    MiniApp, lambda slug: MiniApp.objects.live().filter(slug=slug).values_list(*_FIELDS)
+)
+# What miniapps.services.code_resolve answers (an enabled code of a live app), as one row.
+_CODE = Prepared(
+    EntryCode,
+    lambda code: EntryCode.objects.filter(
+        code=code,
+        enabled=True,
+        app__status=MiniApp.Status.PUBLISHED,
+        app__merchant__is_active=True,
+    ).values_list("pk", "kind", "table_label", *(f"app__{f}" for f in _FIELDS)),
+)
+
+
+def _state(row) -> AppState:
+    row = list(row)
+    row[11] = bool(row[11])  # SQLite answers 0/1
+    return AppState(tuple(row))
+
+
+def app_state(slug: str) -> AppState:
+    """The live app with this slug (published, merchant active), or 404."""
+    row = _LIVE_APP.one(slug)
+    if row is None:
+        raise Http404
+    return _state(row)
+
+
+def code_state(code: str) -> tuple[EntryCode, AppState] | None:
+    """What a scanned code opens, without the ORM's compile: the code and its app's state."""
+    row = _CODE.one(code)
+    if row is None:
+        return None
+    state = _state(row[3:])
+    entry = EntryCode(
+        pk=row[0], kind=row[1], table_label=row[2], code=code, enabled=True,
+        app_id=state.pk, merchant_id=state.row[1],
+    )  # fmt: skip
+    return entry, state
+
+
+# --- the menu fragment and the skeleton ------------------------------------------------------
+
+
+def _menu(app: MiniApp) -> tuple[float, str]:
+    """The menu, rendered once per app, language and catalogue version, with when it was."""
+    language = translation.get_language()
+    key = f"menu:{app.pk}:{language}:{app.merchant.catalog_version}"
+    found = cache.get(key)
+    if found is None:
+        html = render_to_string(
+            "shell/_menu.html",
+            {"app": app, "categories": menu_for(app.merchant), "currency": app.merchant.currency},
+        )
+        found = (time.time(), html)
+        cache.set(key, found, MENU_CACHE_SECONDS)
+    return found
+
+
+def menu_html(app: MiniApp) -> str:
+    return _menu(app)[1]
+
+
+def _mark(name: str) -> SafeString:
+    return SafeString(f"\x1e{_MARK}:{name}\x1f")
+
+
+def _deflate(data: bytes, *, last: bool) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    flush = zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
+    return compressor.compress(data) + compressor.flush(flush)
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    names: tuple[str, ...]  # the bit between piece i and piece i + 1
+    pieces: tuple[bytes, ...]  # UTF-8
+    deflated: tuple[bytes, ...]  # each piece as raw deflate, byte-aligned, the last one final
+
+
+def _skeleton_key(state: AppState) -> str:
+    return f"shell:page:{state.pk}:{translation.get_language()}:{state.key}"
+
+
+def skeleton_cached(state: AppState) -> Skeleton | None:
+    """The skeleton if one is cached (the front door renders none itself)."""
+    return cache.get(_skeleton_key(state))
+
+
+def skeleton(state: AppState) -> Skeleton:
+    """The page for this app state and language, from the cache or rendered now.
+
+    It lives no longer than the menu fragment it was built from, so stock shown as sold out
+    is as fresh as the menu cache promises (MENU_CACHE_SECONDS), and cache.clear() clears it.
+    """
+    key = _skeleton_key(state)
+    built = cache.get(key)
+    if built is not None:
+        return built
+    app = state.app()
+    rendered_at, html = _menu(app)
+    context = {
+        "app": app,
+        "merchant": app.merchant,
+        "currency": app.merchant.currency,
+        "menu_html": SafeString(html),
+        "csrf_token": _mark("csrf"),
+        "bits": {name: _mark(name) for name in BITS},
+    }
+    split = _MARK_RE.split(render_to_string("shell/app.html", context))
+    pieces = tuple(p.encode() for p in split[0::2])
+    built = Skeleton(
+        names=tuple(split[1::2]),
+        pieces=pieces,
+        deflated=tuple(_deflate(p, last=i == len(pieces) - 1) for i, p in enumerate(pieces)),
+    )
+    ttl = MENU_CACHE_SECONDS - (time.time() - rendered_at)
+    if ttl >= 1:
+        cache.set(key, built, int(ttl))
+    return built
+
+
+# --- the bits --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def masked_csrf(secret: str) -> str:
+    # Masking a CSRF secret is a defence against BREACH; the token goes out as a stored
+    # (uncompressed) block, never compressed with the page, so one mask per secret serves.
+    from django.middleware.csrf import _mask_cipher_secret
+
+    return _mask_cipher_secret(secret)
+
+
+def csrf_token(request) -> str:
+    secret = request.META.get("CSRF_COOKIE")
+    if secret and len(secret) == 32:
+        return masked_csrf(secret)
+    return get_token(request)  # no cookie yet: make one (and set it on the response)
+
+
+class _Recent:
+    """Recently used lists, per process: keyed by customer and visit stamp, a list never
+    changes (a new visit makes a new stamp), so no process needs telling; entries expire
+    after RECENT_CACHE_SECONDS so a renamed or withdrawn app drops out in time."""
+
+    def __init__(self, size: int = 20_000):
+        self.size, self.items = size, {}
+
+    def get(self, key):
+        found = self.items.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def set(self, key, value) -> None:
+        if len(self.items) >= self.size:
+            now = time.monotonic()
+            self.items = {k: v for k, v in self.items.items() if v[0] >= now}
+            while len(self.items) >= self.size:
+                self.items.pop(next(iter(self.items)))
+        self.items[key] = (time.monotonic() + RECENT_CACHE_SECONDS, value)
+
+
+_recent = _Recent()
+
+
+def recent_cached(st: shell_state.ShellState, app_pk: int) -> list | None:
+    """Recently used apps (slug, name) other than this one, if known without a query."""
+    if not st.customer_id:
+        return []
+    apps = _recent.get((st.customer_id, st.stamp))
+    if apps is None:
+        return None
+    return [(slug, name) for pk, slug, name in apps if pk != app_pk][:RECENT_LIMIT]
+
+
+def recent_apps(request, st: shell_state.ShellState, app_pk: int):
+    """Recently used apps (slug, name) other than this one, cached per customer and stamp."""
+    found = recent_cached(st, app_pk)
+    if found is not None:
+        return found
+    customer = st.customer(request)
+    apps = [(a.pk, a.slug, a.name) for a in miniapps.recently_used(customer, limit=7)]
+    _recent.set((st.customer_id, st.stamp), apps)
+    return [(slug, name) for pk, slug, name in apps if pk != app_pk][:RECENT_LIMIT]
+
+
+def note_visit(request, st: shell_state.ShellState, state: AppState) -> None:
+    """After a visit is recorded: a new stamp, and the cached list moved on without a query."""
+    old = _recent.get((st.customer_id, st.stamp)) if st.stamp else None
+    st.visited()
+    if old is not None:
+        apps = [(state.pk, state.slug, state.row[4])]
+        apps += [a for a in old if a[0] != state.pk][:6]
+        _recent.set((st.customer_id, st.stamp), apps)
+
+
+def cart_of(request, st: shell_state.ShellState, state: AppState) -> tuple[int, str]:
+    """(count, table) of this customer's cart here: from the shell cookie, else the database."""
+    known = st.cart(state.pk)
+    if known is not None:
+        return known
+    customer = current_customer(request)
+    if customer is None:
+        return 0, ""
+    st.bind(request, customer)
+    view = ordering.cart_view(customer=customer, app=state.app())
+    table = view.cart.table_label if view.cart else ""
+    st.remember(state.pk, view.count, table)
+    return view.count, table
+
+
+def messages_html(request) -> str:
+    # Flash messages travel in the "messages" cookie (the session only holds the overflow,
+    # and then the cookie says so): no cookie, no messages, unless this request added some.
+    storage = getattr(request, "_messages", None)
+    if "messages" not in request.COOKIES and not getattr(storage, "_queued_messages", None):
+        return ""
+    items = list(flash.get_messages(request))
+    if not items:
+        return ""
+    return format_html(
+        '<div class="messages" role="status">{}</div>',
+        format_html_join("", '<p class="msg {}">{}</p>', ((m.tags, m) for m in items)),
+    )
+
+
+@lru_cache(maxsize=4096)
+def url(name: str, slug: str) -> str:
+    """reverse() for a slug, remembered: reverse() costs as much as the rest of a bit."""
+    return reverse(name, args=[slug])
+
+
+RECENTLY_USED = gettext_noop("Recently used")
+TABLE_CHIP = gettext_noop("Table %(table_label)s")
+
+
+@lru_cache(maxsize=256)
+def _text(language: str, msgid: str) -> str:
+    """A translated string, remembered per language (the catalogues do not change at run time)."""
+    with translation.override(language):
+        return _(msgid)
+
+
+@lru_cache(maxsize=4096)
+def _cart_button(language: str, slug: str, count: int) -> str:
+    with translation.override(language):
+        text = ngettext("View cart (%(n)s item)", "View cart (%(n)s items)", count) % {"n": count}
+    return f'<a class="button primary sticky" href="{url("shell:cart", slug)}">{escape(text)}</a>'
+
+
+def bits(request, pk: int, slug: str, st, *, count: int, table: str) -> dict[str, str]:
+    """The per-request parts of a mini-app page, as safe HTML strings."""
+    return bits_of(
+        language=translation.get_language(),
+        slug=slug,
+        recent=recent_apps(request, st, pk),
+        count=count,
+        table=table,
+        csrf=csrf_token(request),
+        origin=f"{request.scheme}://{request.get_host()}",
+        path=request.get_full_path(),
+        messages=messages_html(request),
+    )
+
+
+def bits_of(
+    *, language, slug, recent, count, table, csrf, origin, path, messages
+) -> dict[str, str]:
+    if recent:
+        links = "".join(
+            f'<a href="{url("shell:app", s)}?scene=recent">{escape(name)}</a>' for s, name in recent
+        )
+        recent_html = f'<p class="menu-head">{_text(language, RECENTLY_USED)}</p>{links}'
+    else:
+        recent_html = ""
+    if table:
+        chip = _text(language, TABLE_CHIP) % {"table_label": table}
+        table_html = f'<p class="table-chip" data-testid="table">{escape(chip)}</p>'
+    else:
+        table_html = ""
+    return {
+        "csrf": csrf,
+        "cart_count": str(count),
+        "cart_button": _cart_button(language, slug, count) if count else "",
+        "table": table_html,
+        "recent": recent_html,
+        "messages": messages,
+        "next": escape(path),
+        "share": escape(f"{origin}{url('shell:app', slug)}?scene=share"),
+    }
+
+
+# --- the response ----------------------------------------------------------------------------
+
+
+_STORED = struct.Struct("<BHH")
+_TRAILER = struct.Struct("<II")
+
+
+def _stored(data: bytes) -> bytes:
+    """Data as stored (uncompressed) deflate blocks, not final."""
+    if len(data) <= 65535:
+        return _STORED.pack(0, len(data), len(data) ^ 0xFFFF) + data
+    return b"".join(_stored(data[i : i + 65535]) for i in range(0, len(data), 65535))
+
+
+def join(skel: Skeleton, values: dict[str, str], *, gzip: bool) -> bytes:
+    dynamic = [values[name].encode() for name in skel.names]
+    parts = [None] * (2 * len(dynamic) + 1)
+    parts[0::2] = skel.pieces
+    parts[1::2] = dynamic
+    plain = b"".join(parts)
+    if not gzip:
+        return plain
+    out = [None] * (2 * len(dynamic) + 3)
+    out[0] = _GZIP_HEADER
+    out[1:-1:2] = skel.deflated
+    out[2:-2:2] = [_stored(d) if d else b"" for d in dynamic]
+    out[-1] = _TRAILER.pack(zlib.crc32(plain), len(plain) & 0xFFFFFFFF)
+    return b"".join(out)
+
+
+def render_app(request, state: AppState, st, *, table_label: str = "") -> HttpResponse:
+    """The mini app's page for this request."""
+    skel = skeleton(state)
+    count, table = cart_of(request, st, state)
+    values = bits(request, state.pk, state.slug, st, count=count, table=table_label or table)
+    gzip = bool(ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))
+    response = HttpResponse(join(skel, values, gzip=gzip), content_type="text/html; charset=utf-8")
+    if gzip:
+        response["Content-Encoding"] = "gzip"
+    # The page differs by customer (cookies) and is compressed for some clients only.
+    response["Vary"] = "Cookie, Accept-Encoding"
+    response["Cache-Control"] = "private"
+    # str(), as Django's middleware does: wsgiref (runserver, the test live server) refuses a
+    # header name that is not exactly a str, and the StrEnum member is not.
+    response[str(CSP.HEADER_ENFORCE)] = enforced_policy()
+    return response
