@@ -130,7 +130,9 @@ else:
                 ),
             },
             # Tests use a file too: threads of a race test must share one real database.
-            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"tapgo-test-{os.getpid()}.sqlite3")},
+            "TEST": {
+                "NAME": os.path.join(tempfile.gettempdir(), f"tapgo-test-{os.getpid()}.sqlite3")
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
