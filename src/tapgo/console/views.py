@@ -14,12 +14,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
 from django.db import IntegrityError, transaction
 from django.db.models import prefetch_related_objects
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -30,7 +30,7 @@ from tapgo.catalog import services as catalog
 from tapgo.console import forms
 from tapgo.core import live
 from tapgo.core.images import ImageRejected, image_store
-from tapgo.core.urls import absolute_url
+from tapgo.core.urls import absolute_url, safe_next
 from tapgo.identity.models import User
 from tapgo.identity.services import staff_user_create
 from tapgo.merchants import services as merchants
@@ -87,15 +87,6 @@ def _render(request, template: str, context: dict | None = None, *, status: int 
         }
     base.update(context or {})
     return render(request, template, base, status=status)
-
-
-def _next_or(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 def _wants_json(request) -> bool:
@@ -755,7 +746,9 @@ def order_action(request, merchant, order_id: str, action: str):
             _("Order %(number)s: %(status)s.")
             % {"number": order.number, "status": order.get_status_display()},
         )
-    return redirect(_next_or(request, reverse("console:board", args=[merchant.public_id])))
+    return HttpResponseRedirect(
+        safe_next(request, reverse("console:board", args=[merchant.public_id]))
+    )
 
 
 @merchant_view()

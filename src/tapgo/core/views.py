@@ -43,9 +43,12 @@ def server_error(request):
 def media(request, name: str):
     """Uploaded images (processed WebP files). A CDN or S3 serves them in a scale-out setup."""
     root = Path(settings.MEDIA_ROOT).resolve()
-    target = (root / name).resolve()
-    if root not in target.parents or not target.is_file():
-        raise Http404
+    try:
+        target = (root / name).resolve()
+        if root not in target.parents or not target.is_file():
+            raise Http404
+    except (OSError, ValueError):  # a name too long, or with a NUL: no such file
+        raise Http404 from None
     response = FileResponse(target.open("rb"), content_type=mimetypes.guess_type(target.name)[0])
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

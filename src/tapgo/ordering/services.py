@@ -159,7 +159,14 @@ def cart_set_quantity(*, customer: Customer, app: MiniApp, line_id: int, quantit
         raise OrderingError(_("That item is no longer in your cart."))
 
 
+def _check_text(*values: str) -> None:
+    """Free text a customer typed: no NUL (PostgreSQL cannot store it; nobody types it)."""
+    if any("\x00" in value for value in values if value):
+        raise OrderingError(_("That text contains a character we cannot store."))
+
+
 def cart_set_note(*, customer: Customer, app: MiniApp, note: str) -> None:
+    _check_text(note)
     if len(note) > 200:
         raise OrderingError(_("The note has at most 200 characters."))
     Cart.objects.filter(pk=_cart(customer, app).pk).update(note=note.strip())
@@ -248,8 +255,9 @@ def order_place(
     The checkout form's key makes this idempotent: a double-click or a refresh returns the
     order the first request made.
     """
-    if not checkout_key or len(checkout_key) > 64:
+    if not checkout_key or len(checkout_key) > 64 or "\x00" in checkout_key:
         raise OrderingError(_("This checkout form has expired. Please try again."))
+    _check_text(pickup_name, note or "")
     existing = Order.objects.filter(customer=customer, checkout_key=checkout_key).first()
     if existing is not None:
         return existing

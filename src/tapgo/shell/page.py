@@ -49,6 +49,7 @@ from django.utils.translation import gettext_noop, ngettext
 
 from tapgo.catalog.services import menu_for
 from tapgo.core.csp import enforced_policy
+from tapgo.core.ids import is_public_id
 from tapgo.identity.middleware import current_customer
 from tapgo.merchants.models import Merchant
 from tapgo.miniapps import services as miniapps
@@ -195,6 +196,8 @@ def app_state(slug: str) -> AppState:
 
 def code_state(code: str) -> tuple[EntryCode, AppState] | None:
     """What a scanned code opens, without the ORM's compile: the code and its app's state."""
+    if not is_public_id(code, EntryCode._meta.get_field("code").id_length):
+        return None
     row = _CODE.one(code)
     if row is None:
         return None

@@ -7,7 +7,7 @@ import secrets
 
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tapgo.core import live
 from tapgo.core.scenes import Scene
+from tapgo.core.urls import safe_next
 from tapgo.identity.middleware import current_customer, ensure_customer, switch_customer
 from tapgo.identity.services import SignInError, login_code_send, login_code_verify
 from tapgo.miniapps import services as miniapps
@@ -113,10 +114,8 @@ def app(request, slug: str):
 
 
 def _back(request, app, anchor: str = ""):
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("shell:app", args=[app.slug])
-    return redirect(target + anchor)
+    target = safe_next(request, reverse("shell:app", args=[app.slug]))
+    return HttpResponseRedirect(target + anchor)
 
 
 @require_POST
@@ -317,9 +316,7 @@ SIGNIN_SALT = "tapgo.signin"
 
 @require_http_methods(["GET", "POST"])
 def signin(request):
-    next_url = request.POST.get("next") or request.GET.get("next") or reverse("shell:my_orders")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = reverse("shell:my_orders")
+    next_url = safe_next(request, reverse("shell:my_orders"))
     context = {"next": next_url, "step": "email"}
     if request.method == "POST" and request.POST.get("step") == "email":
         email = request.POST.get("email", "").strip()
@@ -351,7 +348,7 @@ def signin(request):
             else:
                 switch_customer(request, account)
                 messages.success(request, _("You are signed in as %(email)s.") % {"email": email})
-                return redirect(next_url)
+                return HttpResponseRedirect(next_url)
     context["customer"] = current_customer(request)
     return render(request, "shell/signin.html", context)
 

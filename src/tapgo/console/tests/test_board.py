@@ -240,3 +240,16 @@ def test_times_show_in_the_store_time_zone(owner_client, merchant, app, product)
     )
     html = owner_client.get(_board(merchant)).content.decode()
     assert local.strftime("%H:%M") in html
+
+
+@pytest.mark.parametrize("next_url", ["board", "//evil.example/x"])
+def test_an_order_action_with_a_bad_next_goes_to_the_board(
+    owner_client, merchant, app, product, next_url
+):
+    order = paid_order(app, product)
+    url = reverse("console:order_action", args=[merchant.public_id, order.public_id, "accept"])
+    response = owner_client.post(url, {"next": next_url})
+    assert response.status_code == 302
+    assert response.url == reverse("console:board", args=[merchant.public_id])
+    order.refresh_from_db()
+    assert order.status == "accepted"

@@ -149,3 +149,9 @@ def test_the_cache_is_redis_exactly_when_configured(settings):
         assert backend.endswith("LocMemCache")
     cache.set("tapgo-probe", {"n": 1}, 5)
     assert cache.get("tapgo-probe") == {"n": 1}
+
+
+@pytest.mark.django_db
+def test_media_view_answers_404_for_absurd_names(client):
+    assert client.get("/media/" + "a" * 5000).status_code == 404
+    assert client.get("/media/a%00b").status_code == 404

@@ -269,3 +269,29 @@ def test_menu_page_and_cart_do_not_grow_queries_with_the_menu(
         client.get(
             reverse("shell:app", args=[app.slug]), headers={"Referer": "http://testserver/m/"}
         )
+
+
+@pytest.mark.parametrize("next_url", ["x", "board", "//evil.example/", "https://evil.example/"])
+def test_a_bad_next_falls_back_to_the_menu(client, app, product, next_url):
+    client.get(reverse("shell:scan", args=[table_code(app).code]))
+    response = client.post(
+        reverse("shell:cart_add", args=[app.slug]), {"item": product.public_id, "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("shell:app", args=[app.slug]))
+
+
+def test_text_with_a_nul_is_refused_and_changes_nothing(client, app, product):
+    client.get(reverse("shell:scan", args=[table_code(app).code]))
+    client.post(reverse("shell:cart_add", args=[app.slug]), {"item": product.public_id})
+    response = client.post(reverse("shell:cart_update", args=[app.slug]), {"note": "a\x00b"})
+    assert response.status_code == 302
+    checkout = reverse("shell:checkout", args=[app.slug])
+    for data in (
+        {"checkout_key": "k\x00", "fulfilment": "pickup", "pickup_name": "Ann"},
+        {"checkout_key": "k" * 10, "fulfilment": "pickup", "pickup_name": "A\x00"},
+        {"checkout_key": "k" * 11, "fulfilment": "dine_in", "note": "\x00"},
+    ):
+        assert client.post(checkout, data).status_code == 302
+    assert not Order.objects.exists()
+    assert client.get("/s/a%00b").status_code == 404
