@@ -57,6 +57,18 @@ def _tapgo(env, *args, **kwargs):
     )
 
 
+def _django_print(env, code: str) -> str:
+    """Run Python against the processes' database; the last word it printed."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DJANGO_SETTINGS_MODULE": "tapgo.settings"},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.split()[-1]
+
+
 @contextmanager
 def _running(env, port):
     procs = [
@@ -150,14 +162,7 @@ def test_serve_and_worker_take_an_order_from_scan_to_paid_and_expire_the_unpaid(
         "info = demo.seed(); Product.objects.filter(name='Croissant').update(stock=5); "
         "print(info['table1'].code)"
     )
-    code = subprocess.run(
-        [sys.executable, "-c", seed],
-        env={**env, "DJANGO_SETTINGS_MODULE": "tapgo.settings"},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout.split()[-1]
+    code = _django_print(env, seed)
     with _running(env, port):
         base = f"http://127.0.0.1:{port}"
         paying, leaving = Browser(base), Browser(base)
@@ -179,12 +184,5 @@ def test_serve_and_worker_take_an_order_from_scan_to_paid_and_expire_the_unpaid(
         "import django; django.setup(); from tapgo.catalog.models import Product; "
         "print(Product.objects.get(name='Croissant').stock)"
     )
-    stock = subprocess.run(
-        [sys.executable, "-c", check],
-        env={**env, "DJANGO_SETTINGS_MODULE": "tapgo.settings"},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout.split()[-1]
+    stock = _django_print(env, check)
     assert stock == "5"  # the expired order gave its croissant back
