@@ -3,7 +3,7 @@ from django.conf import settings
 from django.utils.safestring import mark_safe
 
 from tapgo.core.csp import inline_style
-from tapgo.core.money import amount_input, format_money
+from tapgo.core.money import format_money
 
 register = template.Library()
 
@@ -14,13 +14,6 @@ def money(amount, currency):
     if amount is None or amount == "":
         return ""
     return format_money(int(amount), currency)
-
-
-@register.filter
-def money_input(amount, currency):
-    if amount is None or amount == "":
-        return ""
-    return amount_input(int(amount), currency)
 
 
 @register.filter
