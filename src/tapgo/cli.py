@@ -120,20 +120,25 @@ def serve(args) -> int:
     return subprocess.call(_serve_command(args))
 
 
-def _sweep_forever(stop: threading.Event, every: float = 30.0) -> None:
+def _sweep_forever(stop: threading.Event) -> None:
+    """The safety nets under the per-item tasks: expire unpaid orders, ask providers about
+    payments whose webhook is late, send refunds whose request did not get through."""
+    import logging
+
+    from django.conf import settings
     from django.db import close_old_connections
 
     from tapgo.ordering.services import orders_expire_due
+    from tapgo.payments.services import reconcile_due, refunds_send_due
 
-    while not stop.wait(every):
-        try:
-            orders_expire_due()
-        except Exception:  # keep sweeping; the next round retries
-            import logging
-
-            logging.getLogger("tapgo.worker").exception("sweep failed")
-        finally:
-            close_old_connections()
+    while not stop.wait(settings.SWEEP_SECONDS):
+        for sweep in (orders_expire_due, reconcile_due, refunds_send_due):
+            try:
+                sweep()
+            except Exception:  # keep sweeping; the next round retries
+                logging.getLogger("tapgo.worker").exception("%s failed", sweep.__name__)
+            finally:
+                close_old_connections()
 
 
 def worker(args) -> int:

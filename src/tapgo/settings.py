@@ -251,6 +251,20 @@ ORDER_PAYMENT_SECONDS = int(os.environ.get("TAPGO_ORDER_PAYMENT_SECONDS", str(15
 # SANDBOX_WEBHOOK_URL (by default this server's own public URL).
 SANDBOX_WEBHOOK_SECRET = os.environ.get("TAPGO_SANDBOX_WEBHOOK_SECRET", SECRET_KEY + ":sandbox")
 SANDBOX_WEBHOOK_BASE_URL = os.environ.get("TAPGO_SANDBOX_WEBHOOK_BASE_URL", PUBLIC_URL).rstrip("/")
+# Customers can pay with the sandbox while a merchant has set up no real provider.
+SANDBOX_PAYMENTS = _flag("TAPGO_SANDBOX_PAYMENTS", default=not PRODUCTION)
+# The platform's fee on every captured provider payment, in basis points (60 = 0.6%).
+PLATFORM_FEE_BPS = int(os.environ.get("TAPGO_FEE_BPS", "60"))
+# A provider intent still open this long after its last change is asked about (a lost
+# webhook never leaves a paid customer with an unpaid order).
+RECONCILE_AFTER_SECONDS = int(os.environ.get("TAPGO_RECONCILE_AFTER_SECONDS", "120"))
+# How often the worker runs its sweeps (expiry, reconciliation, refunds to resend).
+SWEEP_SECONDS = float(os.environ.get("TAPGO_SWEEP_SECONDS", "30"))
+# Merchants' provider secrets are encrypted with keys derived from this (comma-separated,
+# newest first, so a key can be rotated); by default from the secret key.
+ENCRYPTION_KEYS = [
+    k for k in os.environ.get("TAPGO_ENCRYPTION_KEYS", SECRET_KEY).split(",") if k.strip()
+]
 # How long one Server-Sent Events response stays open before the browser reconnects
 # (with Last-Event-ID, so nothing is missed); bounds the threads a stream holds.
 LIVE_STREAM_SECONDS = int(os.environ.get("TAPGO_LIVE_STREAM_SECONDS", "25"))

@@ -110,9 +110,16 @@ class OrderLine(models.Model):
     name = models.CharField(max_length=130)  # what the customer saw, kept as it was
     unit_price = models.PositiveIntegerField()
     quantity = models.PositiveIntegerField()
+    refunded_quantity = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(refunded_quantity__lte=models.F("quantity")),
+                name="refund_within_quantity",
+            )
+        ]
 
     @property
     def subtotal(self) -> int:

@@ -1,9 +1,143 @@
+"""Payments: the double-entry ledger, payment intents, refunds, stored value, provider accounts.
+
+Every movement of money is a LedgerTransaction whose entries sum to zero. Entries are never
+edited or deleted; a mistake is undone by a new transaction. Signs follow the books: a debit
+is positive, a credit negative. An account's cached `balance` is shown on its normal side
+(assets and expenses are debit-normal, liabilities and income credit-normal) and is updated in
+the same transaction as the entries; `tapgo ledger verify` checks it against the entries.
+"""
+
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tapgo.core.ids import PublicIdField
 from tapgo.core.tenancy import MerchantOwned
+
+# --- the ledger ----------------------------------------------------------------------------
+
+
+class AccountKind(models.TextChoices):
+    # The platform's own accounts (no merchant).
+    CLEARING = "clearing", _("Provider clearing")  # what a provider has collected for us
+    FEES = "fees", _("Platform fees")  # fee income
+    # Per merchant.
+    HELD = "held", _("Revenue held for settlement")  # what the platform owes the merchant
+    RECEIVABLE = "receivable", _("Receivable from the merchant")  # cash taken at the counter
+    REFUNDS = "refunds", _("Refunds")  # refunds given, before they reduce the payout
+    SETTLED = "settled", _("Paid out to the merchant")
+    # Per merchant and customer.
+    WALLET = "wallet", _("Stored value")  # the prepaid balance the merchant owes the customer
+
+
+DEBIT_NORMAL = {AccountKind.CLEARING, AccountKind.RECEIVABLE, AccountKind.REFUNDS}
+
+
+class LedgerAccount(models.Model):
+    kind = models.CharField(max_length=12, choices=AccountKind.choices)
+    merchant = models.ForeignKey(
+        "merchants.Merchant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "identity.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    provider = models.CharField(max_length=20, blank=True)  # for clearing accounts
+    currency = models.CharField(max_length=3)
+    # "kind:merchant:customer:provider:currency", unique: one account each (NULLs would be
+    # distinct in a unique constraint over the columns themselves).
+    key = models.CharField(max_length=120, unique=True)
+    # Sum of the entries, on the account's normal side; kept in step by ledger.post().
+    balance = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "kind"])]
+        constraints = [
+            # The database, not Python, keeps every wallet at zero or above: of two devices
+            # spending the last of a balance at once, the second update fails.
+            models.CheckConstraint(
+                condition=~Q(kind="wallet") | Q(balance__gte=0), name="wallet_not_negative"
+            ),
+        ]
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.kind in DEBIT_NORMAL else -1
+
+
+class TxKind(models.TextChoices):
+    CAPTURE = "capture", _("Payment captured")
+    WALLET_PAYMENT = "wallet_payment", _("Paid from stored value")
+    REFUND = "refund", _("Refund")
+    REFUND_FAILED = "refund_failed", _("Refund failed and reversed")
+    FEE = "fee", _("Fee")
+    TOPUP = "topup", _("Stored value top-up")
+    COUNTER_TOPUP = "counter_topup", _("Stored value top-up at the counter")
+    SETTLEMENT = "settlement", _("Settlement")
+
+
+class LedgerTransaction(models.Model):
+    kind = models.CharField(max_length=20, choices=TxKind.choices)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    # What the money moved for: makes a retried posting a no-op (the database refuses a
+    # second transaction with the same key).
+    key = models.CharField(max_length=80, unique=True)
+    order = models.ForeignKey(
+        "ordering.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    intent = models.ForeignKey(
+        "PaymentIntent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refund = models.ForeignKey(
+        "Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    topup = models.ForeignKey(
+        "TopUp", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "created_at"])]
+
+
+class LedgerEntry(models.Model):
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="entries"
+    )
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    amount = models.BigIntegerField()  # debit positive, credit negative
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="entry_not_zero")]
+
+
+# --- provider accounts ---------------------------------------------------------------------
+
+
+class ProviderAccount(MerchantOwned):
+    """A merchant's credentials with one provider. Secrets are stored encrypted."""
+
+    public_id = PublicIdField()
+    provider = models.CharField(max_length=20)
+    enabled = models.BooleanField(default=True)
+    config = models.JSONField(default=dict)  # public settings (ids, serial numbers)
+    secrets = models.BinaryField(default=b"")  # Fernet token over a JSON object
+    # The last characters of each secret, so the console can show which one is set.
+    hints = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "provider"], name="one_provider_account_per_merchant"
+            )
+        ]
+
+
+# --- payment intents -----------------------------------------------------------------------
 
 
 class IntentStatus(models.TextChoices):
@@ -12,21 +146,42 @@ class IntentStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
-    REFUNDED = "refunded", _("Refunded")
 
 
 class PaymentIntent(MerchantOwned):
-    """One attempt to collect an order's amount through a provider."""
+    """One attempt to collect money through a provider (or stored value), for an order or a
+    top-up. Only verified provider events move it (stored value moves at once)."""
 
     public_id = PublicIdField(length=20)
-    order = models.ForeignKey("ordering.Order", on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(
+        "ordering.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment_intents",
+    )
+    topup = models.ForeignKey(
+        "TopUp", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "identity.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     provider = models.CharField(max_length=20, default="sandbox")
+    # The provider's id for this payment (Stripe's pi_..., WeChat's out_trade_no).
+    provider_ref = models.CharField(max_length=100, blank=True, db_index=True)
+    # What the customer's page needs to finish (client secret, JSAPI parameters).
+    client_data = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(
         max_length=20, choices=IntentStatus.choices, default=IntentStatus.REQUIRES_ACTION
     )
     refunded_amount = models.PositiveIntegerField(default=0)
+    # True when the captured money counts towards its order or top-up; a surplus capture (the
+    # order expired, or was paid another way meanwhile) stays False and is refunded in full.
+    counted = models.BooleanField(default=False)
+    failure_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -35,10 +190,23 @@ class PaymentIntent(MerchantOwned):
             # At most one open attempt per order: a refreshed pay page finds the same one.
             models.UniqueConstraint(
                 fields=["order"],
-                condition=models.Q(status__in=["requires_action", "processing"]),
+                condition=Q(status__in=["requires_action", "processing"]),
                 name="one_open_intent_per_order",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=models.F("amount")),
+                name="intent_refund_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(order__isnull=False) | Q(topup__isnull=False),
+                name="intent_has_purpose",
+            ),
         ]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+    @property
+    def refundable(self) -> int:
+        return self.amount - self.refunded_amount if self.status == "succeeded" else 0
 
 
 class WebhookEvent(models.Model):
@@ -48,6 +216,7 @@ class WebhookEvent(models.Model):
     event_id = models.CharField(max_length=100)
     kind = models.CharField(max_length=50)
     payload = models.JSONField()
+    outcome = models.CharField(max_length=20, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -65,3 +234,90 @@ class SandboxOutbox(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+
+
+# --- refunds -------------------------------------------------------------------------------
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Refunded")
+    FAILED = "failed", _("Failed")
+
+
+class Refund(MerchantOwned):
+    """Money given back on one intent. Posted to the ledger when asked for (so the refundable
+    amount is taken at once, under a lock); reversed if the provider later reports failure."""
+
+    public_id = PublicIdField(length=16)
+    intent = models.ForeignKey(PaymentIntent, on_delete=models.PROTECT, related_name="refunds")
+    order = models.ForeignKey(
+        "ordering.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    # {order line id: quantity} for a refund by item; empty for an amount.
+    lines = models.JSONField(default=dict, blank=True)
+    restock = models.BooleanField(default=False)
+    provider_ref = models.CharField(max_length=100, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        "identity.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive")]
+
+
+# --- stored value --------------------------------------------------------------------------
+
+
+class BonusTier(MerchantOwned):
+    """Pay at least `pay`, get `bonus` more on the card (pay 500, get 550)."""
+
+    currency = models.CharField(max_length=3)
+    pay = models.PositiveIntegerField()
+    bonus = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["pay"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "currency", "pay"], name="one_tier_per_pay"
+            ),
+            models.CheckConstraint(condition=Q(pay__gt=0), name="tier_pay_positive"),
+        ]
+
+
+class TopUpStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for payment")
+    SUCCEEDED = "succeeded", _("Added")
+    FAILED = "failed", _("Failed")
+
+
+class TopUp(MerchantOwned):
+    public_id = PublicIdField(length=16)
+    customer = models.ForeignKey("identity.Customer", on_delete=models.PROTECT, related_name="+")
+    amount = models.PositiveIntegerField()  # what the customer pays
+    bonus = models.PositiveIntegerField(default=0)  # what the merchant adds on top
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=10)  # "online" or "counter"
+    status = models.CharField(
+        max_length=10, choices=TopUpStatus.choices, default=TopUpStatus.PENDING
+    )
+    recorded_by = models.ForeignKey(
+        "identity.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    key = models.CharField(max_length=64)  # the form's one-time key: a double-submit is one
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "key"], name="one_topup_per_key"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="topup_positive"),
+        ]

@@ -1,4 +1,5 @@
-"""Delivery of the sandbox provider's webhooks, with retries, as a real provider would."""
+"""Background work for payments: the sandbox's webhook deliveries (with retries, as a real
+provider would), sending refunds to providers, cancelling abandoned provider payments."""
 
 import logging
 import urllib.error
@@ -50,3 +51,47 @@ def deliver_sandbox_webhook(outbox_id: int) -> bool:
         delay = timedelta(seconds=2 ** (item.attempts + 1))
         enqueue_at(deliver_sandbox_webhook, timezone.now() + delay, item.pk)
     return False
+
+
+@task()
+def send_refund(refund_id: int, attempt: int = 0) -> bool:
+    """Ask the provider to pay a refund; retried with backoff, then left to the sweep."""
+    from tapgo.payments import services
+    from tapgo.payments.models import Refund
+    from tapgo.payments.providers import ProviderError
+
+    refund = (
+        Refund.objects.select_related("intent", "intent__merchant").filter(pk=refund_id).first()
+    )
+    if refund is None:
+        return True
+    try:
+        services.refund_send(refund)
+    except ProviderError as exc:
+        log.warning("refund %s not sent (attempt %d): %s", refund.public_id, attempt + 1, exc)
+        if attempt + 1 < MAX_ATTEMPTS:
+            enqueue_at(
+                send_refund,
+                timezone.now() + timedelta(seconds=2 ** (attempt + 1)),
+                refund_id,
+                attempt + 1,
+            )
+        return False
+    return True
+
+
+@task()
+def cancel_at_provider(intent_id: int) -> None:
+    """Cancel an abandoned attempt at its provider, so the customer cannot finish paying it
+    (if they do anyway, the capture is refunded as a surplus)."""
+    from tapgo.payments import providers, services
+    from tapgo.payments.models import PaymentIntent
+
+    intent = PaymentIntent.objects.select_related("merchant").filter(pk=intent_id).first()
+    provider = providers.get(intent.provider) if intent else None
+    if provider is None:
+        return
+    try:
+        provider.cancel(intent, account=services.provider_account(intent.merchant, intent.provider))
+    except providers.ProviderError as exc:
+        log.warning("could not cancel %s at %s: %s", intent.public_id, intent.provider, exc)

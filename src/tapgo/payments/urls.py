@@ -5,5 +5,6 @@ from tapgo.payments import views
 app_name = "payments"
 urlpatterns = [
     path("webhooks/<str:provider>", views.webhook, name="webhook"),
+    path("webhooks/<str:provider>/<str:account_id>", views.webhook, name="account_webhook"),
     path("sandbox/<str:intent_id>/", views.sandbox_page, name="sandbox_page"),
 ]

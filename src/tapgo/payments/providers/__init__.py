@@ -1,17 +1,88 @@
-"""Payment providers. Each verifies its own webhooks and turns them into ProviderEvents."""
+"""Payment providers behind one interface.
 
-from dataclasses import dataclass
+A provider starts a payment for an intent, verifies its own webhooks and turns them into
+ProviderEvents, answers a query about an intent (for reconciliation), and refunds. The rules
+(what an event does to an order, the ledger) live in payments/services.py, never here.
+
+Each provider module exposes a `PROVIDER` object with this interface; `get(name)` finds it.
+"""
+
+from dataclasses import dataclass, field
+from typing import Protocol
 
 
 class WebhookRejected(ValueError):
     """A webhook that failed verification or is malformed: answered 400, nothing changes."""
 
 
+class ProviderError(RuntimeError):
+    """The provider could not be reached or refused the request; safe to try again."""
+
+
+# What a verified event means for us.
+PAYMENT_SUCCEEDED = "payment.succeeded"
+PAYMENT_FAILED = "payment.failed"
+REFUND_SUCCEEDED = "refund.succeeded"
+REFUND_FAILED = "refund.failed"
+IGNORED = "ignored"  # verified, but nothing we act on: acknowledged and logged
+
+
 @dataclass(frozen=True)
 class ProviderEvent:
     event_id: str
-    kind: str  # "payment.succeeded" | "payment.failed"
-    intent_public_id: str
+    kind: str
+    intent_public_id: str  # our intent's public id, as we gave it to the provider
     amount: int
     currency: str
-    payload: dict
+    payload: dict = field(default_factory=dict, compare=False)
+    refund_public_id: str = ""  # for refund events: our refund's public id
+    provider_ref: str = ""  # the provider's own id for the payment or refund
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    status: str  # "pending", "succeeded" or "failed"
+    provider_ref: str = ""
+
+
+class Provider(Protocol):
+    name: str
+    label: str
+    # The secret and public settings a merchant enters in the console: (key, label).
+    secret_fields: tuple[tuple[str, str], ...]
+    config_fields: tuple[tuple[str, str], ...]
+
+    def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
+        """Start the payment; returns (provider_ref, what the customer's page needs)."""
+
+    def verify_webhook(self, body: bytes, headers, *, account) -> ProviderEvent:
+        """Check the signature before reading anything; raise WebhookRejected if it fails."""
+
+    def query(self, intent, *, account) -> ProviderEvent | None:
+        """Ask the provider how the payment stands; an event when it has settled."""
+
+    def refund(self, refund, *, account) -> RefundResult: ...
+
+    def cancel(self, intent, *, account) -> None: ...
+
+
+def get(name: str) -> Provider | None:
+    from tapgo.payments.providers import sandbox
+
+    found = {sandbox.NAME: sandbox.PROVIDER}
+    try:
+        from tapgo.payments.providers import stripe as stripe_provider
+
+        found[stripe_provider.NAME] = stripe_provider.PROVIDER
+    except ImportError:
+        pass
+    try:
+        from tapgo.payments.providers import wechatpay
+
+        found[wechatpay.NAME] = wechatpay.PROVIDER
+    except ImportError:
+        pass
+    return found.get(name)
+
+
+WALLET = "wallet"  # stored value: not a provider; it moves at once, inside our own ledger

@@ -14,13 +14,21 @@ import json
 import time
 
 from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
-from tapgo.payments.providers import ProviderEvent, WebhookRejected
+from tapgo.payments import providers
+from tapgo.payments.providers import ProviderEvent, RefundResult, WebhookRejected
 
 NAME = "sandbox"
 HEADER = "Tapgo-Sandbox-Signature"
 TOLERANCE_SECONDS = 300
-KINDS = {"payment.succeeded", "payment.failed"}
+KINDS = {
+    providers.PAYMENT_SUCCEEDED,
+    providers.PAYMENT_FAILED,
+    providers.REFUND_SUCCEEDED,
+    providers.REFUND_FAILED,
+}
 
 
 def _mac(timestamp: int, body: bytes) -> str:
@@ -34,16 +42,18 @@ def sign(body: bytes, *, timestamp: int | None = None) -> str:
 
 
 def event_body(
-    *, event_id: str, kind: str, intent_public_id: str, amount: int, currency: str
+    *,
+    event_id: str,
+    kind: str,
+    intent_public_id: str,
+    amount: int,
+    currency: str,
+    refund_public_id: str = "",
 ) -> bytes:
-    return json.dumps(
-        {
-            "id": event_id,
-            "type": kind,
-            "data": {"intent": intent_public_id, "amount": amount, "currency": currency},
-        },
-        separators=(",", ":"),
-    ).encode()
+    data = {"intent": intent_public_id, "amount": amount, "currency": currency}
+    if refund_public_id:
+        data["refund"] = refund_public_id
+    return json.dumps({"id": event_id, "type": kind, "data": data}, separators=(",", ":")).encode()
 
 
 def verify(body: bytes, signature: str | None, *, now: float | None = None) -> ProviderEvent:
@@ -81,6 +91,61 @@ def verify(body: bytes, signature: str | None, *, now: float | None = None) -> P
         raise WebhookRejected("unknown event type")
     if not (isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0):
         raise WebhookRejected("malformed amount")
-    if not (isinstance(currency, str) and len(currency) == 3 and isinstance(intent, str)):
+    refund = data["data"].get("refund", "")
+    if not (
+        isinstance(currency, str)
+        and len(currency) == 3
+        and isinstance(intent, str)
+        and isinstance(refund, str)
+    ):
         raise WebhookRejected("malformed event")
-    return ProviderEvent(event_id, kind, intent, amount, currency, data)
+    if kind.startswith("refund.") and not refund:
+        raise WebhookRejected("refund event without a refund")
+    return ProviderEvent(event_id, kind, intent, amount, currency, data, refund_public_id=refund)
+
+
+class SandboxProvider:
+    """The sandbox as a provider: its 'remote side' is the outbox in our own database."""
+
+    name = NAME
+    label = _("Sandbox (test payments)")
+    secret_fields = ()
+    config_fields = ()
+
+    def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
+        url = reverse("payments:sandbox_page", args=[intent.public_id])
+        return intent.public_id, {"url": url}
+
+    def verify_webhook(self, body: bytes, headers, *, account) -> ProviderEvent:
+        return verify(body, headers.get(HEADER))
+
+    def query(self, intent, *, account) -> ProviderEvent | None:
+        """What the sandbox decided for this intent, if anything (a lost webhook's event)."""
+        from tapgo.payments.models import SandboxOutbox
+
+        for item in SandboxOutbox.objects.filter(intent=intent).order_by("id"):
+            data = json.loads(item.body)
+            if data["type"] in (providers.PAYMENT_SUCCEEDED, providers.PAYMENT_FAILED):
+                d = data["data"]
+                return ProviderEvent(
+                    data["id"], data["type"], d["intent"], d["amount"], d["currency"], data
+                )
+        return None
+
+    def refund(self, refund, *, account) -> RefundResult:
+        """Accepted at once; the outcome follows as a signed webhook, like a real provider."""
+        from tapgo.payments.services import sandbox_outbox
+
+        sandbox_outbox(
+            intent=refund.intent,
+            kind=providers.REFUND_SUCCEEDED,
+            amount=refund.amount,
+            refund_public_id=refund.public_id,
+        )
+        return RefundResult("pending", refund.public_id)
+
+    def cancel(self, intent, *, account) -> None:
+        return None
+
+
+PROVIDER = SandboxProvider()

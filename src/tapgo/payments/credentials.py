@@ -1,0 +1,101 @@
+"""Merchants' provider credentials: secrets encrypted at rest, never shown back in full.
+
+Secrets are a JSON object encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from
+`cryptography`) under keys derived from settings.ENCRYPTION_KEYS; the first key encrypts,
+every key decrypts, so a key can be rotated by putting the new one first.
+"""
+
+import base64
+import hashlib
+import json
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tapgo.payments import providers
+from tapgo.payments.models import ProviderAccount
+
+
+class CredentialsError(ValueError):
+    pass
+
+
+def _fernet() -> MultiFernet:
+    keys = []
+    for secret in settings.ENCRYPTION_KEYS:
+        digest = hashlib.sha256(b"tapgo.provider-secrets:" + secret.encode()).digest()
+        keys.append(Fernet(base64.urlsafe_b64encode(digest)))
+    return MultiFernet(keys)
+
+
+def encrypt(values: dict[str, str]) -> bytes:
+    return _fernet().encrypt(json.dumps(values).encode())
+
+
+def decrypt(token: bytes) -> dict[str, str]:
+    if not token:
+        return {}
+    try:
+        return json.loads(_fernet().decrypt(bytes(token)))
+    except InvalidToken:
+        raise CredentialsError(
+            "provider secrets cannot be decrypted with the current keys"
+        ) from None
+
+
+def secrets_of(account: ProviderAccount | None) -> dict[str, str]:
+    return decrypt(account.secrets) if account is not None else {}
+
+
+def hint(value: str) -> str:
+    """What the console shows of a secret: its length hidden, its last four characters."""
+    return "••••" + value[-4:] if len(value) > 8 else "••••"
+
+
+MAX_FIELD = 8000  # a PEM private key fits; a pasted novel does not
+
+
+def save(*, merchant, provider: str, config: dict, secrets: dict, enabled: bool = True):
+    """Create or update a merchant's account with a provider. A secret left blank keeps the
+    stored one; config values replace what was there."""
+    impl = providers.get(provider)
+    if impl is None or provider in (providers.WALLET,):
+        raise CredentialsError(_("Unknown payment provider."))
+    allowed_config = {key for key, _label in impl.config_fields}
+    allowed_secrets = {key for key, _label in impl.secret_fields}
+    for value in [*config.values(), *secrets.values()]:
+        if not isinstance(value, str) or len(value) > MAX_FIELD or "\x00" in value:
+            raise CredentialsError(_("A value is too long or not text."))
+    if set(config) - allowed_config or set(secrets) - allowed_secrets:
+        raise CredentialsError(_("Unknown setting."))
+    with transaction.atomic():
+        account = (
+            ProviderAccount.objects.select_for_update()
+            .filter(merchant=merchant, provider=provider)
+            .first()
+        )
+        if account is None:
+            try:
+                with transaction.atomic():
+                    account = ProviderAccount.objects.create(merchant=merchant, provider=provider)
+            except IntegrityError:
+                account = ProviderAccount.objects.select_for_update().get(
+                    merchant=merchant, provider=provider
+                )
+        stored = secrets_of(account)
+        stored.update({k: v.strip() for k, v in secrets.items() if v.strip()})
+        missing = [label for key, label in impl.secret_fields if not stored.get(key)]
+        if missing and enabled:
+            raise CredentialsError(
+                _("Enter %(fields)s.") % {"fields": ", ".join(str(m) for m in missing)}
+            )
+        account.config = {k: v.strip() for k, v in config.items()}
+        account.secrets = encrypt(stored)
+        account.hints = {k: hint(v) for k, v in stored.items()}
+        account.enabled = enabled
+        account.updated_at = timezone.now()
+        account.save()
+    return account

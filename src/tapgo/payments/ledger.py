@@ -1,0 +1,376 @@
+"""The double-entry ledger: posting balanced transactions, and verifying every invariant.
+
+Conventions (see docs/decisions/0004-ledger.md):
+
+- An entry's amount is a debit when positive and a credit when negative; the entries of one
+  transaction sum to zero, in the transaction's one currency.
+- An account's cached balance is the sum of its entries on its normal side, updated by the
+  same database transaction that writes the entries, account by account in id order (so two
+  postings never wait on each other in a cycle).
+- A wallet's balance may not go below zero: a CHECK constraint in the database refuses the
+  update, so two devices spending one balance at once cannot both succeed.
+- Every transaction has a unique key naming what it is for ("capture:<intent>"), so a retried
+  or replayed posting is refused by the database instead of counted twice.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Sum
+
+from tapgo.payments.models import (
+    AccountKind,
+    IntentStatus,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    PaymentIntent,
+    Refund,
+    RefundStatus,
+    TopUp,
+    TopUpStatus,
+    TxKind,
+)
+
+
+class LedgerError(ValueError):
+    pass
+
+
+class InsufficientFunds(LedgerError):
+    """A wallet would go below zero."""
+
+
+def account(
+    kind: str, *, currency: str, merchant=None, customer=None, provider: str = ""
+) -> LedgerAccount:
+    """The account, made on first use (two first uses at once make one)."""
+    key = ":".join(
+        [
+            kind,
+            str(merchant.pk if merchant else "-"),
+            str(customer.pk if customer else "-"),
+            provider or "-",
+            currency,
+        ]
+    )
+    found = LedgerAccount.objects.filter(key=key).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return LedgerAccount.objects.create(
+                key=key,
+                kind=kind,
+                currency=currency,
+                merchant=merchant,
+                customer=customer,
+                provider=provider,
+            )
+    except IntegrityError:
+        return LedgerAccount.objects.get(key=key)
+
+
+def post(
+    *,
+    kind: str,
+    merchant,
+    currency: str,
+    key: str,
+    entries: Iterable[tuple[LedgerAccount, int]],
+    memo: str = "",
+    **links,
+) -> LedgerTransaction | None:
+    """Write one balanced transaction and move the cached balances with it.
+
+    Returns None, changing nothing, when a transaction with this key exists already.
+    Raises InsufficientFunds when a wallet would go negative (nothing is written).
+    """
+    entries = [(acc, amount) for acc, amount in entries if amount]
+    if len(entries) < 2:
+        raise LedgerError("a transaction needs at least two entries")
+    if sum(amount for _, amount in entries) != 0:
+        raise LedgerError("entries do not balance")
+    if any(acc.currency != currency for acc, _ in entries):
+        raise LedgerError("an account is in another currency")
+    try:
+        with transaction.atomic():
+            tx = LedgerTransaction.objects.create(
+                kind=kind, merchant=merchant, currency=currency, key=key, memo=memo, **links
+            )
+    except IntegrityError:
+        if LedgerTransaction.objects.filter(key=key).exists():
+            return None
+        raise
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(transaction=tx, account=acc, amount=amount) for acc, amount in entries
+    )
+    moves: dict[int, int] = {}
+    signs = {acc.pk: acc.sign for acc, _ in entries}
+    for acc, amount in entries:
+        moves[acc.pk] = moves.get(acc.pk, 0) + amount
+    for pk in sorted(moves):
+        if not moves[pk]:
+            continue
+        try:
+            with transaction.atomic():
+                LedgerAccount.objects.filter(pk=pk).update(
+                    balance=F("balance") + signs[pk] * moves[pk]
+                )
+        except IntegrityError:
+            raise InsufficientFunds("not enough stored value") from None
+    return tx
+
+
+def reverse(tx: LedgerTransaction, *, kind: str, key: str, memo: str = "", **links):
+    """Undo a transaction with a new one: the same entries, signs flipped."""
+    entries = [(e.account, -e.amount) for e in tx.entries.select_related("account")]
+    return post(
+        kind=kind,
+        merchant=tx.merchant,
+        currency=tx.currency,
+        key=key,
+        entries=entries,
+        memo=memo,
+        **links,
+    )
+
+
+def balance(acc: LedgerAccount | None) -> int:
+    return 0 if acc is None else acc.balance
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+@dataclass
+class Breach:
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.detail}"
+
+
+def verify(*, limit: int = 50) -> list[Breach]:
+    """Check every invariant of the books; returns the breaches found (empty when sound).
+
+    Each rule is one aggregate query, so the check stays fast on millions of entries.
+    """
+    breaches: list[Breach] = []
+
+    def add(rule, rows, describe):
+        for row in rows[:limit]:
+            breaches.append(Breach(rule, describe(row)))
+
+    add(
+        "unbalanced transaction",
+        list(
+            LedgerEntry.objects.values("transaction_id")
+            .annotate(total=Sum("amount"))
+            .exclude(total=0)
+            .order_by("transaction_id")[:limit]
+        ),
+        lambda r: f"transaction {r['transaction_id']} sums to {r['total']}",
+    )
+    add(
+        "currency mismatch",
+        list(
+            LedgerEntry.objects.exclude(account__currency=F("transaction__currency"))
+            .values("id", "transaction_id")
+            .order_by("id")[:limit]
+        ),
+        lambda r: f"entry {r['id']} of transaction {r['transaction_id']}",
+    )
+    add(
+        "cached balance differs from entries",
+        _balance_mismatches(limit),
+        lambda r: f"account {r[0]} ({r[1]}) caches {r[2]}, entries give {r[3]}",
+    )
+    add(
+        "negative wallet",
+        list(
+            LedgerAccount.objects.filter(kind=AccountKind.WALLET, balance__lt=0)
+            .values("id", "balance")
+            .order_by("id")[:limit]
+        ),
+        lambda r: f"wallet {r['id']} holds {r['balance']}",
+    )
+    _verify_intents(add, limit)
+    _verify_orders(add, limit)
+    _verify_topups(add, limit)
+    return breaches
+
+
+def _balance_mismatches(limit: int) -> list[tuple]:
+    debit_kinds = sorted(
+        k.value for k in (AccountKind.CLEARING, AccountKind.RECEIVABLE, AccountKind.REFUNDS)
+    )
+    account_table = LedgerAccount._meta.db_table
+    entry_table = LedgerEntry._meta.db_table
+    placeholders = ", ".join(["%s"] * len(debit_kinds))
+    sql = f"""
+        SELECT a.id, a.kind, a.balance, COALESCE(s.total, 0) *
+               CASE WHEN a.kind IN ({placeholders}) THEN 1 ELSE -1 END AS derived
+        FROM {account_table} a
+        LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM {entry_table}
+                   GROUP BY account_id) s ON s.account_id = a.id
+        WHERE a.balance <> COALESCE(s.total, 0) *
+              CASE WHEN a.kind IN ({placeholders}) THEN 1 ELSE -1 END
+        ORDER BY a.id LIMIT %s
+    """  # noqa: S608 (table names from the models, values as parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*debit_kinds, *debit_kinds, limit])
+        return cursor.fetchall()
+
+
+CAPTURE_KINDS = [TxKind.CAPTURE, TxKind.WALLET_PAYMENT, TxKind.TOPUP, TxKind.COUNTER_TOPUP]
+
+
+def _tx_amount(kind_filter: Q, account_kinds: list[str]):
+    """Per intent: the amount its transactions of these kinds moved on these accounts."""
+    return (
+        LedgerEntry.objects.filter(kind_filter, account__kind__in=account_kinds)
+        .values("transaction__intent_id")
+        .annotate(total=Sum("amount"))
+    )
+
+
+def _verify_intents(add, limit: int) -> None:
+    succeeded = IntentStatus.SUCCEEDED
+    # Exactly one capture for each succeeded intent, none for any other.
+    captures = (
+        LedgerTransaction.objects.filter(kind__in=CAPTURE_KINDS, intent__isnull=False)
+        .values("intent_id")
+        .annotate(n=Sum(1))
+    )
+    counts = {row["intent_id"]: row["n"] for row in captures}
+    rows = []
+    for pk, status in PaymentIntent.objects.values_list("pk", "status").iterator(chunk_size=5000):
+        n = counts.get(pk, 0)
+        if (status == succeeded and n != 1) or (status != succeeded and n):
+            rows.append((pk, status, n))
+            if len(rows) >= limit:
+                break
+    add("capture count", rows, lambda r: f"intent {r[0]} is {r[1]} with {r[2]} captures")
+
+    # What each intent's captures moved equals its amount (the money side of the capture:
+    # clearing for a provider, the wallet for stored value).
+    moved = {
+        row["transaction__intent_id"]: row["total"]
+        for row in _tx_amount(
+            Q(transaction__kind__in=[TxKind.CAPTURE, TxKind.TOPUP]),
+            [AccountKind.CLEARING],
+        )
+    }
+    moved.update(
+        {
+            row["transaction__intent_id"]: -row["total"]
+            for row in _tx_amount(Q(transaction__kind=TxKind.WALLET_PAYMENT), [AccountKind.WALLET])
+        }
+    )
+    # ... and refunds net of failed ones equal the intent's refunded amount, within its amount.
+    refunded = {
+        row["transaction__intent_id"]: row["total"]
+        for row in _tx_amount(
+            Q(transaction__kind__in=[TxKind.REFUND, TxKind.REFUND_FAILED]),
+            [AccountKind.REFUNDS],
+        )
+    }
+    live_refunds = dict(
+        Refund.objects.exclude(status=RefundStatus.FAILED)
+        .values("intent_id")
+        .annotate(total=Sum("amount"))
+        .values_list("intent_id", "total")
+    )
+    bad_amount, bad_refund = [], []
+    for pk, amount, refunded_amount, counted in (
+        PaymentIntent.objects.filter(status=succeeded)
+        .values_list("pk", "amount", "refunded_amount", "counted")
+        .iterator(chunk_size=5000)
+    ):
+        if moved.get(pk, 0) != amount and len(bad_amount) < limit:
+            bad_amount.append((pk, amount, moved.get(pk, 0)))
+        got = refunded.get(pk, 0)
+        if (
+            got != refunded_amount
+            or live_refunds.get(pk, 0) != refunded_amount
+            or refunded_amount > amount
+            or (not counted and refunded_amount != amount)
+        ) and len(bad_refund) < limit:
+            bad_refund.append((pk, amount, refunded_amount, got, counted))
+    add(
+        "capture amount",
+        bad_amount,
+        lambda r: f"intent {r[0]} of {r[1]} captured {r[2]}",
+    )
+    add(
+        "refund",
+        bad_refund,
+        lambda r: (
+            f"intent {r[0]} of {r[1]} records {r[2]} refunded, the ledger {r[3]}"
+            + ("" if r[4] else " (a surplus capture must be refunded in full)")
+        ),
+    )
+    # Nothing refunded on an intent that never succeeded.
+    add(
+        "refund without capture",
+        list(
+            Refund.objects.exclude(intent__status=succeeded)
+            .values_list("pk", "intent_id")
+            .order_by("pk")[:limit]
+        ),
+        lambda r: f"refund {r[0]} on intent {r[1]}, which did not succeed",
+    )
+
+
+def _verify_orders(add, limit: int) -> None:
+    from tapgo.ordering.models import Order, OrderStatus
+
+    counted = dict(
+        PaymentIntent.objects.filter(
+            order__isnull=False, status=IntentStatus.SUCCEEDED, counted=True
+        )
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values_list("order_id", "total")
+    )
+    rows = []
+    orders = Order.objects.values_list("pk", "total", "paid_at", "status")
+    for pk, total, paid_at, status in orders.iterator(chunk_size=5000):
+        got = counted.get(pk, 0)
+        if paid_at is not None and got != total:
+            rows.append((pk, f"paid, but its counted payments sum to {got} of {total}"))
+        elif paid_at is None and got and status != OrderStatus.PENDING_PAYMENT:
+            # A split payment's stored-value part may wait for the provider part, but an
+            # order that ended unpaid must have given every payment back.
+            rows.append((pk, f"{status} and unpaid, but keeps {got} it did not give back"))
+        if len(rows) >= limit:
+            break
+    add("paid order", rows, lambda r: f"order {r[0]} {r[1]}")
+
+
+def _verify_topups(add, limit: int) -> None:
+    posted = dict(
+        LedgerTransaction.objects.filter(kind__in=[TxKind.TOPUP, TxKind.COUNTER_TOPUP])
+        .values("topup_id")
+        .annotate(n=Sum(1))
+        .values_list("topup_id", "n")
+    )
+    rows = []
+    for pk, status in TopUp.objects.values_list("pk", "status").iterator(chunk_size=5000):
+        n = posted.get(pk, 0)
+        if (status == TopUpStatus.SUCCEEDED) != (n == 1) or n > 1:
+            rows.append((pk, status, n))
+            if len(rows) >= limit:
+                break
+    add("top-up", rows, lambda r: f"top-up {r[0]} is {r[1]} with {r[2]} postings")
+
+
+def counts() -> dict[str, int]:
+    return {
+        "transactions": LedgerTransaction.objects.count(),
+        "entries": LedgerEntry.objects.count(),
+        "accounts": LedgerAccount.objects.count(),
+    }

@@ -1,0 +1,322 @@
+"""Stored value: the prepaid card a small business sells at the counter.
+
+A customer's wallet is a ledger account per merchant and currency. The platform holds the
+money paid in (online through a provider; at the counter the merchant keeps the cash and owes
+it to the settlement) and the merchant earns it when it is spent. A bonus ("pay 500, get
+550") is the merchant's cost, taken from its held revenue when the card is topped up.
+
+The wallet's CHECK constraint is what keeps it at zero or above under concurrent spending.
+"""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from tapgo.core.money import MAX_AMOUNT
+from tapgo.ordering.models import Order
+from tapgo.payments import ledger, providers
+from tapgo.payments.models import (
+    AccountKind,
+    BonusTier,
+    IntentStatus,
+    LedgerAccount,
+    LedgerEntry,
+    PaymentIntent,
+    TopUp,
+    TopUpStatus,
+    TxKind,
+)
+from tapgo.payments.services import (
+    OPEN,
+    PaymentError,
+    _cancel_intent,
+    _check_payable,
+    fee,
+    order_paid_so_far,
+    payment_methods,
+    post_fee,
+)
+
+MAX_TOPUP = MAX_AMOUNT // 100  # 10,000.00 in a two-decimal currency
+MAX_TIERS = 10
+
+
+class StoredValueError(PaymentError):
+    pass
+
+
+def wallet(merchant, customer, currency: str | None = None) -> LedgerAccount:
+    return ledger.account(
+        AccountKind.WALLET,
+        currency=currency or merchant.currency,
+        merchant=merchant,
+        customer=customer,
+    )
+
+
+def balance(merchant, customer) -> int:
+    if customer is None:
+        return 0
+    found = LedgerAccount.objects.filter(
+        kind=AccountKind.WALLET, merchant=merchant, customer=customer, currency=merchant.currency
+    ).first()
+    return ledger.balance(found)
+
+
+# --- bonus tiers ---------------------------------------------------------------------------
+
+
+def tiers(merchant):
+    return BonusTier.objects.filter(merchant=merchant, currency=merchant.currency).order_by("pay")
+
+
+def bonus_for(merchant, amount: int) -> int:
+    tier = tiers(merchant).filter(pay__lte=amount).order_by("-pay").first()
+    return tier.bonus if tier else 0
+
+
+def tier_set(*, merchant, pay: int, bonus: int) -> BonusTier:
+    if not 0 < pay <= MAX_TOPUP or not 0 <= bonus <= pay:
+        raise StoredValueError(_("A tier needs an amount above zero and a bonus no larger."))
+    with transaction.atomic():
+        tier = BonusTier.objects.filter(merchant=merchant, currency=merchant.currency, pay=pay)
+        if tier.exists():
+            tier.update(bonus=bonus)
+            return tier.get()
+        if tiers(merchant).count() >= MAX_TIERS:
+            raise StoredValueError(_("A card can have at most %(n)d tiers.") % {"n": MAX_TIERS})
+        try:
+            with transaction.atomic():
+                return BonusTier.objects.create(
+                    merchant=merchant, currency=merchant.currency, pay=pay, bonus=bonus
+                )
+        except IntegrityError:
+            return BonusTier.objects.get(merchant=merchant, currency=merchant.currency, pay=pay)
+
+
+def tier_delete(*, merchant, tier_id: int) -> None:
+    BonusTier.objects.filter(merchant=merchant, pk=tier_id).delete()
+
+
+# --- top-ups -------------------------------------------------------------------------------
+
+
+def _check_amount(amount: int) -> None:
+    if not isinstance(amount, int) or not 0 < amount <= MAX_TOPUP:
+        raise StoredValueError(_("Enter an amount above zero and at most 10,000."))
+
+
+def _check_key(key: str) -> str:
+    key = (key or "").strip()
+    if not 8 <= len(key) <= 64 or not key.isascii() or not key.isprintable():
+        raise StoredValueError(_("This form has expired. Please try again."))
+    return key
+
+
+def topup_online(*, merchant, customer, amount: int, key: str, provider: str | None = None):
+    """Start a top-up paid through a provider; returns its intent (the same for a repeated
+    key). The wallet is credited only when the provider's verified event arrives."""
+    _check_amount(amount)
+    key = _check_key(key)
+    if customer is None or not customer.email:
+        raise StoredValueError(_("Sign in with your email to keep a card balance."))
+    methods = payment_methods(merchant)
+    provider = provider or (methods[0] if methods else None)
+    if provider not in methods:
+        raise StoredValueError(_("This way of paying is not available here."))
+    existing = TopUp.objects.filter(merchant=merchant, key=key).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                existing = TopUp.objects.create(
+                    merchant=merchant,
+                    customer=customer,
+                    amount=amount,
+                    bonus=bonus_for(merchant, amount),
+                    currency=merchant.currency,
+                    method="online",
+                    key=key,
+                )
+                PaymentIntent.objects.create(
+                    merchant=merchant,
+                    topup=existing,
+                    customer=customer,
+                    amount=amount,
+                    currency=merchant.currency,
+                    provider=provider,
+                    idempotency_key=f"topup:{existing.pk}",
+                )
+        except IntegrityError:
+            existing = TopUp.objects.get(merchant=merchant, key=key)
+    if existing.customer_id != customer.pk:
+        raise StoredValueError(_("This form has expired. Please try again."))
+    return PaymentIntent.objects.get(topup=existing)
+
+
+def topup_captured(*, intent: PaymentIntent) -> None:
+    """The provider confirmed a top-up's payment: credit the wallet with the bonus.
+
+    Dr clearing (paid), Cr wallet (paid + bonus), Dr held revenue (bonus); then the fee."""
+    topup = TopUp.objects.get(pk=intent.topup_id)
+    clearing = ledger.account(
+        AccountKind.CLEARING, currency=intent.currency, provider=intent.provider
+    )
+    _credit(topup, kind=TxKind.TOPUP, source=clearing)
+    PaymentIntent.objects.filter(pk=intent.pk).update(counted=True)
+    post_fee(intent, fee(intent.amount), key=f"fee:capture:{intent.pk}")
+
+
+def _credit(topup: TopUp, *, kind: str, source: LedgerAccount) -> None:
+    merchant = topup.merchant
+    held = ledger.account(AccountKind.HELD, currency=topup.currency, merchant=merchant)
+    card = wallet(merchant, topup.customer, topup.currency)
+    ledger.post(
+        kind=kind,
+        merchant=merchant,
+        currency=topup.currency,
+        key=f"topup:{topup.pk}",
+        entries=[
+            (source, topup.amount),
+            (card, -(topup.amount + topup.bonus)),
+            (held, topup.bonus),
+        ],
+        topup=topup,
+        intent=PaymentIntent.objects.filter(topup=topup).first(),
+    )
+    TopUp.objects.filter(pk=topup.pk).update(status=TopUpStatus.SUCCEEDED)
+
+
+def topup_counter(*, merchant, customer, amount: int, key: str, by) -> TopUp:
+    """Staff took cash at the counter: the wallet is credited at once; the merchant keeps the
+    cash, so it is owed to the settlement (Dr receivable). A repeated key is one top-up."""
+    _check_amount(amount)
+    key = _check_key(key)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                topup = TopUp.objects.create(
+                    merchant=merchant,
+                    customer=customer,
+                    amount=amount,
+                    bonus=bonus_for(merchant, amount),
+                    currency=merchant.currency,
+                    method="counter",
+                    key=key,
+                    recorded_by=by,
+                )
+        except IntegrityError:
+            return TopUp.objects.get(merchant=merchant, key=key)
+        receivable = ledger.account(
+            AccountKind.RECEIVABLE, currency=merchant.currency, merchant=merchant
+        )
+        _credit(topup, kind=TxKind.COUNTER_TOPUP, source=receivable)
+    topup.refresh_from_db()
+    return topup
+
+
+# --- paying with stored value --------------------------------------------------------------
+
+
+def pay_order(*, order: Order, customer) -> PaymentIntent:
+    """Pay as much of an order as the customer's card holds (all of it, or the first part of
+    a split payment whose rest goes through a provider). Raises StoredValueError with a
+    message when there is nothing to use or the balance moved meanwhile."""
+    if customer is None or order.customer_id != customer.pk:
+        raise StoredValueError(_("This order is not yours."))
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("merchant").get(pk=order.pk)
+        _check_payable(order)
+        for intent in PaymentIntent.objects.filter(order=order, status__in=OPEN):
+            _cancel_intent(intent)
+        outstanding = order.total - order_paid_so_far(order)
+        card = wallet(order.merchant, customer, order.currency)
+        use = min(card.balance, outstanding)
+        if use <= 0:
+            raise StoredValueError(_("Your card has no balance to use."))
+        intent = PaymentIntent.objects.create(
+            merchant_id=order.merchant_id,
+            order=order,
+            customer=customer,
+            provider=providers.WALLET,
+            amount=use,
+            currency=order.currency,
+            status=IntentStatus.SUCCEEDED,
+            counted=True,
+        )
+        held = ledger.account(AccountKind.HELD, currency=order.currency, merchant=order.merchant)
+        try:
+            ledger.post(
+                kind=TxKind.WALLET_PAYMENT,
+                merchant=order.merchant,
+                currency=order.currency,
+                key=f"capture:{intent.pk}",
+                entries=[(card, use), (held, -use)],
+                intent=intent,
+                order=order,
+            )
+        except ledger.InsufficientFunds:
+            raise StoredValueError(
+                _("Your card balance changed meanwhile. Please try again.")
+            ) from None
+        if use == outstanding:
+            from tapgo.ordering.services import order_mark_paid
+
+            order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    return intent
+
+
+# --- what customers and merchants see ------------------------------------------------------
+
+
+def history(merchant, customer, *, limit: int = 100):
+    """The customer's card movements, newest first: (when, kind, amount signed as seen by
+    the customer: + in, - out)."""
+    card = LedgerAccount.objects.filter(
+        kind=AccountKind.WALLET, merchant=merchant, customer=customer
+    ).first()
+    if card is None:
+        return []
+    return [
+        (e.transaction.created_at, e.transaction.get_kind_display(), -e.amount)
+        for e in LedgerEntry.objects.filter(account=card)
+        .select_related("transaction")
+        .order_by("-id")[:limit]
+    ]
+
+
+def cards_of_customer(customer):
+    """Every card the customer holds, with its merchant (for /me)."""
+    if customer is None:
+        return []
+    return list(
+        LedgerAccount.objects.filter(kind=AccountKind.WALLET, customer=customer)
+        .select_related("merchant")
+        .order_by("-balance", "id")
+    )
+
+
+def members(merchant, *, limit: int = 500):
+    """The merchant's card holders with their balances, largest first."""
+    return (
+        LedgerAccount.objects.filter(kind=AccountKind.WALLET, merchant=merchant)
+        .select_related("customer")
+        .order_by("-balance", "id")[:limit]
+    )
+
+
+def liability(merchant) -> int:
+    """What the merchant owes its card holders in all."""
+    return (
+        LedgerAccount.objects.filter(
+            kind=AccountKind.WALLET, merchant=merchant, currency=merchant.currency
+        ).aggregate(total=Sum("balance"))["total"]
+        or 0
+    )
+
+
+def topups(merchant, *, limit: int = 100):
+    return (
+        TopUp.objects.filter(merchant=merchant)
+        .select_related("customer", "recorded_by")
+        .order_by("-created_at")[:limit]
+    )

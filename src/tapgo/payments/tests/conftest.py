@@ -1,0 +1,16 @@
+import pytest
+
+from tapgo.payments import ledger
+
+
+@pytest.fixture(autouse=True)
+def books_balance(request):
+    """After every payments test, every invariant of `tapgo ledger verify` still holds."""
+    names = request.fixturenames
+    database = "transactional_db" if "transactional_db" in names else "db"
+    if database not in names and "concurrently" not in names:
+        yield
+        return
+    request.getfixturevalue(database)  # set up first, so torn down after this check
+    yield
+    assert [str(b) for b in ledger.verify()] == []
