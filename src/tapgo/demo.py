@@ -15,6 +15,7 @@ from tapgo.merchants import services as merchants
 from tapgo.merchants.models import Membership, Role
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode, MiniApp
+from tapgo.payments import stored_value
 
 PASSWORD = "tapgo-demo"
 CAFE_OWNER = "owner@cafe.demo"
@@ -93,6 +94,9 @@ def seed() -> dict:
         merchant=cafe.merchant, user=staff, defaults={"role": Role.STAFF}
     )
     miniapps.table_codes_create(app=cafe, labels=[str(n) for n in range(1, 13)])
+    # The café sells a prepaid card: pay 100, get 105; pay 500, get 550.
+    for pay, bonus in ((10000, 500), (50000, 5000)):
+        stored_value.tier_set(merchant=cafe.merchant, pay=pay, bonus=bonus)
     bakery = _business(
         baker,
         "Corner Bakery",

@@ -94,6 +94,11 @@ def post(
         raise LedgerError("entries do not balance")
     if any(acc.currency != currency for acc, _ in entries):
         raise LedgerError("an account is in another currency")
+    with transaction.atomic():  # all of it or nothing
+        return _write(kind, merchant, currency, key, entries, memo, links)
+
+
+def _write(kind, merchant, currency, key, entries, memo, links) -> LedgerTransaction | None:
     try:
         with transaction.atomic():
             tx = LedgerTransaction.objects.create(
@@ -266,7 +271,7 @@ def _verify_intents(add, limit: int) -> None:
     }
     moved.update(
         {
-            row["transaction__intent_id"]: -row["total"]
+            row["transaction__intent_id"]: row["total"]
             for row in _tx_amount(Q(transaction__kind=TxKind.WALLET_PAYMENT), [AccountKind.WALLET])
         }
     )

@@ -694,7 +694,8 @@ def reconcile_intent(intent: PaymentIntent) -> bool:
 
 def reconcile_due(*, older_than: timedelta | None = None, limit: int = 200) -> int:
     """Intents whose notification is late: ask their providers (a periodic task)."""
-    older_than = older_than or timedelta(seconds=settings.RECONCILE_AFTER_SECONDS)
+    if older_than is None:
+        older_than = timedelta(seconds=settings.RECONCILE_AFTER_SECONDS)
     due = (
         PaymentIntent.objects.filter(status__in=OPEN, updated_at__lte=timezone.now() - older_than)
         .exclude(provider=WALLET)
