@@ -134,6 +134,16 @@ def live_app(slug: str) -> MiniApp:
 # --- entry codes --------------------------------------------------------------------------
 
 
+def live_app_of_merchants(merchant_ids) -> dict[int, MiniApp]:
+    """Each merchant's oldest live app, by merchant id (where the merchant has one)."""
+    apps = {}
+    for found in (
+        MiniApp.objects.live().filter(merchant_id__in=merchant_ids).order_by("-created_at")
+    ):
+        apps[found.merchant_id] = found
+    return apps
+
+
 def table_codes_create(*, app: MiniApp, labels: list[str]) -> list[EntryCode]:
     """Create codes for tables; labels that already have a code keep theirs."""
     cleaned = []

@@ -192,6 +192,10 @@ def intent_of_order(order: Order) -> PaymentIntent | None:
     )
 
 
+def refunds_of_order(order: Order):
+    return Refund.objects.filter(order=order).order_by("id")
+
+
 def intents_of_order(order: Order):
     return PaymentIntent.objects.filter(order=order).order_by("id")
 

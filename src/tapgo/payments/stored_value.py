@@ -8,8 +8,11 @@ it to the settlement) and the merchant earns it when it is spent. A bonus ("pay 
 The wallet's CHECK constraint is what keeps it at zero or above under concurrent spending.
 """
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.core.money import MAX_AMOUNT
@@ -320,3 +323,21 @@ def topups(merchant, *, limit: int = 100):
         .select_related("customer", "recorded_by")
         .order_by("-created_at")[:limit]
     )
+
+
+OPEN_TOPUP_HOURS = 24
+
+
+def open_topups(customer, merchant=None) -> list[PaymentIntent]:
+    """The customer's online top-ups of the last day not yet added to a card."""
+    if customer is None or customer.is_guest:
+        return []
+    found = PaymentIntent.objects.filter(
+        customer=customer,
+        topup__status=TopUpStatus.PENDING,
+        status__in=OPEN,
+        created_at__gte=timezone.now() - timedelta(hours=OPEN_TOPUP_HOURS),
+    ).exclude(provider_ref="")
+    if merchant is not None:
+        found = found.filter(merchant=merchant)
+    return list(found.select_related("topup", "merchant").order_by("-id")[:20])

@@ -3,8 +3,11 @@
 Thin: each view reads the request, calls a domain service and renders. No business rules here.
 """
 
+import io
 import secrets
+from urllib.parse import urlencode
 
+import segno
 from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpResponseRedirect
@@ -12,10 +15,12 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tapgo.core import live
+from tapgo.core.money import MoneyError, amount_input, format_money, parse_amount
 from tapgo.core.scenes import Scene
 from tapgo.core.urls import safe_next
 from tapgo.identity.middleware import current_customer, ensure_customer, switch_customer
@@ -23,8 +28,9 @@ from tapgo.identity.services import SignInError, login_code_send, login_code_ver
 from tapgo.miniapps import services as miniapps
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Fulfilment, OrderStatus
+from tapgo.payments import providers, stored_value
 from tapgo.payments import services as payments
-from tapgo.payments.models import IntentStatus
+from tapgo.payments.models import IntentStatus, PaymentIntent
 from tapgo.shell import page
 from tapgo.shell import state as shell_state
 
@@ -225,35 +231,111 @@ def _order(request, slug: str, order_id: str):
     return order
 
 
-@require_http_methods(["GET", "POST"])
-def order_pay(request, slug: str, order_id: str):
-    """Hand the customer to the provider's pay page (the same intent on every refresh)."""
-    order = _order(request, slug, order_id)
+def _methods(merchant) -> list[tuple[str, str]]:
+    """(name, label) of each provider the customer can pay this merchant with."""
+    return [(name, providers.get(name).label) for name in payments.payment_methods(merchant)]
+
+
+def _to_provider(request, intent: PaymentIntent, *, back: str, return_to: str | None = None):
+    """Start the intent at its provider and send the customer to the provider's page, to
+    come back to `return_to` (default: `back`, where a failure is told)."""
+    return_url = request.build_absolute_uri(return_to or back)
     try:
-        intent = payments.intent_for_order(order=order)
+        intent = payments.intent_start(intent, return_url=return_url)
     except payments.PaymentError as exc:
         messages.error(request, str(exc))
-        return redirect("shell:order", slug=slug, order_id=order.public_id)
-    return redirect("payments:sandbox_page", intent_id=intent.public_id)
+        return redirect(back)
+    url = intent.client_data.get("url") if isinstance(intent.client_data, dict) else None
+    if not url:
+        messages.error(request, _("This way of paying is not available here."))
+        return redirect(back)
+    return HttpResponseRedirect(url)
+
+
+@require_http_methods(["GET", "POST"])
+def order_pay(request, slug: str, order_id: str):
+    """Pay an order: from the card balance (method=wallet) or through a provider (method=its
+    name; none given: the first). Coming straight from checkout (a GET), the customer goes to
+    the provider's page when that is the only way to pay, else to the order page to choose."""
+    order = _order(request, slug, order_id)
+    back = reverse("shell:order", args=[slug, order.public_id])
+    method = request.POST.get("method", "")
+    if request.method == "GET" and (
+        stored_value.balance(order.merchant, current_customer(request))
+        or len(payments.payment_methods(order.merchant)) > 1
+    ):
+        return redirect(back)
+    if method == providers.WALLET:
+        return _pay_from_card(request, order, back=back)
+    try:
+        intent = payments.intent_for_order(order=order, provider=method or None)
+    except payments.PaymentError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return _to_provider(request, intent, back=back)
+
+
+def _pay_from_card(request, order, *, back: str):
+    try:
+        intent = stored_value.pay_order(order=order, customer=current_customer(request))
+    except payments.PaymentError as exc:  # StoredValueError among them
+        messages.error(request, str(exc))
+        return redirect(back)
+    order.refresh_from_db()
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        left = order.total - payments.order_paid_so_far(order)
+        messages.success(
+            request,
+            _("%(paid)s paid from your card; pay the remaining %(left)s.")
+            % {
+                "paid": format_money(intent.amount, order.currency),
+                "left": format_money(left, order.currency),
+            },
+        )
+    else:
+        messages.success(request, _("Paid from your card."))
+    return redirect(back)
 
 
 def _status_html(request, order) -> str:
-    intent = payments.intent_of_order(order)
-    confirming = (
-        order.status == OrderStatus.PENDING_PAYMENT
-        and intent is not None
-        and intent.status == IntentStatus.PROCESSING
-    )
-    declined = (
-        order.status == OrderStatus.PENDING_PAYMENT
-        and intent is not None
-        and intent.status == IntentStatus.FAILED
-    )
-    return render_to_string(
-        "shell/_order_status.html",
-        {"order": order, "confirming": confirming, "declined": declined, "steps": _steps(order)},
-        request=request,
-    )
+    intents = list(payments.intents_of_order(order))
+    counted = [i for i in intents if i.status == IntentStatus.SUCCEEDED and i.counted]
+    attempt = next((i for i in reversed(intents) if i.provider != providers.WALLET), None)
+    waiting = order.status == OrderStatus.PENDING_PAYMENT
+    confirming = waiting and attempt is not None and attempt.status == IntentStatus.PROCESSING
+    context = {
+        "order": order,
+        "confirming": confirming,
+        "declined": waiting and attempt is not None and attempt.status == IntentStatus.FAILED,
+        "steps": _steps(order),
+        "from_card": sum(i.amount for i in counted if i.provider == providers.WALLET),
+        "left": order.total - sum(i.amount for i in counted),
+        "refunds": _refunds(order, intents),
+    }
+    if waiting and not confirming:
+        context["card_balance"] = stored_value.balance(order.merchant, current_customer(request))
+        context["methods"] = _methods(order.merchant)
+    return render_to_string("shell/_order_status.html", context, request=request)
+
+
+def _refunds(order, intents) -> list[dict]:
+    """The order's refunds, each with where the money goes back to."""
+    if not any(i.status == IntentStatus.SUCCEEDED for i in intents):
+        return []
+    by_id = {i.pk: i for i in intents}
+    shown = []
+    for refund in payments.refunds_of_order(order):
+        intent = by_id.get(refund.intent_id)
+        if intent is None:
+            continue
+        if intent.provider == providers.WALLET:
+            to = _("to your card balance")
+        else:
+            provider = providers.get(intent.provider)
+            label = provider.label if provider else intent.provider
+            to = _("to the way you paid (%(method)s)") % {"method": label}
+        shown.append({"refund": refund, "to": to})
+    return shown
 
 
 def _steps(order):
@@ -309,6 +391,102 @@ def order_events(request, slug: str, order_id: str):
 def my_orders(request):
     orders = ordering.orders_of_customer(current_customer(request))[:100]
     return render(request, "shell/my_orders.html", {"orders": orders})
+
+
+# --- the stored-value card -----------------------------------------------------------------
+
+MAX_AMOUNT_CHARS = 20
+
+
+def _member_qr(code: str) -> str:
+    """The member code as an inline SVG (segno's own markup of our own id: no user text)."""
+    out = io.BytesIO()
+    segno.make(code, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False)
+    return mark_safe(out.getvalue().decode())  # noqa: S308
+
+
+@require_http_methods(["GET", "POST"])
+@shell_state.keeps
+def card(request, slug: str):
+    """The customer's stored-value card with this merchant: balance, top-up, history, code."""
+    app = miniapps.live_app(slug)
+    if request.method == "POST":
+        return _topup(request, app)
+    merchant = app.merchant
+    customer = ensure_customer(request)
+    tiers = [
+        {"pay": t.pay, "get": t.pay + t.bonus, "value": amount_input(t.pay, merchant.currency)}
+        for t in stored_value.tiers(merchant)
+    ]
+    context = _frame(
+        request,
+        app,
+        customer=customer,
+        balance=stored_value.balance(merchant, customer),
+        tiers=tiers,
+        methods=_methods(merchant),
+        topup_key=secrets.token_urlsafe(18),
+        history=stored_value.history(merchant, customer, limit=50),
+        open_topups=stored_value.open_topups(customer, merchant),
+        member_qr=_member_qr(customer.public_id),
+        signin_url=_signin_url(reverse("shell:card", args=[app.slug])),
+    )
+    return render(request, "shell/card.html", context)
+
+
+def _signin_url(next_url: str) -> str:
+    return reverse("shell:signin") + "?" + urlencode({"next": next_url})
+
+
+def _topup(request, app):
+    """Top up online: the amount, then the provider's page; the card grows when the
+    provider confirms. The form's one-time key makes a double submit one top-up."""
+    here = reverse("shell:card", args=[app.slug])
+    customer = current_customer(request)
+    if customer is None or customer.is_guest:
+        messages.info(request, _("Sign in with your email to top up your card."))
+        return redirect(_signin_url(here))
+    text = (request.POST.get("amount") or request.POST.get("pick") or "").strip()
+    try:
+        if len(text) > MAX_AMOUNT_CHARS:
+            raise MoneyError("too long")
+        amount = parse_amount(text, app.merchant.currency)
+    except MoneyError:
+        messages.error(request, _("Enter an amount such as 100 or 100.50."))
+        return redirect(here)
+    try:
+        intent = stored_value.topup_online(
+            merchant=app.merchant,
+            customer=customer,
+            amount=amount,
+            key=request.POST.get("key", ""),
+            provider=request.POST.get("method") or None,
+        )
+    except payments.PaymentError as exc:
+        messages.error(request, str(exc))
+        return redirect(here)
+    if intent.status == IntentStatus.SUCCEEDED:
+        messages.success(request, _("This top-up is already on your card."))
+        return redirect(here)
+    if intent.status not in (IntentStatus.REQUIRES_ACTION, IntentStatus.PROCESSING):
+        messages.error(request, _("This form has expired. Please try again."))
+        return redirect(here)
+    return _to_provider(request, intent, back=here, return_to=reverse("shell:my_cards"))
+
+
+@require_GET
+def my_cards(request):
+    """Every card the customer holds, with top-ups still being confirmed."""
+    customer = current_customer(request)
+    cards = stored_value.cards_of_customer(customer)
+    apps = miniapps.live_app_of_merchants({c.merchant_id for c in cards})
+    context = {
+        "customer": customer,
+        "cards": [(c, apps.get(c.merchant_id)) for c in cards],
+        "open_topups": stored_value.open_topups(customer),
+        "signin_url": _signin_url(reverse("shell:my_cards")),
+    }
+    return render(request, "shell/my_cards.html", context)
 
 
 SIGNIN_SALT = "tapgo.signin"

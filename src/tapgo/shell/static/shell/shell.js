@@ -53,6 +53,19 @@
     form.dataset.sent = "1";
   });
 
+  // Top-up: a typed amount and a chosen amount exclude each other (the server takes a typed
+  // one first).
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    var form = field.form;
+    if (!form || !form.classList.contains("topup")) return;
+    if (field.name === "amount" && field.value) {
+      form.querySelectorAll("input[name=pick]").forEach(function (pick) { pick.checked = false; });
+    } else if (field.name === "pick" && form.elements.amount) {
+      form.elements.amount.value = "";
+    }
+  });
+
   // Live order status over Server-Sent Events; EventSource reconnects with Last-Event-ID.
   var status = document.getElementById("order-status");
   if (status && window.EventSource) {
