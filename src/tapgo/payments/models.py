@@ -75,6 +75,7 @@ class TxKind(models.TextChoices):
     TOPUP = "topup", _("Stored value top-up")
     COUNTER_TOPUP = "counter_topup", _("Stored value top-up at the counter")
     SETTLEMENT = "settlement", _("Settlement")
+    TRANSFER = "transfer", _("Moved to your account")
 
 
 class LedgerTransaction(models.Model):

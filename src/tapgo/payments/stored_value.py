@@ -217,6 +217,25 @@ def topup_counter(*, merchant, customer, amount: int, key: str, by) -> TopUp:
     return topup
 
 
+def cards_move(*, source, target) -> None:
+    """A guest signed in: their card balances move to the account by a ledger transfer (the
+    wallet account belongs to one customer), and their payments and top-ups follow, so a
+    later refund of a card payment goes to the account's card."""
+    PaymentIntent.objects.filter(customer=source).update(customer=target)
+    TopUp.objects.filter(customer=source).update(customer=target)
+    for card in LedgerAccount.objects.filter(kind=AccountKind.WALLET, customer=source):
+        if card.balance <= 0:
+            continue
+        into = wallet(card.merchant, target, card.currency)
+        ledger.post(
+            kind=TxKind.TRANSFER,
+            merchant=card.merchant,
+            currency=card.currency,
+            key=f"transfer:{card.pk}:{into.pk}",
+            entries=[(card, card.balance), (into, -card.balance)],
+        )
+
+
 # --- paying with stored value --------------------------------------------------------------
 
 

@@ -197,3 +197,17 @@ def test_members_and_cards(merchant, member, other_merchant):
     assert [a.balance for a in stored_value.members(merchant)] == [3000]
     assert sorted(a.balance for a in stored_value.cards_of_customer(member)) == [1000, 3000]
     assert stored_value.liability(merchant) == 3000
+
+
+def test_signing_in_moves_a_guests_card_to_the_account(order, merchant, customer):
+    from tapgo.identity.services import customer_merge
+
+    top_up_at_counter(merchant, customer, 8000)  # a guest's card, topped up at the counter
+    stored_value.pay_order(order=order, customer=customer)
+    account = Customer.objects.create(email="ann@example.com")
+    customer_merge(source=customer, target=account)
+    assert stored_value.balance(merchant, customer) == 0
+    assert stored_value.balance(merchant, account) == 8000 - 5200
+    order.refresh_from_db()
+    services.refund_order(order=order, amount=1000, reason="sorry")
+    assert stored_value.balance(merchant, account) == 8000 - 5200 + 1000  # the account's card
