@@ -14,6 +14,7 @@ from tapgo.core.money import MoneyError, amount_input, minor_digits, parse_amoun
 from tapgo.identity.models import User
 from tapgo.merchants.models import Role
 from tapgo.miniapps.models import Template
+from tapgo.ordering.models import MAX_LINE_QUANTITY
 
 # Digits with an optional decimal part: what a person types for a price. Exponents ("1e9")
 # and words never reach parse_amount.
@@ -309,3 +310,161 @@ class TableCodesForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+# --- money ------------------------------------------------------------------------------
+
+AMOUNT_INVALID = _("Enter an amount such as 20 or 20.50.")
+
+
+class RefundForm(forms.Form):
+    """Refund by item (a quantity per order line) or by an amount, with a reason."""
+
+    mode = forms.ChoiceField(choices=[("items", "items"), ("amount", "amount")])
+    restock = forms.BooleanField(label=_("Put the items back in stock"), required=False)
+    reason = forms.CharField(label=_("Reason (the customer sees it)"), max_length=200)
+
+    def __init__(self, *args, lines, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            self.fields[f"line_{line.pk}"] = forms.IntegerField(
+                label=line.name,
+                required=False,
+                min_value=0,
+                max_value=MAX_LINE_QUANTITY,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+        self.fields["amount"] = MoneyField(
+            label=_("Amount"),
+            currency=currency,
+            required=False,
+            help_text=_("For example 8.50."),
+            error_messages={"invalid": AMOUNT_INVALID},
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if cleaned["mode"] == "amount":
+            if not cleaned.get("amount") or cleaned["amount"] <= 0:
+                self.add_error("amount", _("Enter an amount above zero."))
+        elif not any(self.quantities().values()):
+            raise forms.ValidationError(_("Choose at least one item to refund."))
+        return cleaned
+
+    def quantities(self) -> dict[int, int]:
+        return {line.pk: self.cleaned_data.get(f"line_{line.pk}") or 0 for line in self.lines}
+
+
+class TierForm(forms.Form):
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pay"] = MoneyField(
+            label=_("Customer pays at least"),
+            currency=currency,
+            help_text=_("For example 500."),
+            error_messages={"invalid": AMOUNT_INVALID},
+        )
+        self.fields["bonus"] = MoneyField(
+            label=_("Bonus added to the card"),
+            currency=currency,
+            help_text=_("For example 50."),
+            error_messages={"invalid": AMOUNT_INVALID},
+        )
+
+
+class TopUpForm(forms.Form):
+    """A top-up taken at the counter; `key` is the form's one-time key (a double submit is one
+    top-up)."""
+
+    code = forms.CharField(
+        label=_("Member code"),
+        max_length=40,
+        help_text=_("Shown on the customer's card page, as text and a QR code."),
+    )
+    key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update({"autocomplete": "off", "autocapitalize": "none"})
+        self.fields["amount"] = MoneyField(
+            label=_("Cash received"),
+            currency=currency,
+            help_text=_("For example 200."),
+            error_messages={"invalid": AMOUNT_INVALID},
+        )
+        self.order_fields(["code", "amount", "key"])
+
+    def clean_code(self):
+        # Typed from a phone screen: spaces, dashes and capitals are forgiven.
+        return re.sub(r"[\s-]", "", self.cleaned_data["code"]).lower()
+
+
+class SecretTextarea(forms.Textarea):
+    """A textarea for a multi-line secret (a PEM private key): never filled back, not even
+    with what was just typed into a form that failed."""
+
+    def format_value(self, value):
+        return None
+
+
+def multiline_fields(provider) -> set[str]:
+    """Fields holding a PEM key (a single-line input would drop its line breaks): what the
+    provider declares, and any public or private key by name."""
+    keys = {key for key, _label in (*provider.config_fields, *provider.secret_fields)}
+    declared = set(getattr(provider, "multiline_fields", ()))
+    return declared | {key for key in keys if key.endswith(("public_key", "private_key"))}
+
+
+class ProviderForm(forms.Form):
+    """A provider's settings as its config_fields and secret_fields describe them. Secrets
+    are never shown back: a blank secret keeps the stored one."""
+
+    enabled = forms.BooleanField(label=_("Take payments with this provider"), required=False)
+
+    def __init__(self, *args, provider, account=None, **kwargs):
+        config = dict(account.config) if account is not None else {}
+        hints = dict(account.hints) if account is not None else {}
+        initial = {f"config_{key}": config.get(key, "") for key, _label in provider.config_fields}
+        initial["enabled"] = account.enabled if account is not None else True
+        super().__init__(*args, prefix=provider.name, initial=initial, **kwargs)
+        self.provider = provider
+        multiline = multiline_fields(provider)
+        for key, label in provider.config_fields:
+            self.fields[f"config_{key}"] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=8000,
+                widget=forms.Textarea({"rows": 4}) if key in multiline else None,
+            )
+        for key, label in provider.secret_fields:
+            hint = hints.get(key)
+            self.fields[f"secret_{key}"] = forms.CharField(
+                label=label,
+                required=False,
+                strip=False,
+                max_length=8000,
+                widget=(
+                    SecretTextarea({"rows": 4, "autocomplete": "off", "spellcheck": "false"})
+                    if key in multiline
+                    else forms.PasswordInput(attrs={"autocomplete": "off"})
+                ),
+                help_text=(
+                    _("Stored: %(hint)s. Leave blank to keep it.") % {"hint": hint}
+                    if hint
+                    else _("Not set yet.")
+                ),
+            )
+        self.order_fields([name for name in self.fields if name != "enabled"] + ["enabled"])
+
+    def values(self) -> tuple[dict, dict, bool]:
+        data = self.cleaned_data
+        config = {key: data[f"config_{key}"] for key, _label in self.provider.config_fields}
+        secrets = {key: data[f"secret_{key}"] for key, _label in self.provider.secret_fields}
+        return config, secrets, data["enabled"]
+
+
+class SettleForm(forms.Form):
+    day = forms.DateField(input_formats=["%Y-%m-%d"])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tapgo.console import views
+from tapgo.console import money, views
 
 app_name = "console"
 
@@ -45,4 +45,13 @@ urlpatterns = [
     path(m + "board/pause", views.board_pause, name="board_pause"),
     path(m + "orders/<str:order_id>/", views.order_detail, name="order"),
     path(m + "orders/<str:order_id>/<str:action>", views.order_action, name="order_action"),
+    # money (console/money.py)
+    path(m + "orders/<str:order_id>/refund/", money.order_refund, name="order_refund"),
+    path(m + "card/", money.card_settings, name="card_settings"),
+    path(m + "card/tiers/delete", money.tier_delete, name="tier_delete"),
+    path(m + "members/", money.members, name="members"),
+    path(m + "payments/", money.payment_providers, name="payment_providers"),
+    path(m + "reports/", money.report, name="report"),
+    path(m + "reports/settlement.csv", money.report_csv, name="report_csv"),
+    path(m + "reports/settle", money.settle, name="settle"),
 ]

@@ -754,15 +754,19 @@ def order_action(request, merchant, order_id: str, action: str):
 @merchant_view()
 @require_GET
 def order_detail(request, merchant, order_id: str):
+    from tapgo.console import money  # it imports this module's helpers
+
     order = ordering.access_order_for_merchant(merchant=merchant, public_id=order_id)
+    lines = list(order.lines.all())
     return _render(
         request,
         "console/order.html",
         {
             "order": order,
-            "lines": list(order.lines.all()),
+            "lines": lines,
             "events": list(order.events.order_by("pk")),
             "intent": payments.intent_of_order(order),
             "active": order.status in ordering.ACTIVE,
+            **money.order_money(request, order, lines),
         },
     )

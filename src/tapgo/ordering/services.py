@@ -371,10 +371,14 @@ def _transition(order: Order, to: str, *, reason: str = "", **fields) -> Order:
         for key, value in fields.items():
             setattr(order, key, value)
         if to in RELEASES_STOCK:
+            # Refunded items were restocked or written off when they were refunded.
             for line in order.lines.order_by("product_id", "variant_id"):
-                catalog.stock_release(
-                    product_id=line.product_id, variant_id=line.variant_id, quantity=line.quantity
-                )
+                if line.quantity > line.refunded_quantity:
+                    catalog.stock_release(
+                        product_id=line.product_id,
+                        variant_id=line.variant_id,
+                        quantity=line.quantity - line.refunded_quantity,
+                    )
         if was in ACTIVE and to in {S.CANCELLED, S.REJECTED}:
             from tapgo.payments.services import payment_refund_order
 
@@ -531,3 +535,118 @@ def last_event_id(*, merchant=None, order: Order | None = None) -> int:
     if order is not None:
         events = events.filter(order=order)
     return events.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+# --- refunds ------------------------------------------------------------------------------
+
+
+def order_refund(
+    *,
+    order: Order,
+    lines: dict[int, int] | None = None,
+    amount: int | None = None,
+    restock: bool = False,
+    reason: str,
+    by=None,
+) -> list:
+    """Refund a paid order by item ({line id: quantity}) or by an amount, in one transaction.
+
+    Item quantities are taken with one conditional UPDATE each (the line's CHECK constraint
+    backs it), so two refunds racing for the last item cannot both have it; the amount is
+    the items' unit prices. Items may go back into stock. Raises OrderingError with a message,
+    changing nothing, for anything wrong (more than is left, an unpaid order, bad input).
+    Returns the payments' Refund rows (provider payments first, then stored value).
+    """
+    from tapgo.payments.services import RefundError, refund_order
+
+    reason = (reason or "").strip()
+    _check_text(reason)
+    if not reason:
+        raise OrderingError(_("Give a reason for the refund."))
+    if len(reason) > 200:
+        raise OrderingError(_("The reason has at most 200 characters."))
+    if order.paid_at is None:
+        raise OrderingError(_("Only a paid order can be refunded."))
+    if (lines is None) == (amount is None):
+        raise OrderingError(_("Refund either items or an amount."))
+    if amount is not None:
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise OrderingError(_("Enter an amount above zero."))
+        if amount > order.total:
+            raise OrderingError(_("That is more than the order's total."))
+        restock = False
+    refund_lines = None
+    if amount is None:
+        wanted = _refund_quantities(lines)
+        refund_lines = {str(pk): quantity for pk, quantity in sorted(wanted.items())}
+    with transaction.atomic():
+        # The order's row lock orders this refund after any transition in flight: an order
+        # that was cancelled or rejected meanwhile has already put its items back in stock.
+        status = Order.objects.select_for_update().values_list("status", flat=True).get(pk=order.pk)
+        if status in RELEASES_STOCK:
+            restock = False
+        if amount is None:
+            amount = _take_refund_quantities(order, wanted, restock=restock)
+        try:
+            return refund_order(
+                order=order,
+                amount=amount,
+                lines=refund_lines,
+                restock=restock,
+                reason=reason,
+                by=by,
+            )
+        except RefundError as error:
+            raise OrderingError(str(error)) from None
+
+
+def _refund_quantities(lines: dict) -> dict[int, int]:
+    wanted = {}
+    for line_id, quantity in lines.items():
+        try:
+            line_id = int(line_id)
+        except (TypeError, ValueError):
+            line_id = 0
+        if not 0 < line_id < 2**63:
+            raise OrderingError(_("That item is not on this order."))
+        if (
+            not isinstance(quantity, int)
+            or isinstance(quantity, bool)
+            or not 0 <= quantity <= MAX_LINE_QUANTITY
+        ):
+            raise OrderingError(_("Choose how many of each item to refund."))
+        if quantity:
+            wanted[line_id] = quantity
+    if not wanted:
+        raise OrderingError(_("Choose at least one item to refund."))
+    return wanted
+
+
+def _take_refund_quantities(order: Order, wanted: dict[int, int], *, restock: bool) -> int:
+    """Mark the quantities refunded (one conditional UPDATE per line, in primary-key order, so
+    two refunds of one order never wait on each other); returns what they cost."""
+    order_lines = {line.pk: line for line in OrderLine.objects.filter(order=order, pk__in=wanted)}
+    if set(order_lines) != set(wanted):
+        raise OrderingError(_("That item is not on this order."))
+    amount = 0
+    for line_id in sorted(wanted):
+        line, quantity = order_lines[line_id], wanted[line_id]
+        taken = OrderLine.objects.filter(
+            pk=line_id, refunded_quantity__lte=F("quantity") - quantity
+        ).update(refunded_quantity=F("refunded_quantity") + quantity)
+        if not taken:
+            total, refunded = (
+                OrderLine.objects.filter(pk=line_id)
+                .values_list("quantity", "refunded_quantity")
+                .get()
+            )
+            raise OrderingError(
+                _("Only %(n)d of %(name)s left to refund.")
+                % {"n": total - refunded, "name": line.name}
+            )
+        amount += line.unit_price * quantity
+        if restock:
+            catalog.stock_release(
+                product_id=line.product_id, variant_id=line.variant_id, quantity=quantity
+            )
+    return amount

@@ -48,6 +48,11 @@ class StoredValueError(PaymentError):
     pass
 
 
+class GuestCard(StoredValueError):
+    """A card belongs to a signed-in customer: a guest's cookie can be lost, and the
+    balance with it."""
+
+
 def wallet(merchant, customer, currency: str | None = None) -> LedgerAccount:
     return ledger.account(
         AccountKind.WALLET,
@@ -121,8 +126,8 @@ def topup_online(*, merchant, customer, amount: int, key: str, provider: str | N
     key). The wallet is credited only when the provider's verified event arrives."""
     _check_amount(amount)
     key = _check_key(key)
-    if customer is None or not customer.email:
-        raise StoredValueError(_("Sign in with your email to keep a card balance."))
+    if customer is None or customer.is_guest:
+        raise GuestCard(_("Sign in with your email to keep a card balance."))
     methods = payment_methods(merchant)
     provider = provider or (methods[0] if methods else None)
     if provider not in methods:
@@ -194,6 +199,13 @@ def topup_counter(*, merchant, customer, amount: int, key: str, by) -> TopUp:
     cash, so it is owed to the settlement (Dr receivable). A repeated key is one top-up."""
     _check_amount(amount)
     key = _check_key(key)
+    if customer.is_guest:
+        raise GuestCard(
+            _(
+                "This customer has not signed in. Ask them to sign in with their email first, "
+                "so the balance stays theirs."
+            )
+        )
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -199,12 +199,24 @@ def test_members_and_cards(merchant, member, other_merchant):
     assert stored_value.liability(merchant) == 3000
 
 
-def test_signing_in_moves_a_guests_card_to_the_account(order, merchant, customer):
+def test_a_guest_cannot_be_topped_up_at_the_counter(merchant, customer):
+    with pytest.raises(stored_value.GuestCard):
+        top_up_at_counter(merchant, customer, 1000)
+    assert not TopUp.objects.exists()
+
+
+def test_signing_in_moves_a_guests_card_and_payments_to_the_account(order, merchant, customer):
     from tapgo.identity.services import customer_merge
 
-    top_up_at_counter(merchant, customer, 8000)  # a guest's card, topped up at the counter
+    # A card balance a guest holds (from before cards needed an account): Ann tops up
+    # while signed in, then the balance sits on her guest record.
+    Customer.objects.filter(pk=customer.pk).update(email="ann@example.com")
+    customer.refresh_from_db()
+    top_up_at_counter(merchant, customer, 8000)
     stored_value.pay_order(order=order, customer=customer)
-    account = Customer.objects.create(email="ann@example.com")
+    Customer.objects.filter(pk=customer.pk).update(email=None)
+    customer.refresh_from_db()
+    account = Customer.objects.create(email="ann@example.org")
     customer_merge(source=customer, target=account)
     assert stored_value.balance(merchant, customer) == 0
     assert stored_value.balance(merchant, account) == 8000 - 5200
