@@ -2,6 +2,9 @@
 
 import pytest
 
+# The `localstripe` fixture: a fake Stripe on loopback for the Stripe provider's tests.
+pytest_plugins = ["tests.localstripe_server"]
+
 
 def pytest_configure(config):
     # pytest-django has loaded the settings by now (environment variables set here would

@@ -253,6 +253,15 @@ SANDBOX_WEBHOOK_SECRET = os.environ.get("TAPGO_SANDBOX_WEBHOOK_SECRET", SECRET_K
 SANDBOX_WEBHOOK_BASE_URL = os.environ.get("TAPGO_SANDBOX_WEBHOOK_BASE_URL", PUBLIC_URL).rstrip("/")
 # Customers can pay with the sandbox while a merchant has set up no real provider.
 SANDBOX_PAYMENTS = _flag("TAPGO_SANDBOX_PAYMENTS", default=not PRODUCTION)
+# Stripe's API (unset: the real Stripe; the tests point it at a localstripe server) and the
+# Stripe.js the card page loads (that page's CSP allows this script's origin, and no other).
+STRIPE_API_BASE = os.environ.get("TAPGO_STRIPE_API_BASE", "").strip().rstrip("/") or None
+STRIPE_JS_URL = os.environ.get("TAPGO_STRIPE_JS_URL", "https://js.stripe.com/v3/")
+# WeChat Pay's API v3 gateway (the tests point it at a fake on loopback).
+WECHATPAY_API_BASE = (
+    os.environ.get("TAPGO_WECHATPAY_API_BASE", "").strip().rstrip("/")
+    or "https://api.mch.weixin.qq.com"
+)
 # The platform's fee on every captured provider payment, in basis points (60 = 0.6%).
 PLATFORM_FEE_BPS = int(os.environ.get("TAPGO_FEE_BPS", "60"))
 # A provider intent still open this long after its last change is asked about (a lost

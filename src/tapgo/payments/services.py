@@ -47,8 +47,13 @@ class PaymentError(ValueError):
 # --- providers of a merchant ---------------------------------------------------------------
 
 
-def provider_account(merchant, name: str) -> ProviderAccount | None:
-    return ProviderAccount.objects.filter(merchant=merchant, provider=name, enabled=True).first()
+def provider_account(merchant, name: str, *, enabled: bool = True) -> ProviderAccount | None:
+    """The merchant's account with a provider: enabled ones take new payments; refunds,
+    queries and cancellations of earlier payments use it even when switched off."""
+    found = ProviderAccount.objects.filter(merchant=merchant, provider=name)
+    if enabled:
+        found = found.filter(enabled=True)
+    return found.first()
 
 
 def payment_methods(merchant) -> list[str]:
@@ -56,13 +61,12 @@ def payment_methods(merchant) -> list[str]:
 
     The sandbox stands in while a merchant has set up no real provider (and where the
     operator allows it: TAPGO_SANDBOX_PAYMENTS)."""
-    names = [
-        name
-        for name in ProviderAccount.objects.filter(merchant=merchant, enabled=True)
-        .order_by("id")
-        .values_list("provider", flat=True)
-        if providers.get(name) is not None
-    ]
+    names = []
+    accounts = ProviderAccount.objects.filter(merchant=merchant, enabled=True).order_by("id")
+    for name in accounts.values_list("provider", flat=True):
+        impl = providers.get(name)
+        if impl is not None and (not impl.currencies or merchant.currency in impl.currencies):
+            names.append(name)
     if not names and settings.SANDBOX_PAYMENTS:
         names = [sandbox.NAME]
     return names
@@ -503,7 +507,7 @@ def refund_send(refund: Refund) -> None:
         return
     intent = refund.intent
     provider = providers.get(intent.provider)
-    account = provider_account(intent.merchant, intent.provider)
+    account = provider_account(intent.merchant, intent.provider, enabled=False)
     result = provider.refund(refund, account=account)
     Refund.objects.filter(pk=refund.pk, provider_ref="").update(
         provider_ref=result.provider_ref, updated_at=timezone.now()
@@ -521,9 +525,10 @@ def refund_failed(refund: Refund) -> None:
     refundable again."""
     with transaction.atomic():
         PaymentIntent.objects.select_for_update().filter(pk=refund.intent_id).first()
-        if not Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
-            status=RefundStatus.FAILED, updated_at=timezone.now()
-        ):
+        # Pending, or (rarely, as Stripe may report) failed after it had succeeded.
+        if not Refund.objects.filter(
+            pk=refund.pk, status__in=[RefundStatus.PENDING, RefundStatus.SUCCEEDED]
+        ).update(status=RefundStatus.FAILED, updated_at=timezone.now()):
             return
         PaymentIntent.objects.filter(pk=refund.intent_id).update(
             refunded_amount=F("refunded_amount") - refund.amount, updated_at=timezone.now()
@@ -671,7 +676,7 @@ def reconcile_intent(intent: PaymentIntent) -> bool:
     provider = providers.get(intent.provider)
     if provider is None or intent.provider == WALLET:
         return False
-    account = provider_account(intent.merchant, intent.provider)
+    account = provider_account(intent.merchant, intent.provider, enabled=False)
     try:
         event = provider.query(intent, account=account)
     except providers.ProviderError as exc:

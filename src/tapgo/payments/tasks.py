@@ -92,6 +92,9 @@ def cancel_at_provider(intent_id: int) -> None:
     if provider is None:
         return
     try:
-        provider.cancel(intent, account=services.provider_account(intent.merchant, intent.provider))
+        provider.cancel(
+            intent,
+            account=services.provider_account(intent.merchant, intent.provider, enabled=False),
+        )
     except providers.ProviderError as exc:
         log.warning("could not cancel %s at %s: %s", intent.public_id, intent.provider, exc)

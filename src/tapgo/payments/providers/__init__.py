@@ -51,6 +51,8 @@ class Provider(Protocol):
     # The secret and public settings a merchant enters in the console: (key, label).
     secret_fields: tuple[tuple[str, str], ...]
     config_fields: tuple[tuple[str, str], ...]
+    # The currencies it takes; empty for any.
+    currencies: tuple[str, ...]
 
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         """Start the payment; returns (provider_ref, what the customer's page needs)."""
@@ -67,21 +69,11 @@ class Provider(Protocol):
 
 
 def get(name: str) -> Provider | None:
-    from tapgo.payments.providers import sandbox
+    from tapgo.payments.providers import sandbox, wechatpay
+    from tapgo.payments.providers import stripe as stripe_provider
 
-    found = {sandbox.NAME: sandbox.PROVIDER}
-    try:
-        from tapgo.payments.providers import stripe as stripe_provider
-
-        found[stripe_provider.NAME] = stripe_provider.PROVIDER
-    except ImportError:
-        pass
-    try:
-        from tapgo.payments.providers import wechatpay
-
-        found[wechatpay.NAME] = wechatpay.PROVIDER
-    except ImportError:
-        pass
+    found = {sandbox.NAME: sandbox.PROVIDER, stripe_provider.NAME: stripe_provider.PROVIDER}
+    found[wechatpay.NAME] = wechatpay.PROVIDER
     return found.get(name)
 
 

@@ -111,6 +111,7 @@ class SandboxProvider:
     label = _("Sandbox (test payments)")
     secret_fields = ()
     config_fields = ()
+    currencies = ()
 
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         url = reverse("payments:sandbox_page", args=[intent.public_id])
