@@ -92,7 +92,10 @@ def save(*, merchant, provider: str, config: dict, secrets: dict, enabled: bool 
             raise CredentialsError(
                 _("Enter %(fields)s.") % {"fields": ", ".join(str(m) for m in missing)}
             )
-        account.config = {k: v.strip() for k, v in config.items()}
+        config = {k: v.strip() for k, v in config.items()}
+        if enabled:
+            impl.check_credentials(config, stored)
+        account.config = config
         account.secrets = encrypt(stored)
         account.hints = {k: hint(v) for k, v in stored.items()}
         account.enabled = enabled

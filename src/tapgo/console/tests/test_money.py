@@ -370,6 +370,11 @@ class FakeProvider:
     config_fields = (("publishable_key", "Publishable key"),)
     secret_fields = (("secret_key", "Secret key"), ("webhook_secret", "Webhook signing secret"))
 
+    currencies = ()
+
+    def check_credentials(self, config, secrets):
+        return None
+
 
 @pytest.fixture
 def fake_stripe(monkeypatch):
@@ -455,6 +460,11 @@ class FakeWeChatPay:
     label = "WeChat Pay"
     config_fields = (("mchid", "Merchant ID"), ("public_key", "Public key (PEM)"))
     secret_fields = (("private_key", "Private key (PEM)"), ("apiv3_key", "APIv3 key"))
+
+    currencies = ()
+
+    def check_credentials(self, config, secrets):
+        return None
 
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"

@@ -54,6 +54,9 @@ class Provider(Protocol):
     # The currencies it takes; empty for any.
     currencies: tuple[str, ...]
 
+    def check_credentials(self, config: dict, secrets: dict) -> None:
+        """Refuse settings that cannot work (raise credentials.CredentialsError)."""
+
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         """Start the payment; returns (provider_ref, what the customer's page needs)."""
 

@@ -113,6 +113,9 @@ class SandboxProvider:
     config_fields = ()
     currencies = ()
 
+    def check_credentials(self, config: dict, secrets: dict) -> None:
+        return None
+
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         url = reverse("payments:sandbox_page", args=[intent.public_id])
         return intent.public_id, {"url": url}

@@ -210,6 +210,25 @@ class StripeProvider:
     config_fields = (("publishable_key", gettext_lazy("Publishable key (pk_…)")),)
     currencies = ()  # Stripe takes the merchant's currency, whichever it is
 
+    def check_credentials(self, config: dict, secrets: dict) -> None:
+        """Catch keys pasted into the wrong box before a customer meets them."""
+        expected = [
+            (secrets.get("secret_key", ""), ("sk_", "rk_"), _("The secret key starts with sk_.")),
+            (
+                secrets.get("webhook_secret", ""),
+                ("whsec_",),
+                _("The webhook secret starts with whsec_."),
+            ),
+            (
+                config.get("publishable_key", ""),
+                ("pk_",),
+                _("The publishable key starts with pk_."),
+            ),
+        ]
+        for value, prefixes, message in expected:
+            if not value.startswith(prefixes):
+                raise credentials.CredentialsError(message)
+
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         params = {
             "amount": intent.amount,

@@ -33,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 from functools import cached_property
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
@@ -553,6 +554,16 @@ class WeChatPayProvider:
         ("private_key", gettext_lazy("Merchant API private key (apiclient_key.pem)")),
         ("apiv3_key", gettext_lazy("APIv3 key")),
     )
+
+    def check_credentials(self, config: dict, secrets: dict) -> None:
+        """Load every key now, so a broken one is refused when it is entered."""
+        probe = SimpleNamespace(config=config, secrets=credentials.encrypt(secrets), public_id="")
+        try:
+            Keys(probe).check()
+        except ConfigError as exc:
+            raise credentials.CredentialsError(
+                _("These WeChat Pay settings cannot work: %(problem)s.") % {"problem": exc}
+            ) from None
 
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         """Check the settings and send the customer to our page, which places the order with

@@ -21,6 +21,7 @@ from tapgo.payments.models import (
     IntentStatus,
     LedgerTransaction,
     PaymentIntent,
+    ProviderAccount,
     Refund,
     RefundStatus,
     TxKind,
@@ -655,3 +656,23 @@ def test_stripe_needs_its_keys(merchant):
         credentials.save(
             merchant=merchant, provider="stripe", config={}, secrets={"secret_key": "sk_test_x"}
         )
+
+
+@pytest.mark.parametrize(
+    "config, secrets",
+    [
+        (
+            {"publishable_key": "pk_test_x"},
+            {"secret_key": "pk_test_x", "webhook_secret": "whsec_x"},
+        ),
+        (
+            {"publishable_key": "sk_test_x"},
+            {"secret_key": "sk_test_x", "webhook_secret": "whsec_x"},
+        ),
+        ({"publishable_key": "pk_test_x"}, {"secret_key": "sk_test_x", "webhook_secret": "sk_x"}),
+    ],
+)
+def test_keys_in_the_wrong_boxes_are_refused(merchant, config, secrets):
+    with pytest.raises(credentials.CredentialsError, match="starts with"):
+        credentials.save(merchant=merchant, provider="stripe", config=config, secrets=secrets)
+    assert not ProviderAccount.objects.exists()

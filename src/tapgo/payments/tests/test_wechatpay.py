@@ -18,6 +18,7 @@ from tapgo.payments import credentials, services
 from tapgo.payments.models import (
     IntentStatus,
     PaymentIntent,
+    ProviderAccount,
     Refund,
     RefundStatus,
     WebhookEvent,
@@ -192,11 +193,8 @@ def test_jsapi_parameters_are_signed_with_the_merchants_key(wx, keys, intent):
 
 
 def test_a_request_signed_with_another_key_is_refused_by_wechat(client, wx, merchant, intent, keys):
-    credentials.save(
-        merchant=merchant,
-        provider="wechatpay",
-        config=keys.config(),
-        secrets={"private_key": fake.private_pem(fake.new_rsa_key())},
+    store_unchecked(
+        merchant, keys.config(), keys.secrets(private_key=fake.private_pem(fake.new_rsa_key()))
     )
     assert open_page(client, intent).status_code == 503
     assert wx.requests and wx.orders == {}  # 401 SIGN_ERROR: nothing placed
@@ -219,13 +217,30 @@ def test_an_answer_not_signed_by_wechat_is_not_believed(client, wx, intent):
         ({"public_key_id": ""}, {}),
     ],
 )
+def test_broken_settings_are_refused_when_entered(merchant, keys, config, secrets):
+    with pytest.raises(credentials.CredentialsError, match="cannot work"):
+        credentials.save(
+            merchant=merchant,
+            provider="wechatpay",
+            config=keys.config(**config),
+            secrets=keys.secrets(**secrets),
+        )
+    assert not ProviderAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "config, secrets",
+    [
+        ({}, {"private_key": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----"}),
+        ({}, {"apiv3_key": "too short"}),
+        ({"public_key": "garbage"}, {}),
+        ({"mchid": 'x",evil="1'}, {}),
+        ({"public_key_id": ""}, {}),
+    ],
+)
 def test_broken_settings_refuse_to_start_cleanly(wx, order, merchant, keys, config, secrets):
-    credentials.save(
-        merchant=merchant,
-        provider="wechatpay",
-        config=keys.config(**config),
-        secrets=keys.secrets(**secrets),
-    )
+    # Settings that went bad after they were entered (a key rotated at WeChat, a restore).
+    store_unchecked(merchant, keys.config(**config), keys.secrets(**secrets))
     intent = services.intent_for_order(order=order)
     with pytest.raises(services.PaymentError):
         services.intent_start(intent, return_url="/")
@@ -353,12 +368,8 @@ def test_a_notification_for_an_unknown_endpoint_is_refused(client, wx, keys, acc
 def test_a_notification_for_an_account_with_a_broken_key_is_refused(
     client, wx, keys, merchant, account, intent
 ):
-    credentials.save(
-        merchant=merchant,
-        provider="wechatpay",
-        config=keys.config(public_key="garbage"),
-        secrets={},
-    )
+    account.config = keys.config(public_key="garbage")
+    account.save()
     headers, body = fake.notification(
         keys, "TRANSACTION.SUCCESS", fake.transaction_resource(intent.public_id, intent.amount)
     )
@@ -552,3 +563,12 @@ def test_an_unreachable_gateway_is_a_provider_error(settings, wx, account, inten
     settings.WECHATPAY_API_BASE = "http://127.0.0.1:9"  # nothing listens there
     with pytest.raises(ProviderError):
         wechatpay.PROVIDER.query(intent, account=account)
+
+
+def store_unchecked(merchant, config, secrets):
+    """Write settings straight to the account, past the checks made when they are entered."""
+    ProviderAccount.objects.update_or_create(
+        merchant=merchant,
+        provider="wechatpay",
+        defaults={"config": config, "secrets": credentials.encrypt(secrets), "enabled": True},
+    )
