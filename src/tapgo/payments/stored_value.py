@@ -121,6 +121,20 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _new_topup(merchant, customer, amount: int, key: str, *, method: str, by=None) -> TopUp:
+    """The top-up row, with the bonus of the tier its amount reaches today."""
+    return TopUp.objects.create(
+        merchant=merchant,
+        customer=customer,
+        amount=amount,
+        bonus=bonus_for(merchant, amount),
+        currency=merchant.currency,
+        method=method,
+        key=key,
+        recorded_by=by,
+    )
+
+
 def topup_online(*, merchant, customer, amount: int, key: str, provider: str | None = None):
     """Start a top-up paid through a provider; returns its intent (the same for a repeated
     key). The wallet is credited only when the provider's verified event arrives."""
@@ -136,15 +150,7 @@ def topup_online(*, merchant, customer, amount: int, key: str, provider: str | N
     if existing is None:
         try:
             with transaction.atomic():
-                existing = TopUp.objects.create(
-                    merchant=merchant,
-                    customer=customer,
-                    amount=amount,
-                    bonus=bonus_for(merchant, amount),
-                    currency=merchant.currency,
-                    method="online",
-                    key=key,
-                )
+                existing = _new_topup(merchant, customer, amount, key, method="online")
                 PaymentIntent.objects.create(
                     merchant=merchant,
                     topup=existing,
@@ -209,16 +215,7 @@ def topup_counter(*, merchant, customer, amount: int, key: str, by) -> TopUp:
     with transaction.atomic():
         try:
             with transaction.atomic():
-                topup = TopUp.objects.create(
-                    merchant=merchant,
-                    customer=customer,
-                    amount=amount,
-                    bonus=bonus_for(merchant, amount),
-                    currency=merchant.currency,
-                    method="counter",
-                    key=key,
-                    recorded_by=by,
-                )
+                topup = _new_topup(merchant, customer, amount, key, method="counter", by=by)
         except IntegrityError:
             return TopUp.objects.get(merchant=merchant, key=key)
         receivable = ledger.account(
