@@ -48,9 +48,16 @@ def stripe_live(settings, transactional_db, live_server, localstripe, merchant):
     return live_server
 
 
-def customer_page(browser, live_server, customer) -> tuple[Page, list[str]]:
-    """A phone-sized page that is this customer (their signed guest cookie)."""
+@pytest.fixture
+def customer_page(browser, stripe_live, customer):
+    """A phone-sized page that is this customer (their signed guest cookie). Closed after
+    the test, so its live stream lets go of the server's database connection."""
     context = browser.new_context(viewport={"width": 412, "height": 915})
+    yield _customer_page(context, stripe_live, customer)
+    context.close()
+
+
+def _customer_page(context, live_server, customer) -> tuple[Page, list[str]]:
     signed = HttpResponse()
     signed.set_signed_cookie(COOKIE, customer.public_id, salt=SALT)  # as the shell signs it
     value = signed.cookies[COOKIE].value
@@ -87,10 +94,10 @@ def wait_order(order, wanted: str) -> None:
     [("4242424242424242", None), ("4000002500003155", "Complete authentication")],
     ids=["card", "3-D Secure"],
 )
-def test_a_customer_pays_by_card(stripe_live, browser, order, customer, card, bank):
+def test_a_customer_pays_by_card(stripe_live, customer_page, order, card, bank):
     intent = services.intent_for_order(order=order, provider="stripe")
     intent = services.intent_start(intent, return_url=services.return_url(intent))
-    page, problems = customer_page(browser, stripe_live, customer)
+    page, problems = customer_page
 
     page.goto(stripe_live.url + intent.client_data["url"])
     expect(page.get_by_test_id("pay-card")).to_be_enabled()
@@ -107,10 +114,10 @@ def test_a_customer_pays_by_card(stripe_live, browser, order, customer, card, ba
     assert problems == []
 
 
-def test_a_declined_card_leaves_the_order_payable(stripe_live, browser, order, customer):
+def test_a_declined_card_leaves_the_order_payable(stripe_live, customer_page, order):
     intent = services.intent_for_order(order=order, provider="stripe")
     intent = services.intent_start(intent, return_url=services.return_url(intent))
-    page, problems = customer_page(browser, stripe_live, customer)
+    page, problems = customer_page
 
     page.goto(stripe_live.url + intent.client_data["url"])
     expect(page.get_by_test_id("pay-card")).to_be_enabled()
