@@ -562,6 +562,11 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--out", default=str(BENCH / "results.json"))
+    parser.add_argument(
+        "--payments",
+        action="store_true",
+        help="then run bench/payments.py too (payments per second, ledger verify on 1M entries)",
+    )
     opts = parser.parse_args(argv)
     opts.duration = opts.duration or (3.0 if opts.quick else 10.0)
     opts.rounds = opts.rounds or (1 if opts.quick else 3)
@@ -609,11 +614,18 @@ def main(argv=None) -> int:
                 failed = True
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["seconds"] = round((datetime.datetime.now(datetime.UTC) - started).total_seconds())
+    try:  # bench/payments.py's figures live in the same file: keep them
+        results["payments"] = json.loads(Path(opts.out).read_text())["payments"]
+    except (OSError, ValueError, KeyError):
+        pass
     Path(opts.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print_summary(results)
     print(f"Figures written to {os.path.relpath(opts.out, ROOT)}")
     if failed:
         print("Some requests were not answered as a valid request is: see 'bad' above.")
+    if opts.payments:
+        payments = [sys.executable, str(BENCH / "payments.py"), "--db", opts.db, "--out", opts.out]
+        failed = subprocess.call(payments, cwd=ROOT) != 0 or failed
     return 1 if failed else 0
 
 

@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0003_backfill_ledger'),
+        ("payments", "0003_backfill_ledger"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ledgertransaction',
-            name='kind',
-            field=models.CharField(choices=[('capture', 'Payment captured'), ('wallet_payment', 'Paid from stored value'), ('refund', 'Refund'), ('refund_failed', 'Refund failed and reversed'), ('fee', 'Fee'), ('topup', 'Stored value top-up'), ('counter_topup', 'Stored value top-up at the counter'), ('settlement', 'Settlement'), ('transfer', 'Moved to your account')], max_length=20),
+            model_name="ledgertransaction",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("capture", "Payment captured"),
+                    ("wallet_payment", "Paid from stored value"),
+                    ("refund", "Refund"),
+                    ("refund_failed", "Refund failed and reversed"),
+                    ("fee", "Fee"),
+                    ("topup", "Stored value top-up"),
+                    ("counter_topup", "Stored value top-up at the counter"),
+                    ("settlement", "Settlement"),
+                    ("transfer", "Moved to your account"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
