@@ -30,6 +30,8 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from test_processes import Browser, _django_print, _free_port, _tapgo
 
 CUSTOMERS = 30
@@ -40,6 +42,20 @@ STOCK = {"Croissant": 400, "Egg Sandwich": 400}
 # Most approve; some decline (the order stays payable, then expires) or walk away.
 DECISIONS = ["approve", "approve", "approve", "decline", "approve", "leave"]
 SLUG = "harbour-cafe"
+DATABASE = "tapgo_crash_test"  # on PostgreSQL, beside the suite's
+
+
+@pytest.fixture
+def crash_env(tmp_path):
+    """The processes' environment and port; their PostgreSQL database is dropped after."""
+    port = _free_port()
+    env = _env(tmp_path, port)
+    yield env, port
+    if os.environ.get("TAPGO_DATABASE_URL"):
+        import psycopg
+
+        with psycopg.connect(os.environ["TAPGO_DATABASE_URL"], autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 def _env(tmp_path, port) -> dict:
@@ -61,12 +77,11 @@ def _env(tmp_path, port) -> dict:
     if url:
         import psycopg
 
-        name = "tapgo_crash_test"
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name}")
+            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {DATABASE}")
         base = urllib.parse.urlsplit(url)
-        env["TAPGO_DATABASE_URL"] = urllib.parse.urlunsplit(base._replace(path="/" + name))
+        env["TAPGO_DATABASE_URL"] = urllib.parse.urlunsplit(base._replace(path="/" + DATABASE))
     return env
 
 
@@ -229,9 +244,8 @@ def _facts(env) -> dict:
     )
 
 
-def test_killing_server_and_worker_mid_checkout_loses_and_doubles_nothing(tmp_path):
-    port = _free_port()
-    env = _env(tmp_path, port)
+def test_killing_server_and_worker_mid_checkout_loses_and_doubles_nothing(tmp_path, crash_env):
+    env, port = crash_env
     _tapgo(env, "migrate", "--noinput", "-v0")
     seed = (
         "import django; django.setup(); from tapgo import demo; "

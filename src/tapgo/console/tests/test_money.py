@@ -520,8 +520,9 @@ def test_staff_cannot_see_providers(staff_client, merchant, fake_stripe):
 # --- settlement reports -------------------------------------------------------------------
 
 
-def a_day_ago():
-    LedgerTransaction.objects.update(created_at=F("created_at") - timedelta(days=1))
+def two_days_ago():
+    """Back to a day that has ended, grace period included, at any hour of the run."""
+    LedgerTransaction.objects.update(created_at=F("created_at") - timedelta(days=2))
 
 
 def test_the_report_lists_thirty_days_and_downloads_as_csv(
@@ -555,8 +556,8 @@ def test_the_report_lists_thirty_days_and_downloads_as_csv(
 
 
 def test_owner_settles_a_past_day(owner_client, merchant, card_paid):
-    a_day_ago()
-    day = reports.today(merchant) - timedelta(days=1)
+    two_days_ago()
+    day = reports.today(merchant) - timedelta(days=2)
     (figures,) = reports.days(merchant, first=day, last=day)
     assert figures.net == 5200 - figures.fees > 0
     page = body(owner_client.get(url("report", merchant)))
@@ -581,8 +582,8 @@ def test_bad_settlements_get_a_message_and_change_nothing(owner_client, merchant
 
 
 def test_staff_see_the_report_but_cannot_settle(staff_client, merchant, card_paid):
-    a_day_ago()
-    day = reports.today(merchant) - timedelta(days=1)
+    two_days_ago()
+    day = reports.today(merchant) - timedelta(days=2)
     page = body(staff_client.get(url("report", merchant)))
     assert f'id="day-{day.isoformat()}"' in page
     assert 'name="day"' not in page and "Not settled" in page

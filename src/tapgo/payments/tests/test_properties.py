@@ -72,7 +72,7 @@ I = IntentStatus  # noqa: E741
 OPEN = {I.REQUIRES_ACTION, I.PROCESSING}
 ACTIVE = {S.PAID, S.ACCEPTED, S.READY}
 TIERS = {10000: 500, 50000: 5000}  # pay at least this, get this much more on the card
-EXAMPLES = int(os.environ.get("TAPGO_PROPERTY_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("TAPGO_PROPERTY_EXAMPLES", "30"))
 STEPS = int(os.environ.get("TAPGO_PROPERTY_STEPS", "35"))
 
 

@@ -46,9 +46,11 @@ def send_refunds():
     deliver_outbox()
 
 
-def back_one_day():
-    """Everything so far happened yesterday (in every time zone: a whole day back)."""
-    LedgerTransaction.objects.update(created_at=F("created_at") - timedelta(days=1))
+def back_two_days():
+    """Everything so far happened the day before yesterday: a day that has ended, grace
+    period included, whatever the hour the test runs (yesterday has not, just after
+    midnight)."""
+    LedgerTransaction.objects.update(created_at=F("created_at") - timedelta(days=2))
 
 
 def a_busy_day(merchant, app, product, member, customer):
@@ -116,8 +118,8 @@ def test_a_day_reconciles_to_the_cent_and_settles_exactly_its_net(
     stored_value.topup_counter(
         merchant=other_merchant, customer=member, amount=5000, key="other-key-1", by=None
     )
-    back_one_day()
-    yesterday = reports.today(merchant) - timedelta(days=1)
+    back_two_days()
+    yesterday = reports.today(merchant) - timedelta(days=2)
 
     (day,) = reports.days(merchant, first=yesterday, last=yesterday)
     expected = independent_sums(merchant)
@@ -225,7 +227,7 @@ def test_recent_lists_thirty_days_newest_first_with_totals(merchant, member):
     assert recent[0].day == reports.today(merchant)
     assert recent[0].day - recent[-1].day == timedelta(days=29)
     assert (recent[0].counter_cash, recent[0].net) == (1500, -1500)
-    assert not recent[0].closed and recent[1].closed
+    assert not recent[0].closed and recent[2].closed  # yesterday: closed after the grace
     total = reports.total(recent)
     assert (total.counter_cash, total.net, total.settled) == (1500, -1500, 0)
 
@@ -236,8 +238,8 @@ def test_two_owners_settling_one_day_post_it_once(concurrently, merchant, member
     stored_value.topup_counter(
         merchant=merchant, customer=member, amount=3000, key="counter-key-1", by=None
     )
-    back_one_day()
-    yesterday = reports.today(merchant) - timedelta(days=1)
+    back_two_days()
+    yesterday = reports.today(merchant) - timedelta(days=2)
     results = concurrently(lambda _i: reports.settle_day(merchant=merchant, day=yesterday), 4)
     assert all(isinstance(r, LedgerTransaction) for r in results), results
     assert len({r.pk for r in results}) == 1
