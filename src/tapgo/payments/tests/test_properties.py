@@ -828,3 +828,36 @@ def test_a_surplus_refund_that_keeps_failing_is_named_by_verify(order):
         f"refund: intent {intent.pk} of {intent.amount} records 0 refunded, the ledger 0"
         " (a surplus capture must be refunded in full)"
     ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fee returns are reversed per refund, so a failed refund that is not the latest "
+    "leaves the fee a rounding step away from fee(kept); found by the machine above (random "
+    "seeds), reported, not yet decided",
+)
+@pytest.mark.django_db
+def test_the_fee_follows_what_is_kept_when_an_earlier_refund_fails(order):
+    """Two refunds of 1.00 on a 52.00 card payment, then the provider fails the first: 51.00
+    is kept, so the platform's fee should be fee(5100), as if only the second was made."""
+    from tapgo.payments.models import AccountKind, LedgerAccount
+    from tapgo.payments.tests.sandbox_helpers import pay_by_sandbox
+
+    intent = pay_by_sandbox(order)
+    first = services.refund_order(order=order, amount=100, reason="Cold")[0]
+    services.refund_order(order=order, amount=100, reason="Late")
+    body = sandbox.event_body(
+        event_id="evt_first_refund_failed",
+        kind=REFUND_FAILED,
+        intent_public_id=intent.public_id,
+        amount=first.amount,
+        currency=first.currency,
+        refund_public_id=first.public_id,
+    )
+    services.webhook_receive(
+        provider=sandbox.NAME, body=body, headers={sandbox.HEADER: sandbox.sign(body)}
+    )
+    intent.refresh_from_db()
+    assert intent.refunded_amount == 100
+    fees = LedgerAccount.objects.get(kind=AccountKind.FEES).balance
+    assert fees == expected_fee(5100)  # 31; the books hold 30
