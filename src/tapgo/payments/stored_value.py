@@ -255,7 +255,11 @@ def pay_order(*, order: Order, customer) -> PaymentIntent:
     if customer is None or order.customer_id != customer.pk:
         raise StoredValueError(_("This order is not yours."))
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("merchant").get(pk=order.pk)
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("merchant")
+            .get(pk=order.pk)
+        )
         _check_payable(order)
         for intent in PaymentIntent.objects.filter(order=order, status__in=OPEN):
             _cancel_intent(intent)

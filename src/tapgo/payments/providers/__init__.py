@@ -8,6 +8,7 @@ Each provider module exposes a `PROVIDER` object with this interface; `get(name)
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol
 
 
@@ -71,13 +72,16 @@ class Provider(Protocol):
     def cancel(self, intent, *, account) -> None: ...
 
 
-def get(name: str) -> Provider | None:
+@cache
+def _registry() -> dict[str, Provider]:
     from tapgo.payments.providers import sandbox, wechatpay
     from tapgo.payments.providers import stripe as stripe_provider
 
-    found = {sandbox.NAME: sandbox.PROVIDER, stripe_provider.NAME: stripe_provider.PROVIDER}
-    found[wechatpay.NAME] = wechatpay.PROVIDER
-    return found.get(name)
+    return {p.NAME: p.PROVIDER for p in (sandbox, stripe_provider, wechatpay)}
+
+
+def get(name: str) -> Provider | None:
+    return _registry().get(name)
 
 
 WALLET = "wallet"  # stored value: not a provider; it moves at once, inside our own ledger
