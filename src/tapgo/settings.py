@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "tapgo.catalog",
     "tapgo.ordering",
     "tapgo.payments",
+    "tapgo.official",
+    "tapgo.discovery",
     "tapgo.shell",
     "tapgo.console",
 ]

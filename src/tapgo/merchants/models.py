@@ -35,6 +35,10 @@ class Store(MerchantOwned):
     opening_hours = models.CharField(_("opening hours"), max_length=300, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
 
+    class Meta:
+        # Nearby: a bounding box on these columns first, then the exact distance.
+        indexes = [models.Index(fields=["latitude", "longitude"])]
+
     def __str__(self):
         return self.name
 

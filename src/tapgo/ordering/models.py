@@ -82,6 +82,12 @@ class Order(MerchantOwned):
     # The checkout form's one-time key: a double-click or refresh returns the same order.
     checkout_key = models.CharField(max_length=64)
     reason = models.CharField(max_length=200, blank=True)
+    # The door the customer came in by (their last visit to the app before ordering), and
+    # the share link that brought them, if it was one: attribution reads these.
+    scene = models.CharField(max_length=20, blank=True)
+    share = models.ForeignKey(
+        "miniapps.ShareLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)

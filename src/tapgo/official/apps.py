@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OfficialConfig(AppConfig):
+    name = "tapgo.official"
+    verbose_name = "Official accounts"
