@@ -106,17 +106,26 @@ def _entry_scene(request) -> str | None:
     return None if inside else Scene.DIRECT
 
 
+def record_entry(request, state: page.AppState) -> bool:
+    """Record a visit when this request comes into the app through a door (a scene in the
+    query string, or a link from outside); a move inside the app records nothing. Every
+    mini-app page a door can lead to (menu, product, article) calls this."""
+    scene = _entry_scene(request)
+    if scene is None:
+        return False
+    st = shell_state.of(request)
+    miniapps.visit_record(app=state.app(), customer=st.customer(request), scene=scene)
+    page.note_visit(request, st, state)
+    return True
+
+
 @require_GET
 @shell_state.keeps
 def app(request, slug: str):
     """The mini app's menu page: the hot path (see shell/page.py)."""
     state = page.app_state(slug)
-    st = shell_state.of(request)
-    scene = _entry_scene(request)
-    if scene is not None:
-        miniapps.visit_record(app=state.app(), customer=st.customer(request), scene=scene)
-        page.note_visit(request, st, state)
-    return page.render_app(request, state, st)
+    record_entry(request, state)
+    return page.render_app(request, state, shell_state.of(request))
 
 
 def _back(request, app, anchor: str = ""):
