@@ -14,6 +14,9 @@ migrate and `tapgo.demo.seed()`, then `tapgo serve` started as a user starts it.
      menu page, a returning customer's scan and direct entry, and add-to-cart + checkout,
      next to a minimal Django "hello" served by granian with the same workers and threads.
 
+Then bench/codes.py (in-process, no database): QR code PNGs per second in each download size
+and poster render times (A4 and table tent, PNG and PDF); --skip-codes leaves it out.
+
 See bench/README.md for the method and the targets. This is a benchmark, not a test: it
 never fails on a slow figure; it exits non-zero only when something did not work (a bad
 response, a server that did not start).
@@ -563,9 +566,22 @@ def main(argv=None) -> int:
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--out", default=str(BENCH / "results.json"))
     parser.add_argument(
+        "--skip-codes", action="store_true", help="skip bench/codes.py (QR codes and posters)"
+    )
+    parser.add_argument(
         "--payments",
         action="store_true",
         help="then run bench/payments.py too (payments per second, ledger verify on 1M entries)",
+    )
+    parser.add_argument(
+        "--nearby",
+        action="store_true",
+        help="then run bench/nearby.py too (nearby queries on 50,000 stores)",
+    )
+    parser.add_argument(
+        "--search",
+        action="store_true",
+        help="then run bench/search.py too (search on 10,000 apps and 200,000 products)",
     )
     opts = parser.parse_args(argv)
     opts.duration = opts.duration or (3.0 if opts.quick else 10.0)
@@ -618,14 +634,35 @@ def main(argv=None) -> int:
         results["payments"] = json.loads(Path(opts.out).read_text())["payments"]
     except (OSError, ValueError, KeyError):
         pass
+    try:  # and bench/nearby.py's
+        results["nearby"] = json.loads(Path(opts.out).read_text())["nearby"]
+    except (OSError, ValueError, KeyError):
+        pass
+    try:  # and bench/codes.py's
+        results["codes"] = json.loads(Path(opts.out).read_text())["codes"]
+    except (OSError, ValueError, KeyError):
+        pass
+    try:  # and bench/search.py's
+        results["search"] = json.loads(Path(opts.out).read_text())["search"]
+    except (OSError, ValueError, KeyError):
+        pass
     Path(opts.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print_summary(results)
     print(f"Figures written to {os.path.relpath(opts.out, ROOT)}")
     if failed:
         print("Some requests were not answered as a valid request is: see 'bad' above.")
+    if not opts.skip_codes:  # QR codes and posters: in-process, no database (bench/codes.py)
+        codes = [sys.executable, str(BENCH / "codes.py"), "--out", opts.out]
+        failed = subprocess.call(codes + (["--quick"] if opts.quick else []), cwd=ROOT) or failed
     if opts.payments:
         payments = [sys.executable, str(BENCH / "payments.py"), "--db", opts.db, "--out", opts.out]
         failed = subprocess.call(payments, cwd=ROOT) != 0 or failed
+    if opts.nearby:
+        nearby = [sys.executable, str(BENCH / "nearby.py"), "--db", opts.db, "--out", opts.out]
+        failed = subprocess.call(nearby, cwd=ROOT) != 0 or failed
+    if opts.search:
+        search = [sys.executable, str(BENCH / "search.py"), "--db", opts.db, "--out", opts.out]
+        failed = subprocess.call(search, cwd=ROOT) != 0 or failed
     return 1 if failed else 0
 
 

@@ -182,7 +182,9 @@ class Customer:
 def _shop(customer: Customer, code: str, product: str, decision: str, checked_out) -> dict:
     _url, menu = customer.get(f"/s/{code}")
     item = re.search(
-        r'id="p-([a-z0-9]+)"[^>]*>(?:(?!</article>).)*?<h3>' + re.escape(product), menu, re.S
+        r'id="p-([a-z0-9]+)"[^>]*>(?:(?!</article>).)*?<h3>(?:<a [^>]*>)?' + re.escape(product),
+        menu,
+        re.S,
     )[1]
     customer.post(f"/m/{SLUG}/cart/add", {"item": item}, menu)
     _url, cart = customer.get(f"/m/{SLUG}/cart/")

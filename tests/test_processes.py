@@ -128,7 +128,10 @@ class Browser:
 def _order(customer: Browser, code: str, product_name: str) -> str:
     _url, menu = customer.get(f"/s/{code}")
     item = re.search(
-        r'id="p-([a-z0-9]+)"[^>]*>(?:(?!</article>).)*?<h3>' + re.escape(product_name), menu, re.S
+        r'id="p-([a-z0-9]+)"[^>]*>(?:(?!</article>).)*?<h3>(?:<a [^>]*>)?'
+        + re.escape(product_name),
+        menu,
+        re.S,
     )[1]
     customer.post("/m/harbour-cafe/cart/add", {"item": item}, menu)
     _url, cart = customer.get("/m/harbour-cafe/cart/")

@@ -122,17 +122,20 @@ def serve(args) -> int:
 
 def _sweep_forever(stop: threading.Event) -> None:
     """The safety nets under the per-item tasks: expire unpaid orders, ask providers about
-    payments whose webhook is late, send refunds whose request did not get through."""
+    payments whose webhook is late, send refunds whose request did not get through; and
+    search popularity, recounted every few minutes."""
     import logging
 
     from django.conf import settings
     from django.db import close_old_connections
 
+    from tapgo.discovery.search import popularity_sweep
     from tapgo.ordering.services import orders_expire_due
     from tapgo.payments.services import reconcile_due, refunds_send_due
 
     while not stop.wait(settings.SWEEP_SECONDS):
-        for sweep in (orders_expire_due, reconcile_due, refunds_send_due):
+        # popularity_sweep recounts search popularity every few minutes, not every round
+        for sweep in (orders_expire_due, reconcile_due, refunds_send_due, popularity_sweep):
             try:
                 sweep()
             except Exception:  # keep sweeping; the next round retries

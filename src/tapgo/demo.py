@@ -10,11 +10,14 @@ from django.db import transaction
 from django.urls import reverse
 
 from tapgo.catalog import services as catalog
+from tapgo.discovery import search
 from tapgo.identity.models import User
 from tapgo.merchants import services as merchants
 from tapgo.merchants.models import Membership, Role
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode, MiniApp
+from tapgo.official import services as official
+from tapgo.official.models import Article
 from tapgo.payments import stored_value
 
 PASSWORD = "tapgo-demo"
@@ -47,6 +50,80 @@ BAKERY_MENU = {
     "Bread": [("Sourdough", 3800, []), ("Baguette", 1600, [])],
     "Pastry": [("Egg Tart", 900, []), ("Pineapple Bun", 800, [])],
 }
+
+
+# The café's official account: (title, summary, body, published).
+CAFE_ARTICLES = [
+    (
+        "Our oat latte, and why we made it",
+        "Barista oat milk, a double shot and no syrup: the latte for everyone at the table.",
+        "<p>Half of our regulars asked for a latte without dairy, so we tried six oat milks "
+        "until one steamed as silky as whole milk.</p><h2>How we make it</h2><ul>"
+        "<li>A double shot of our house espresso</li><li>Barista oat milk, steamed to 60°C</li>"
+        "<li>No syrup: the oats are sweet enough</li></ul><p>Try it this week with a "
+        "croissant.</p>",
+        True,
+    ),
+    (
+        "燕麦拿铁上新：不加糖也香甜",
+        "双份浓缩配燕麦奶，口感顺滑，乳糖不耐受的朋友也能放心喝。",
+        "<p>很多老顾客问我们有没有不含牛奶的拿铁。我们试了六款燕麦奶，终于找到一款打出来和全脂牛奶一样"
+        "细腻的。</p><h2>怎么做</h2><ul><li>双份招牌浓缩咖啡</li><li>咖啡师燕麦奶，加热到60°C</li>"
+        "<li>不加糖浆：燕麦本身就有甜味</li></ul><p>本周到店点燕麦拿铁，配一个可颂刚刚好。</p>",
+        True,
+    ),
+    (
+        "Autumn opening hours",
+        "From October we open half an hour later on weekends.",
+        "<p>From October, Saturday and Sunday we open at 08:00.</p>",
+        False,
+    ),
+]
+
+
+def _articles(app: MiniApp) -> None:
+    if Article.objects.for_merchant(app.merchant).exists():
+        return
+    for title, summary, body, published in CAFE_ARTICLES:
+        article = official.article_create(
+            merchant=app.merchant, app=app, title=title, summary=summary, body=body
+        )
+        if published:
+            official.article_set_published(article=article, published=True)
+
+
+def _codes(app: MiniApp) -> None:
+    """A campaign code for the spring flyer and a product code for the oat latte's display."""
+    codes = EntryCode.objects.filter(app=app)
+    if not codes.filter(kind=EntryCode.Kind.CAMPAIGN, scene_param="spring-flyer").exists():
+        miniapps.code_create(
+            app=app, kind=EntryCode.Kind.CAMPAIGN, scene_param="spring-flyer", name="Spring flyer"
+        )
+    oat_latte = catalog.products_of(app.merchant).filter(name="Oat Latte").first()
+    if oat_latte is not None and not codes.filter(kind=EntryCode.Kind.PRODUCT).exists():
+        miniapps.code_create(
+            app=app,
+            kind=EntryCode.Kind.PRODUCT,
+            product_public_id=oat_latte.public_id,
+            name="Counter display",
+        )
+
+
+def _shares(app: MiniApp) -> None:
+    """Two customers who shared the café, and the friends their links brought (visits only:
+    the console's Sharing page is not empty on a fresh demo)."""
+    from tapgo.core.scenes import Scene
+    from tapgo.identity.services import customer_create_guest
+    from tapgo.miniapps.models import ShareLink
+
+    if ShareLink.objects.for_merchant(app.merchant).exists():
+        return
+    for friends in (3, 1):
+        link = miniapps.share_link_for(app=app, customer=customer_create_guest())
+        for _ in range(friends):
+            miniapps.visit_record(
+                app=app, customer=customer_create_guest(), scene=Scene.SHARE, share=link
+            )
 
 
 def _user(email: str) -> User:
@@ -94,6 +171,9 @@ def seed() -> dict:
         merchant=cafe.merchant, user=staff, defaults={"role": Role.STAFF}
     )
     miniapps.table_codes_create(app=cafe, labels=[str(n) for n in range(1, 13)])
+    _codes(cafe)
+    _articles(cafe)
+    _shares(cafe)
     # The café sells a prepaid card: pay 100, get 105; pay 500, get 550.
     for pay, bonus in ((10000, 500), (50000, 5000)):
         stored_value.tier_set(merchant=cafe.merchant, pay=pay, bonus=bonus)
@@ -112,6 +192,7 @@ def seed() -> dict:
     )
     miniapps.table_codes_create(app=bakery, labels=["1", "2"])
     table1 = EntryCode.objects.get(app=cafe, kind=EntryCode.Kind.TABLE, table_label="1")
+    search.reindex()  # searchable, also a database seeded before search existed
     return {"cafe": cafe, "bakery": bakery, "table1": table1}
 
 

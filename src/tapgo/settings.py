@@ -271,6 +271,9 @@ PLATFORM_FEE_BPS = int(os.environ.get("TAPGO_FEE_BPS", "60"))
 RECONCILE_AFTER_SECONDS = int(os.environ.get("TAPGO_RECONCILE_AFTER_SECONDS", "120"))
 # How often the worker runs its sweeps (expiry, reconciliation, refunds to resend).
 SWEEP_SECONDS = float(os.environ.get("TAPGO_SWEEP_SECONDS", "30"))
+# The font printable code posters are drawn with: a .ttf/.otf/.ttc path (`#N` picks a face of
+# a collection) that has Chinese glyphs; unset, Noto Sans CJK SC through fontconfig.
+POSTER_FONT = os.environ.get("TAPGO_POSTER_FONT", "").strip()
 # Merchants' provider secrets are encrypted with keys derived from this (comma-separated,
 # newest first, so a key can be rotated); by default from the secret key.
 ENCRYPTION_KEYS = [

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from tapgo.catalog.models import Category, Product, Variant
 from tapgo.core.ids import is_public_id
 from tapgo.core.money import MAX_AMOUNT
+from tapgo.discovery import search as search_index
 from tapgo.merchants.models import Merchant
 
 MAX_STOCK = 1_000_000
@@ -83,6 +84,7 @@ def category_create(*, merchant: Merchant, name: str) -> Category:
 def category_rename(*, category: Category, name: str) -> None:
     Category.objects.filter(pk=category.pk).update(name=_check_name(name, 60))
     _bump(category.merchant)
+    search_index.index_category_later(category.pk)
 
 
 @transaction.atomic
@@ -193,6 +195,7 @@ def product_create(
     if variants:
         _save_variants(product, variants)
     _bump(merchant)
+    search_index.index_product_later(product.pk)
     return product
 
 
@@ -222,6 +225,7 @@ def product_update(
     Product.objects.filter(pk=product.pk).update(**fields)
     _save_variants(product, variants or [])
     _bump(product.merchant)
+    search_index.index_product_later(product.pk)
     product.refresh_from_db()
     return product
 
@@ -230,6 +234,7 @@ def product_update(
 def product_set_available(*, product: Product, available: bool) -> None:
     Product.objects.filter(pk=product.pk).update(available=available)
     _bump(product.merchant)
+    search_index.index_product_later(product.pk)
 
 
 @transaction.atomic
@@ -244,6 +249,7 @@ def product_delete(*, product: Product) -> bool:
         # Orders keep pointing at what was sold: hide it instead of deleting it.
         Product.objects.filter(pk=product.pk).update(available=False)
     _bump(product.merchant)
+    search_index.remove_product_later(product.pk)
     return deleted
 
 

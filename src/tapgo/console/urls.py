@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tapgo.console import money, views
+from tapgo.console import articles, codes, money, sharing, views
 
 app_name = "console"
 
@@ -21,11 +21,25 @@ urlpatterns = [
     path(m + "apps/new/", views.app_new, name="app_new"),
     path(m + "apps/<str:app_id>/", views.app_edit, name="app"),
     path(m + "apps/<str:app_id>/publish", views.app_publish, name="app_publish"),
-    path(m + "apps/<str:app_id>/codes/", views.codes, name="codes"),
-    path(m + "apps/<str:app_id>/codes/print/", views.codes_print, name="codes_print"),
-    path(m + "codes/<str:code>/enabled", views.code_enabled, name="code_enabled"),
-    path(m + "codes/<str:code>/qr.svg", views.code_download, {"fmt": "svg"}, name="code_svg"),
-    path(m + "codes/<str:code>/qr.png", views.code_download, {"fmt": "png"}, name="code_png"),
+    # entry codes (console/codes.py)
+    path(m + "apps/<str:app_id>/codes/", codes.codes, name="codes"),
+    path(m + "apps/<str:app_id>/codes/print/", codes.codes_print, name="codes_print"),
+    path(m + "codes/<str:code>/", codes.code_edit, name="code_edit"),
+    path(m + "codes/<str:code>/enabled", codes.code_enabled, name="code_enabled"),
+    path(m + "codes/<str:code>/qr.svg", codes.code_download, {"fmt": "svg"}, name="code_svg"),
+    path(m + "codes/<str:code>/qr.png", codes.code_download, {"fmt": "png"}, name="code_png"),
+    path(
+        m + "codes/<str:code>/poster.pdf",
+        codes.code_poster,
+        {"fmt": "pdf"},
+        name="code_poster_pdf",
+    ),
+    path(
+        m + "codes/<str:code>/poster.png",
+        codes.code_poster,
+        {"fmt": "png"},
+        name="code_poster_png",
+    ),
     path(m + "menu/", views.menu, name="menu"),
     path(m + "menu/categories/new", views.category_new, name="category_new"),
     path(
@@ -54,4 +68,12 @@ urlpatterns = [
     path(m + "reports/", money.report, name="report"),
     path(m + "reports/settlement.csv", money.report_csv, name="report_csv"),
     path(m + "reports/settle", money.settle, name="settle"),
+    # what shared links brought (console/sharing.py)
+    path(m + "sharing/", sharing.sharing, name="sharing"),
+    # official-account articles (console/articles.py)
+    path(m + "articles/", articles.articles, name="articles"),
+    path(m + "articles/new/", articles.article_new, name="article_new"),
+    path(m + "articles/<str:article_id>/", articles.article_edit, name="article"),
+    path(m + "articles/<str:article_id>/publish", articles.article_publish, name="article_publish"),
+    path(m + "articles/<str:article_id>/delete", articles.article_delete, name="article_delete"),
 ]

@@ -14,16 +14,13 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
 from django.db import IntegrityError, transaction
 from django.db.models import prefetch_related_objects
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.http import content_disposition_header
-from django.utils.safestring import mark_safe
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tapgo.catalog import services as catalog
@@ -36,7 +33,6 @@ from tapgo.identity.services import staff_user_create
 from tapgo.merchants import services as merchants
 from tapgo.merchants.models import Role
 from tapgo.miniapps import services as miniapps
-from tapgo.miniapps.models import EntryCode
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import OrderStatus
 from tapgo.payments import services as payments
@@ -378,101 +374,6 @@ def app_publish(request, merchant, app_id: str):
     else:
         messages.success(request, _("Unpublished: %(name)s is hidden.") % {"name": app.name})
     return redirect("console:app", merchant.public_id, app.public_id)
-
-
-# --- entry codes --------------------------------------------------------------------------
-
-
-def _code_label(entry: EntryCode) -> str:
-    if entry.kind == EntryCode.Kind.STORE:
-        return _("Store code")
-    return _("Table %(label)s") % {"label": entry.table_label}
-
-
-@merchant_view()
-@require_http_methods(["GET", "POST"])
-def codes(request, merchant, app_id: str):
-    app = miniapps.access_app(merchant=merchant, app_public_id=app_id)
-    form = forms.TableCodesForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            labels = miniapps.parse_table_range(form.cleaned_data["tables"])
-            before = miniapps.codes_of(app).count()
-            after = len(miniapps.table_codes_create(app=app, labels=labels))
-        except miniapps.MiniAppError as error:
-            form.add_error("tables", str(error))
-        else:
-            created = after - before
-            messages.success(
-                request,
-                ngettext("%(n)d new table code.", "%(n)d new table codes.", created)
-                % {"n": created},
-            )
-            return redirect("console:codes", merchant.public_id, app.public_id)
-    entries = list(miniapps.codes_of(app))
-    store_code = next((e for e in entries if e.kind == EntryCode.Kind.STORE), None)
-    rows = [
-        {"entry": e, "label": _code_label(e), "url": miniapps.code_url(e)}
-        for e in entries
-        if e.kind == EntryCode.Kind.TABLE
-    ]
-    context = {"app": app, "form": form, "rows": rows, "store": None}
-    if store_code is not None:
-        context["store"] = {
-            "entry": store_code,
-            "label": _code_label(store_code),
-            "url": miniapps.code_url(store_code),
-            "svg": mark_safe(miniapps.code_svg(store_code, omitsize=True).decode()),  # noqa: S308
-        }
-    return _render(request, "console/codes.html", context)
-
-
-@merchant_view()
-@require_GET
-def codes_print(request, merchant, app_id: str):
-    app = miniapps.access_app(merchant=merchant, app_public_id=app_id)
-    cards = [
-        {
-            "label": e.table_label,
-            "url": miniapps.code_url(e),
-            # segno's own SVG of our own URL: no user markup in it.
-            "svg": mark_safe(miniapps.code_svg(e, omitsize=True).decode()),  # noqa: S308
-        }
-        for e in miniapps.codes_of(app)
-        if e.kind == EntryCode.Kind.TABLE and e.enabled
-    ]
-    return _render(request, "console/codes_print.html", {"app": app, "cards": cards})
-
-
-@merchant_view()
-@require_POST
-def code_enabled(request, merchant, code: str):
-    entry = miniapps.access_code(merchant=merchant, code=code)
-    enabled = request.POST.get("enabled") == "1"
-    miniapps.code_set_enabled(entry=entry, enabled=enabled)
-    label = _code_label(entry)
-    if enabled:
-        messages.success(request, _("%(label)s works again.") % {"label": label})
-    else:
-        messages.success(request, _("%(label)s is disabled.") % {"label": label})
-    return redirect("console:codes", merchant.public_id, entry.app.public_id)
-
-
-@merchant_view()
-@require_GET
-def code_download(request, merchant, code: str, fmt: str):
-    entry = miniapps.access_code(merchant=merchant, code=code)
-    if entry.kind == EntryCode.Kind.STORE:
-        name = "store"
-    else:
-        name = "table-" + (slugify(entry.table_label) or entry.code)
-    filename = f"{entry.app.slug}-{name}.{fmt}"
-    if fmt == "svg":
-        response = HttpResponse(miniapps.code_svg(entry, scale=10), content_type="image/svg+xml")
-    else:
-        response = HttpResponse(miniapps.code_png(entry), content_type="image/png")
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
 
 
 # --- catalogue ----------------------------------------------------------------------------

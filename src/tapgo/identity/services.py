@@ -95,16 +95,19 @@ def login_code_verify(*, email: str, code: str, guest: Customer | None) -> Custo
 
 
 def customer_merge(*, source: Customer, target: Customer) -> None:
-    """Move a guest's carts, orders, visits and card balances to an account (called inside
-    a transaction)."""
-    from tapgo.miniapps.services import visits_move
+    """Move a guest's carts, orders, visits, share links and card balances to an account
+    (called inside a transaction)."""
+    from tapgo.discovery.services import places_move
+    from tapgo.miniapps.services import share_links_move, visits_move
     from tapgo.ordering.services import carts_move, orders_move
     from tapgo.payments.stored_value import cards_move
 
     carts_move(source=source, target=target)
     orders_move(source=source, target=target)
     visits_move(source=source, target=target)
+    share_links_move(source=source, target=target)
     cards_move(source=source, target=target)
+    places_move(source=source, target=target)  # favourites, recently-used removals
     Customer.objects.filter(pk=source.pk).update(merged_into=target)
 
 

@@ -2,18 +2,26 @@
 
 import io
 import re
+import unicodedata
+from datetime import datetime, timedelta
+from functools import lru_cache
 
 import segno
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from PIL import Image
 
 from tapgo.core.ids import is_public_id
 from tapgo.core.scenes import Scene
 from tapgo.core.urls import absolute_url
+from tapgo.discovery import search as search_index
 from tapgo.merchants.models import Merchant
 from tapgo.merchants.services import merchant_store
-from tapgo.miniapps.models import EntryCode, MiniApp, Template, Visit
+from tapgo.miniapps.models import EntryCode, MiniApp, ShareLink, Template, Visit
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -69,6 +77,7 @@ def app_create(
             EntryCode.objects.create(merchant=merchant, app=app, kind=EntryCode.Kind.STORE)
     except IntegrityError:
         raise MiniAppError(_("The slug “%(slug)s” is taken.") % {"slug": slug}) from None
+    search_index.index_app_later(app.pk)
     return app
 
 
@@ -98,6 +107,7 @@ def app_update(
             MiniApp.objects.filter(pk=app.pk).update(**fields)
     except IntegrityError:
         raise MiniAppError(_("The slug “%(slug)s” is taken.") % {"slug": slug}) from None
+    search_index.index_app_later(app.pk)
     app.refresh_from_db()
     return app
 
@@ -105,6 +115,7 @@ def app_update(
 def app_set_published(*, app: MiniApp, published: bool) -> None:
     status = MiniApp.Status.PUBLISHED if published else MiniApp.Status.DRAFT
     MiniApp.objects.filter(pk=app.pk).update(status=status)
+    search_index.index_app_later(app.pk)
     app.status = status
 
 
@@ -133,6 +144,18 @@ def live_app(slug: str) -> MiniApp:
 
 # --- entry codes --------------------------------------------------------------------------
 
+# What a scanned code was: working, or still known but switched off or past its expiry. The
+# last two open a friendly page of the (live) app, and the visit records which one it was.
+CODE_WORKING, CODE_DISABLED, CODE_EXPIRED = "", "disabled", "expired"
+SCENE_PARAM_MAX = EntryCode._meta.get_field("scene_param").max_length
+CODE_NAME_MAX = EntryCode._meta.get_field("name").max_length
+TABLE_LABEL_MAX = EntryCode._meta.get_field("table_label").max_length
+# Unicode categories refused in merchant text: controls, format characters (bidi overrides,
+# zero-width spaces; the zero-width joiner of emoji sequences is let through), surrogates,
+# private use, unassigned, and line/paragraph separators.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+_ALLOWED_FORMAT = {"\u200d"}
+
 
 def live_app_of_merchants(merchant_ids) -> dict[int, MiniApp]:
     """Each merchant's oldest live app, by merchant id (where the merchant has one)."""
@@ -144,35 +167,172 @@ def live_app_of_merchants(merchant_ids) -> dict[int, MiniApp]:
     return apps
 
 
-def table_codes_create(*, app: MiniApp, labels: list[str]) -> list[EntryCode]:
-    """Create codes for tables; labels that already have a code keep theirs."""
+def _printable(text: str) -> bool:
+    return all(
+        c in _ALLOWED_FORMAT or unicodedata.category(c) not in _REFUSED_CATEGORIES for c in text
+    )
+
+
+def _clean_text(value, *, limit: int, too_long: str, bad: str) -> str:
+    """Merchant text as stored: NFC, trimmed, printable, at most `limit` characters."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MiniAppError(bad)
+    text = unicodedata.normalize("NFC", value).strip()
+    if not _printable(text):
+        raise MiniAppError(bad)
+    if len(text) > limit:
+        raise MiniAppError(too_long)
+    return text
+
+
+def clean_scene_param(value) -> str:
+    return _clean_text(
+        value,
+        limit=SCENE_PARAM_MAX,
+        too_long=_("A scene parameter has at most %(n)d characters.") % {"n": SCENE_PARAM_MAX},
+        bad=_("A scene parameter cannot contain control characters."),
+    )
+
+
+def _clean_name(value) -> str:
+    return _clean_text(
+        value,
+        limit=CODE_NAME_MAX,
+        too_long=_("A code's name has at most %(n)d characters.") % {"n": CODE_NAME_MAX},
+        bad=_("A code's name cannot contain control characters."),
+    )
+
+
+def _clean_label(value) -> str:
+    label = _clean_text(
+        value,
+        limit=TABLE_LABEL_MAX,
+        too_long=_("A table name has at most %(n)d characters.") % {"n": TABLE_LABEL_MAX},
+        bad=_("A table name cannot contain control characters."),
+    )
+    if not label:
+        raise MiniAppError(_("Give at least one table number or name."))
+    return label
+
+
+def _clean_expiry(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise MiniAppError(_("The expiry must be a date and time."))
+    if value <= timezone.now():
+        raise MiniAppError(_("The expiry must be in the future."))
+    return value
+
+
+_DUPLICATE = {
+    EntryCode.Kind.STORE: gettext_lazy("There is already a store code with this scene parameter."),
+    EntryCode.Kind.TABLE: gettext_lazy("This table already has a code with this scene parameter."),
+    EntryCode.Kind.PRODUCT: gettext_lazy(
+        "This product already has a code with this scene parameter."
+    ),
+    EntryCode.Kind.CAMPAIGN: gettext_lazy(
+        "There is already a campaign code with this scene parameter."
+    ),
+}
+
+
+def code_create(
+    *,
+    app: MiniApp,
+    kind: str,
+    scene_param: str = "",
+    name: str = "",
+    expires_at: datetime | None = None,
+    table_label: str = "",
+    product_public_id: str = "",
+) -> EntryCode:
+    """A new code of one of the four kinds. What it opens lives in its row, never in its URL.
+
+    A table code names its table, a product code one of this merchant's products (by public
+    id; another merchant's product is refused as unknown), a campaign code needs a scene
+    parameter (the flyer's name). The model's unique constraints decide duplicates.
+    """
+    if kind not in EntryCode.Kind.values:
+        raise MiniAppError(_("Unknown kind of code."))
+    scene_param = clean_scene_param(scene_param)
+    fields = {
+        "merchant_id": app.merchant_id,
+        "app": app,
+        "kind": kind,
+        "scene_param": scene_param,
+        "name": _clean_name(name),
+        "expires_at": _clean_expiry(expires_at),
+    }
+    if kind == EntryCode.Kind.TABLE:
+        fields["table_label"] = _clean_label(table_label)
+        if EntryCode.objects.filter(app=app, kind=kind).count() >= MAX_TABLES:
+            raise MiniAppError(_("A mini app has at most %(n)d table codes.") % {"n": MAX_TABLES})
+    elif kind == EntryCode.Kind.PRODUCT:
+        fields["product"] = _product_of(app, product_public_id)
+    elif kind == EntryCode.Kind.CAMPAIGN and not scene_param:
+        raise MiniAppError(_("A campaign code needs a scene parameter, such as the flyer's name."))
+    try:
+        with transaction.atomic():
+            return EntryCode.objects.create(**fields)
+    except IntegrityError:
+        raise MiniAppError(str(_DUPLICATE[kind])) from None
+
+
+def _product_of(app: MiniApp, product_public_id: str):
+    from tapgo.catalog.services import access_product
+
+    try:
+        return access_product(merchant=app.merchant, public_id=product_public_id)
+    except Http404:
+        raise MiniAppError(_("Choose one of your products.")) from None
+
+
+def code_update(*, entry: EntryCode, name: str, expires_at: datetime | None) -> EntryCode:
+    """Rename a code and set (or clear) its expiry. A new expiry must be in the future; the
+    one it has may stay as it is (renaming an expired code does not need a new date)."""
+    fields = {"name": _clean_name(name)}
+    if expires_at != entry.expires_at:
+        fields["expires_at"] = _clean_expiry(expires_at)
+    EntryCode.objects.filter(pk=entry.pk).update(**fields)
+    for field, value in fields.items():
+        setattr(entry, field, value)
+    return entry
+
+
+def table_codes_create(
+    *, app: MiniApp, labels: list[str], scene_param: str = "", expires_at=None
+) -> list[EntryCode]:
+    """Create codes for tables; labels that already have a code (with this scene parameter)
+    keep theirs."""
+    scene_param = clean_scene_param(scene_param)
+    expires_at = _clean_expiry(expires_at)
     cleaned = []
     for label in labels:
-        label = label.strip()
-        if not label:
+        if not label.strip():
             continue
-        if len(label) > 40:
-            raise MiniAppError(_("A table name has at most 40 characters."))
+        label = _clean_label(label)
         if label not in cleaned:
             cleaned.append(label)
     if not cleaned:
         raise MiniAppError(_("Give at least one table number or name."))
-    existing = set(
-        EntryCode.objects.filter(app=app, kind=EntryCode.Kind.TABLE).values_list(
-            "table_label", flat=True
-        )
-    )
-    if len(existing | set(cleaned)) > MAX_TABLES:
+    tables = EntryCode.objects.filter(app=app, kind=EntryCode.Kind.TABLE)
+    existing = set(tables.filter(scene_param=scene_param).values_list("table_label", flat=True))
+    new = [label for label in cleaned if label not in existing]
+    if tables.count() + len(new) > MAX_TABLES:
         raise MiniAppError(_("A mini app has at most %(n)d table codes.") % {"n": MAX_TABLES})
     with transaction.atomic():
-        for label in cleaned:
-            if label not in existing:
-                EntryCode.objects.create(
-                    merchant_id=app.merchant_id,
-                    app=app,
-                    kind=EntryCode.Kind.TABLE,
-                    table_label=label,
-                )
+        for label in new:
+            EntryCode.objects.create(
+                merchant_id=app.merchant_id,
+                app=app,
+                kind=EntryCode.Kind.TABLE,
+                table_label=label,
+                scene_param=scene_param,
+                expires_at=expires_at,
+            )
     return list(codes_of(app))
 
 
@@ -196,6 +356,26 @@ def codes_of(app: MiniApp):
     return EntryCode.objects.filter(app=app).order_by("kind", "id")
 
 
+def codes_with_scans(app: MiniApp):
+    """The app's codes, each with `scans` (visits through it, any state) and its product:
+    one query for the console's list."""
+    return (
+        EntryCode.objects.filter(app=app)
+        .select_related("product")
+        .annotate(scans=Count("visit"))
+        .order_by("id")
+    )
+
+
+def code_status(entry: EntryCode, *, now: datetime | None = None) -> str:
+    """CODE_WORKING, CODE_DISABLED or CODE_EXPIRED (a switched-off code says disabled)."""
+    if not entry.enabled:
+        return CODE_DISABLED
+    if entry.expires_at is not None and entry.expires_at <= (now or timezone.now()):
+        return CODE_EXPIRED
+    return CODE_WORKING
+
+
 def access_code(*, merchant: Merchant, code: str) -> EntryCode:
     if not is_public_id(code, CODE_LENGTH):
         raise Http404
@@ -207,49 +387,123 @@ def access_code(*, merchant: Merchant, code: str) -> EntryCode:
 
 def code_set_enabled(*, entry: EntryCode, enabled: bool) -> None:
     EntryCode.objects.filter(pk=entry.pk).update(enabled=enabled)
+    entry.enabled = enabled
+
+
+def _scannable(code: str):
+    """Codes of live apps (published, merchant active) with this code, any state."""
+    return EntryCode.objects.select_related("app", "app__merchant", "app__store").filter(
+        code=code, app__status=MiniApp.Status.PUBLISHED, app__merchant__is_active=True
+    )
+
+
+def code_lookup(code: str) -> tuple[EntryCode, str] | None:
+    """What a scanned /s/<code> is: (the code, its status) for a code of a live app, working
+    or not; None for an unknown code or one whose app is not live (the unavailable page).
+    shell/page.py code_state answers the same with one prepared query."""
+    if not is_public_id(code, CODE_LENGTH):
+        return None
+    entry = _scannable(code).first()
+    if entry is None:
+        return None
+    return entry, code_status(entry)
 
 
 def code_resolve(code: str) -> EntryCode | None:
-    """What a scanned /s/<code> opens: an enabled code of a live app, or None."""
-    if not is_public_id(code, CODE_LENGTH):
+    """What a scanned /s/<code> opens: a working code (enabled, not expired) of a live app."""
+    found = code_lookup(code)
+    if found is None or found[1] != CODE_WORKING:
         return None
-    return (
-        EntryCode.objects.select_related("app", "app__merchant", "app__store")
-        .filter(
-            code=code,
-            enabled=True,
-            app__status=MiniApp.Status.PUBLISHED,
-            app__merchant__is_active=True,
-        )
-        .first()
-    )
+    return found[0]
 
 
 def code_url(entry: EntryCode) -> str:
     return absolute_url("shell:scan", entry.code)
 
 
+def _qr(entry: EntryCode):
+    return _qr_of(code_url(entry))
+
+
+@lru_cache(maxsize=2048)
+def _qr_of(url: str):
+    """The QR symbol of a URL (segno picks the best of eight masks: three quarters of the
+    cost), remembered: the console shows and prints the same codes again and again."""
+    return segno.make(url, error="m")
+
+
 def code_svg(entry: EntryCode, *, scale: int = 4, omitsize: bool = False) -> bytes:
     """The code as SVG; omitsize gives a viewBox instead of a fixed size (scales with CSS)."""
     out = io.BytesIO()
-    segno.make(code_url(entry), error="m").save(
-        out, kind="svg", scale=scale, border=2, xmldecl=False, omitsize=omitsize
-    )
+    _qr(entry).save(out, kind="svg", scale=scale, border=2, xmldecl=False, omitsize=omitsize)
     return out.getvalue()
 
 
-def code_png(entry: EntryCode, *, scale: int = 10) -> bytes:
+# PNG sizes offered for download, in pixels a side: a screen or a slide, a printed flyer, a
+# poster. 1024 px at 300 dpi prints 8.7 cm wide.
+PNG_SIZES = (256, 1024, 2048)
+PNG_DEFAULT_SIZE = 1024
+QR_BORDER = 4  # modules of quiet zone, as the standard asks
+
+
+def qr_image(entry: EntryCode, size: int) -> Image.Image:
+    """The code as a 1-bit image exactly `size` pixels a side: whole pixels per module (so a
+    scanner sees crisp modules), the rest of the side added to the quiet zone."""
+    matrix = _qr(entry).matrix
+    modules = len(matrix)
+    scale = size // (modules + 2 * QR_BORDER)
+    if scale < 1:
+        raise MiniAppError(_("That size is too small for this code."))
+    data = bytes(0 if bit else 255 for row in matrix for bit in row)
+    symbol = Image.frombytes("L", (modules, modules), data).convert("1")
+    symbol = symbol.resize((modules * scale, modules * scale), Image.Resampling.NEAREST)
+    image = Image.new("1", (size, size), 1)
+    offset = (size - modules * scale) // 2
+    image.paste(symbol, (offset, offset))
+    return image
+
+
+def code_png(entry: EntryCode, *, size: int = PNG_DEFAULT_SIZE) -> bytes:
+    """The code as a PNG of one of PNG_SIZES pixels a side (1-bit: small and lossless)."""
+    if size not in PNG_SIZES:
+        raise MiniAppError(_("Choose a size of %(sizes)s pixels.") % {"sizes": _sizes_text()})
     out = io.BytesIO()
-    segno.make(code_url(entry), error="m").save(out, kind="png", scale=scale, border=4)
+    qr_image(entry, size).save(out, format="PNG", optimize=False)
     return out.getvalue()
+
+
+def _sizes_text() -> str:
+    return ", ".join(str(s) for s in PNG_SIZES)
 
 
 # --- visits -------------------------------------------------------------------------------
 
 
-def visit_record(*, app: MiniApp, customer, scene: str, code: EntryCode | None = None) -> Visit:
+# How long a visit's door is credited with the orders that follow it (docs/decisions).
+ATTRIBUTION_WINDOW = timedelta(days=7)
+
+
+def visit_record(
+    *,
+    app: MiniApp,
+    customer,
+    scene: str,
+    code: EntryCode | None = None,
+    code_state: str = "",
+    share: ShareLink | None = None,
+) -> Visit:
+    """Record a customer coming into the app through a door.
+
+    `first` marks the customer's first visit to this merchant (through any of its apps): a
+    new customer, credited to this door and to the share link that brought them. One query
+    on the (merchant, customer) index decides it. A share link counts only for its own app
+    and never for its own sharer (the visit stays scene `share`, with no credit).
+    """
     if scene not in Scene.values:
         scene = Scene.DIRECT
+    if share is not None and (share.app_id != app.pk or share.sharer_id == customer.pk):
+        share = None
+    first = not Visit.objects.filter(merchant_id=app.merchant_id, customer=customer).exists()
     return Visit.objects.create(
         merchant_id=app.merchant_id,
         app=app,
@@ -257,27 +511,115 @@ def visit_record(*, app: MiniApp, customer, scene: str, code: EntryCode | None =
         scene=scene,
         code=code,
         table_label=code.table_label if code else "",
+        # The scanned code's parameter and state ("" working, "disabled", "expired").
+        scene_param=code.scene_param if code else "",
+        code_state=code_state if code else "",
+        share=share,
+        first=first,
     )
+
+
+def entry_door(*, app: MiniApp, customer, now=None) -> tuple[str, int | None]:
+    """(scene, share link id) of the door the customer last came into this app by, within
+    ATTRIBUTION_WINDOW: what an order placed now is credited to. ("", None) when none.
+
+    Last touch: a later visit through another door (a table's code, a search) takes the
+    credit from an earlier shared link. Served by the (customer, -created_at) index.
+    """
+    since = (now or timezone.now()) - ATTRIBUTION_WINDOW
+    row = (
+        Visit.objects.filter(customer=customer, created_at__gte=since, app_id=app.pk)
+        .order_by("-created_at", "-pk")
+        .values_list("scene", "share_id")
+        .first()
+    )
+    return row if row is not None else ("", None)
 
 
 def visits_move(*, source, target) -> None:
+    """A guest's visits become the account's. Where both had come to the same merchant, only
+    the earlier of the two first visits stays first (one new customer, not two)."""
     Visit.objects.filter(customer=source).update(customer=target)
+    kept: dict[int, int] = {}
+    extra = []
+    for pk, merchant_id in (
+        Visit.objects.filter(customer=target, first=True)
+        .order_by("created_at", "pk")
+        .values_list("pk", "merchant_id")
+    ):
+        if merchant_id in kept:
+            extra.append(pk)
+        else:
+            kept[merchant_id] = pk
+    if extra:
+        Visit.objects.filter(pk__in=extra).update(first=False)
 
 
-def recently_used(customer, *, limit: int = 10) -> list[MiniApp]:
-    """The customer's mini apps, most recently visited first (live ones only)."""
-    if customer is None or not getattr(customer, "pk", None):
-        return []
-    seen: list[int] = []
-    rows = (
-        Visit.objects.filter(customer=customer)
-        .order_by("-created_at")
-        .values_list("app_id", flat=True)[:200]
-    )
-    for app_id in rows:
-        if app_id not in seen:
-            seen.append(app_id)
-        if len(seen) == limit:
-            break
-    apps = {a.pk: a for a in MiniApp.objects.live().filter(pk__in=seen)}
-    return [apps[pk] for pk in seen if pk in apps]
+# The customer's recently used apps (with removals and favourites): discovery.services.
+
+
+# --- share links --------------------------------------------------------------------------
+
+SHARE_TOKEN_LENGTH = ShareLink._meta.get_field("token").id_length
+
+
+def share_link_for(*, app: MiniApp, customer) -> ShareLink:
+    """The customer's link for sharing this app, made on first use.
+
+    Race-safe: two requests making it at once both try to insert, the unique constraint on
+    (app, sharer) lets one row in, and the other reads that row.
+    """
+    for _attempt in range(3):
+        found = ShareLink.objects.filter(app_id=app.pk, sharer_id=customer.pk).first()
+        if found is not None:
+            return found
+        try:
+            with transaction.atomic():
+                return ShareLink.objects.create(
+                    merchant_id=app.merchant_id, app_id=app.pk, sharer_id=customer.pk
+                )
+        except IntegrityError:
+            continue  # the other writer's row (or, once in a blue moon, a token taken)
+    raise IntegrityError("share link: no row after three attempts")
+
+
+def share_resolve(*, app: MiniApp, token) -> ShareLink | None:
+    """The share link a token names for this app; None for anything else (unknown, malformed,
+    too long, another app's). A token names a sharer, never an app: the app is the URL's."""
+    if not is_public_id(token, SHARE_TOKEN_LENGTH):
+        return None
+    return ShareLink.objects.filter(app_id=app.pk, token=token).first()
+
+
+def share_links_move(*, source, target) -> None:
+    """A guest's share links become the account's (called inside customer_merge's transaction,
+    after visits and orders moved). Where both have a link for the same app the account's
+    stays, and what the guest's brought is credited to it. What either link credited to the
+    account itself (the sharer visiting through their own link) is credited to no one."""
+    from tapgo.ordering.services import orders_share_repoint
+
+    theirs = {
+        app_id: pk
+        for app_id, pk in ShareLink.objects.filter(sharer=target).values_list("app_id", "pk")
+    }
+    for pk, app_id in ShareLink.objects.filter(sharer=source).values_list("pk", "app_id"):
+        kept = theirs.get(app_id)
+        if kept is None:
+            ShareLink.objects.filter(pk=pk).update(sharer=target)
+            theirs[app_id] = pk
+            continue
+        Visit.objects.filter(share_id=pk).update(share_id=kept)
+        orders_share_repoint(share_ids=[pk], to=kept)
+        ShareLink.objects.filter(pk=pk).delete()
+    own = list(theirs.values())
+    if own:
+        Visit.objects.filter(customer=target, share_id__in=own).update(share=None)
+        orders_share_repoint(share_ids=own, to=None, customer=target)
+
+
+def share_label(token: str) -> str:
+    """What the console shows for a sharer: stable, opaque, and not the token itself (which
+    would let anyone who sees it make links crediting that sharer)."""
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac("tapgo.share-label", token, algorithm="sha256").hexdigest()[:8].upper()

@@ -16,6 +16,7 @@ from tapgo.catalog import services as catalog
 from tapgo.catalog.models import Product
 from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
+from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering.models import (
     MAX_LINE_QUANTITY,
@@ -311,6 +312,8 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
         store = app.store
         now = timezone.now()
         business_date = timezone.localtime(now, store.tz).date()
+        # The door that brought the customer, and the sharer to credit (miniapps).
+        scene, share_id = miniapps.entry_door(app=app, customer=customer, now=now)
         order = Order.objects.create(
             merchant=merchant,
             app=app,
@@ -325,6 +328,8 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
             business_date=business_date,
             number=_pickup_number(store, business_date),
             checkout_key=checkout_key,
+            scene=scene,
+            share_id=share_id,
             created_at=now,
             updated_at=now,
             expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_SECONDS),
@@ -469,6 +474,15 @@ def orders_expire_due(*, limit: int = 500) -> int:
 
 def orders_move(*, source: Customer, target: Customer) -> None:
     Order.objects.filter(customer=source).update(customer=target)
+
+
+def orders_share_repoint(*, share_ids, to: int | None, customer: Customer | None = None) -> None:
+    """Orders credited to these share links are credited to `to` (None: to no one); only the
+    customer's orders when one is given. For merging accounts (miniapps.share_links_move)."""
+    orders = Order.objects.filter(share_id__in=share_ids)
+    if customer is not None:
+        orders = orders.filter(customer=customer)
+    orders.update(share_id=to)
 
 
 # --- reads --------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ Django otherwise:
   the headers it sent then are reused (so CSP, framing, HSTS and the rest stay exactly what
   the middleware makes; a host Django refused never gets here);
 - a well-formed CSRF cookie, a valid shell cookie with a fresh cart entry for this app
-  (shell/state.py), no flash messages waiting, the skeleton and the customer's recently
-  used list already cached;
+  and no other page of the app remembered for switching back (shell/state.py), no flash
+  messages waiting, the skeleton and the customer's recently used list already cached;
 - the app is live. Its state (published, merchant active, paused, catalogue version, all
   it shows) is read with one query at most once a second per worker process
   (APP_STATE_SECONDS): a query per view costs as much as the page here, more on PostgreSQL,
@@ -135,7 +135,7 @@ def _serve(environ, slug: str):
     if state is None:
         return None
     cart = st.cart(state.pk)
-    if cart is None:
+    if cart is None or st.remembers(state.pk):  # Django forgets the page left (a new cookie)
         return None
     with translation.override(language):
         skel = page.skeleton_cached(state)

@@ -32,10 +32,13 @@ import time
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlencode
 
 from django.contrib import messages as flash
 from django.core.cache import cache
 from django.db import connections, router
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -50,6 +53,7 @@ from django.utils.translation import gettext_noop, ngettext
 from tapgo.catalog.services import menu_for
 from tapgo.core.csp import enforced_policy
 from tapgo.core.ids import is_public_id
+from tapgo.discovery import services as discovery
 from tapgo.identity.middleware import current_customer
 from tapgo.merchants.models import Merchant
 from tapgo.miniapps import services as miniapps
@@ -60,7 +64,8 @@ from tapgo.shell import state as shell_state
 MENU_CACHE_SECONDS = 600
 RECENT_CACHE_SECONDS = 600
 RECENT_LIMIT = 6
-BITS = ("csrf", "cart_count", "cart_button", "table", "recent", "messages", "next", "share")
+BITS = ("csrf", "cart_count", "cart_button", "table", "recent", "pin", "messages", "next",
+        "share")  # fmt: skip
 _MARK = secrets.token_hex(6)
 _MARK_RE = re.compile("\x1e" + _MARK + r":(\w+)\x1f")
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")
@@ -168,15 +173,21 @@ class Prepared:
 _LIVE_APP = Prepared(
     MiniApp, lambda slug: MiniApp.objects.live().filter(slug=slug).values_list(*_FIELDS)
 )
-# What miniapps.services.code_resolve answers (an enabled code of a live app), as one row.
+# What miniapps.services.code_lookup answers (a code of a live app, working or not, with
+# whether it has expired by the database's clock), as one row.
+_CODE_FIELDS = ("pk", "kind", "table_label", "scene_param", "enabled", "expired",
+                "product__public_id")  # fmt: skip
 _CODE = Prepared(
     EntryCode,
-    lambda code: EntryCode.objects.filter(
-        code=code,
-        enabled=True,
-        app__status=MiniApp.Status.PUBLISHED,
-        app__merchant__is_active=True,
-    ).values_list("pk", "kind", "table_label", *(f"app__{f}" for f in _FIELDS)),
+    lambda code: (
+        EntryCode.objects.filter(
+            code=code,
+            app__status=MiniApp.Status.PUBLISHED,
+            app__merchant__is_active=True,
+        )
+        .annotate(expired=ExpressionWrapper(Q(expires_at__lte=Now()), output_field=BooleanField()))
+        .values_list(*_CODE_FIELDS, *(f"app__{f}" for f in _FIELDS))
+    ),
 )
 
 
@@ -194,19 +205,30 @@ def app_state(slug: str) -> AppState:
     return _state(row)
 
 
-def code_state(code: str) -> tuple[EntryCode, AppState] | None:
-    """What a scanned code opens, without the ORM's compile: the code and its app's state."""
+def code_state(code: str) -> tuple[EntryCode, AppState, str] | None:
+    """What a scanned code is, without the ORM's compile: the code (with its product's public
+    id as `product_public_id`), its app's state and its status ("", "disabled", "expired");
+    None for an unknown code or one whose app is not live."""
     if not is_public_id(code, EntryCode._meta.get_field("code").id_length):
         return None
     row = _CODE.one(code)
     if row is None:
         return None
-    state = _state(row[3:])
+    at = len(_CODE_FIELDS)
+    state = _state(row[at:])
+    pk, kind, table_label, scene_param, enabled, expired, product_public_id = row[:at]
     entry = EntryCode(
-        pk=row[0], kind=row[1], table_label=row[2], code=code, enabled=True,
-        app_id=state.pk, merchant_id=state.row[1],
+        pk=pk, kind=kind, table_label=table_label, scene_param=scene_param, code=code,
+        enabled=bool(enabled), app_id=state.pk, merchant_id=state.row[1],
     )  # fmt: skip
-    return entry, state
+    entry.product_public_id = product_public_id or ""
+    if not enabled:
+        status = miniapps.CODE_DISABLED
+    elif expired:
+        status = miniapps.CODE_EXPIRED
+    else:
+        status = miniapps.CODE_WORKING
+    return entry, state, status
 
 
 # --- the menu fragment and the skeleton ------------------------------------------------------
@@ -335,25 +357,51 @@ class _Recent:
 _recent = _Recent()
 
 
-def recent_cached(st: shell_state.ShellState, app_pk: int) -> list | None:
-    """Recently used apps (slug, name) other than this one, if known without a query."""
+@dataclass(frozen=True)
+class Switcher:
+    """The customer's part of the top bar's menu: the recently used apps to switch to, as
+    (href, name), each going back to the page the customer was on there (shell/state.py), and
+    whether this app is pinned to the customer's home."""
+
+    links: tuple[tuple[str, str], ...] = ()
+    pinned: bool = False
+
+
+def _switcher(st: shell_state.ShellState, found, app_pk: int) -> Switcher:
+    apps, pins = found
+    links = []
+    for pk, slug, name in apps:
+        if pk == app_pk:
+            continue
+        home = url("shell:app", slug)
+        path = st.resume_path(pk)
+        links.append((path if path and path.startswith(home) else home, name))
+        if len(links) == RECENT_LIMIT:
+            break
+    return Switcher(tuple(links), app_pk in pins)
+
+
+def recent_cached(st: shell_state.ShellState, app_pk: int) -> Switcher | None:
+    """Recently used apps other than this one and the pin, if known without a query."""
     if not st.customer_id:
-        return []
-    apps = _recent.get((st.customer_id, st.stamp))
-    if apps is None:
+        return Switcher()
+    found = _recent.get((st.customer_id, st.stamp))
+    if found is None:
         return None
-    return [(slug, name) for pk, slug, name in apps if pk != app_pk][:RECENT_LIMIT]
+    return _switcher(st, found, app_pk)
 
 
-def recent_apps(request, st: shell_state.ShellState, app_pk: int):
-    """Recently used apps (slug, name) other than this one, cached per customer and stamp."""
+def recent_apps(request, st: shell_state.ShellState, app_pk: int) -> Switcher:
+    """Recently used apps other than this one and the pin, cached per customer and stamp
+    (discovery.services: recently used, favourites)."""
     found = recent_cached(st, app_pk)
     if found is not None:
         return found
     customer = st.customer(request)
-    apps = [(a.pk, a.slug, a.name) for a in miniapps.recently_used(customer, limit=7)]
-    _recent.set((st.customer_id, st.stamp), apps)
-    return [(slug, name) for pk, slug, name in apps if pk != app_pk][:RECENT_LIMIT]
+    apps = discovery.recently_used(customer, limit=RECENT_LIMIT + 1)
+    found = ([(a.pk, a.slug, a.name) for a in apps], frozenset(discovery.favourite_ids(customer)))
+    _recent.set((st.customer_id, st.stamp), found)
+    return _switcher(st, found, app_pk)
 
 
 def note_visit(request, st: shell_state.ShellState, state: AppState) -> None:
@@ -362,8 +410,14 @@ def note_visit(request, st: shell_state.ShellState, state: AppState) -> None:
     st.visited()
     if old is not None:
         apps = [(state.pk, state.slug, state.row[4])]
-        apps += [a for a in old if a[0] != state.pk][:6]
-        _recent.set((st.customer_id, st.stamp), apps)
+        apps += [a for a in old[0] if a[0] != state.pk][:RECENT_LIMIT]
+        _recent.set((st.customer_id, st.stamp), (apps, old[1]))
+
+
+def lists_changed(st: shell_state.ShellState) -> None:
+    """After the customer pinned, unpinned or removed an app: a new stamp, so every page
+    (in every process) reads the list and the pins afresh."""
+    st.visited()
 
 
 def cart_of(request, st: shell_state.ShellState, state: AppState) -> tuple[int, str]:
@@ -402,8 +456,17 @@ def url(name: str, slug: str) -> str:
     return reverse(name, args=[slug])
 
 
+@lru_cache(maxsize=4096)
+def share_endpoint(slug: str, path: str) -> str:
+    """Where the Share action goes for this page: the share endpoint (shell/sharing.py) with
+    the page's path, escaped for an attribute. No query: the customer's link is made there."""
+    return escape(url("shell:share", slug) + "?" + urlencode({"path": path}))
+
+
 RECENTLY_USED = gettext_noop("Recently used")
 TABLE_CHIP = gettext_noop("Table %(table_label)s")
+PIN = gettext_noop("Pin to home")
+UNPIN = gettext_noop("Unpin from home")
 
 
 @lru_cache(maxsize=256)
@@ -438,13 +501,19 @@ def bits(request, pk: int, slug: str, st, *, count: int, table: str) -> dict[str
 def bits_of(
     *, language, slug, recent, count, table, csrf, origin, path, messages
 ) -> dict[str, str]:
-    if recent:
+    if recent.links:
         links = "".join(
-            f'<a href="{url("shell:app", s)}?scene=recent">{escape(name)}</a>' for s, name in recent
+            f'<a href="{escape(href)}?scene=recent" data-testid="switch">{escape(name)}</a>'
+            for href, name in recent.links
         )
         recent_html = f'<p class="menu-head">{_text(language, RECENTLY_USED)}</p>{links}'
     else:
         recent_html = ""
+    # The pin form's button: it says what it will do, and sends the state it asks for.
+    if recent.pinned:
+        pin_html = f'<button name="pinned" value="0">{escape(_text(language, UNPIN))}</button>'
+    else:
+        pin_html = f'<button name="pinned" value="1">{escape(_text(language, PIN))}</button>'
     if table:
         chip = _text(language, TABLE_CHIP) % {"table_label": table}
         table_html = f'<p class="table-chip" data-testid="table">{escape(chip)}</p>'
@@ -453,12 +522,14 @@ def bits_of(
     return {
         "csrf": csrf,
         "cart_count": str(count),
-        "cart_button": _cart_button(language, slug, count) if count else "",
-        "table": table_html,
-        "recent": recent_html,
+        # Safe (built from escaped parts): the frame's templates show them as they are.
+        "cart_button": SafeString(_cart_button(language, slug, count)) if count else "",
+        "table": SafeString(table_html),
+        "recent": SafeString(recent_html),
+        "pin": SafeString(pin_html),
         "messages": messages,
         "next": escape(path),
-        "share": escape(f"{origin}{url('shell:app', slug)}?scene=share"),
+        "share": share_endpoint(slug, path.split("?", 1)[0]),
     }
 
 
@@ -495,6 +566,7 @@ def join(skel: Skeleton, values: dict[str, str], *, gzip: bool) -> bytes:
 def render_app(request, state: AppState, st, *, table_label: str = "") -> HttpResponse:
     """The mini app's page for this request."""
     skel = skeleton(state)
+    st.at_menu(state.pk)  # switching back to this app comes back to its menu
     count, table = cart_of(request, st, state)
     values = bits(request, state.pk, state.slug, st, count=count, table=table_label or table)
     gzip = bool(ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))

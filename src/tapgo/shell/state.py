@@ -6,7 +6,11 @@ The cookie `tg_shell` belongs to one guest cookie (the customer's public id in i
   visit needs no lookup of the customer first;
 - a visit stamp, which changes whenever the shell records a visit: the cached list of
   recently used apps is keyed by it, so a new visit shows at once in every worker process;
-- per mini app, the cart's item count and table label with the time they were read.
+- per mini app, the cart's item count and table label with the time they were read;
+- per mini app, the page the customer was last on in it (other than its menu) and when, so
+  switching back to the app from another one (the top bar's recently used apps, the home
+  page's lists) comes back to that page: the cart, a product, the card, an order. A mini
+  program kept in the background comes back where it was; so does this, for RESUME_SECONDS.
 
 An app's entry is trusted for STATE_SECONDS; after that, or for an app it has no entry for,
 the page reads the database and refreshes the cookie. Every cart change made through the
@@ -31,6 +35,8 @@ SALT = "tapgo.shell"
 STATE_SECONDS = 600
 MAX_APPS = 8
 MAX_AGE = 30 * 24 * 3600
+RESUME_SECONDS = 30 * 60
+MAX_PATH = 300
 
 
 def _guest_id(request) -> str:
@@ -50,6 +56,7 @@ class ShellState:
     customer_id: int | None = None
     stamp: int = 0
     apps: dict[str, list] = field(default_factory=dict)
+    resume: dict[str, list] = field(default_factory=dict)  # app pk → [path, time]
     changed: bool = False
 
     # --- the customer -------------------------------------------------------------------
@@ -68,6 +75,7 @@ class ShellState:
             return
         if self.guest != identity or self.customer_id != customer.pk:
             self.guest, self.customer_id, self.apps, self.stamp = identity, customer.pk, {}, 0
+            self.resume = {}
             self.changed = True
 
     # --- carts --------------------------------------------------------------------------
@@ -100,13 +108,48 @@ class ShellState:
         return True
 
     def visited(self) -> None:
+        """A new stamp: the recently used list (and pins) shown from it are read afresh."""
         self.stamp = time.time_ns() // 1000
         self.changed = True
+
+    # --- where the customer was in each app -----------------------------------------------
+
+    def was_at(self, app_pk: int, path: str) -> None:
+        """The customer is on this page of the app (not its menu)."""
+        if len(path) > MAX_PATH:
+            self.at_menu(app_pk)
+            return
+        key, now = str(app_pk), int(time.time())
+        old = self.resume.get(key)
+        if old is not None and old[0] == path and now - old[1] < 60:
+            return  # the same page again: no new cookie for a minute's difference
+        self.resume.pop(key, None)
+        self.resume[key] = [path, now]
+        while len(self.resume) > MAX_APPS:
+            self.resume.pop(next(iter(self.resume)))
+        self.changed = True
+
+    def at_menu(self, app_pk: int) -> None:
+        """The customer is on the app's menu page: coming back, the menu it is."""
+        if self.resume.pop(str(app_pk), None) is not None:
+            self.changed = True
+
+    def remembers(self, app_pk: int) -> bool:
+        return str(app_pk) in self.resume
+
+    def resume_path(self, app_pk: int) -> str | None:
+        """The page to come back to in this app, if the customer left one recently."""
+        entry = self.resume.get(str(app_pk))
+        if entry is None or time.time() - entry[1] > RESUME_SECONDS:
+            return None
+        return entry[0]
 
     # --- the cookie ---------------------------------------------------------------------
 
     def dumps(self) -> str:
         data = {"g": self.guest, "c": self.customer_id, "s": self.stamp, "a": self.apps}
+        if self.resume:
+            data["r"] = self.resume
         return signing.dumps(dict(data, t=int(time.time())), salt=SALT)
 
 
@@ -143,11 +186,29 @@ def of(request) -> ShellState:
                 apps={k: list(v) for k, v in data["a"].items()}
                 if isinstance(data.get("a"), dict)
                 else {},
+                resume=_resume(data.get("r")),
             )
         else:
             state.changed = True  # void: replace it
     request._tapgo_shell = state
     return state
+
+
+def _resume(value) -> dict[str, list]:
+    """The remembered pages, as a copy, keeping only well-formed entries (paths inside an
+    app: /m/...)."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        k: [v[0], v[1]]
+        for k, v in value.items()
+        if isinstance(v, list)
+        and len(v) == 2
+        and isinstance(v[0], str)
+        and v[0].startswith("/m/")
+        and len(v[0]) <= MAX_PATH
+        and isinstance(v[1], int)
+    }
 
 
 def save(request, response) -> None:

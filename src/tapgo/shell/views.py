@@ -51,6 +51,11 @@ def _frame(request, app, *, cart_view=None, **extra):
         count = cart_view.count
     else:
         count, table = page.cart_of(request, st, state)
+    if request.method == "GET":  # where the customer is, to come back to from another app
+        if request.path.startswith(page.url("shell:app", app.slug)):
+            st.was_at(app.pk, request.path)
+        else:  # an app's page at another address (a product at its code's): its menu then
+            st.at_menu(app.pk)
     context = {
         "app": app,
         "merchant": app.merchant,
@@ -63,36 +68,50 @@ def _frame(request, app, *, cart_view=None, **extra):
 
 
 @require_GET
-def home(request):
-    customer = current_customer(request)
-    return render(request, "shell/home.html", {"recent_apps": miniapps.recently_used(customer)})
-
-
-@require_GET
 @shell_state.keeps
 def scan(request, code: str):
-    """A scanned code renders the mini app itself (no redirect: a round trip saved)."""
-    found = page.code_state(code)  # miniapps.services.code_resolve, as one prepared query
+    """A scanned code renders the mini app itself (no redirect: a round trip saved): the
+    app's page for a store or campaign code, with the table for a table code, the product's
+    page for a product code. What it opens (app, table, product, scene parameter) comes from
+    the code's row alone; nothing in the query string changes it. A disabled or expired code
+    of a live app opens a friendly page leading to the app's home; either way the visit is
+    recorded (scene scan, the code, its parameter and its state)."""
+    found = page.code_state(code)  # miniapps.services.code_lookup, as one prepared query
     if found is None:
         return render(request, "shell/code_unavailable.html", status=404)
-    entry, state = found
+    entry, state, status = found
     app = state.app()
     st = shell_state.of(request)
     customer = st.customer(request)
-    if entry.kind == entry.Kind.TABLE:
+    if status == miniapps.CODE_WORKING and entry.kind == entry.Kind.TABLE:
         known = st.cart(app.pk)
         if known is None or known[1] != entry.table_label:
             ordering.cart_set_table(customer=customer, app=app, table_label=entry.table_label)
             if known is not None:
                 st.remember(app.pk, known[0], entry.table_label, checked=False)
-    miniapps.visit_record(app=app, customer=customer, scene=Scene.SCAN, code=entry)
+    miniapps.visit_record(
+        app=app, customer=customer, scene=Scene.SCAN, code=entry, code_state=status
+    )
     page.note_visit(request, st, state)
+    if status != miniapps.CODE_WORKING:
+        # The home link is followed with this page as a same-site Referer: a move inside
+        # the app, so it records no second visit (record_entry).
+        context = {"app": app, "expired": status == miniapps.CODE_EXPIRED}
+        return render(request, "shell/code_inactive.html", context)
+    if entry.kind == entry.Kind.PRODUCT and entry.product_public_id:
+        from tapgo.shell.product import render_product
+
+        shown = render_product(request, state, entry.product_public_id)
+        if shown is not None:
+            return shown
     return page.render_app(request, state, st, table_label=entry.table_label)
 
 
 def _entry_scene(request) -> str | None:
     """The scene of a visit entering the app, or None for a move inside it."""
     if request.META.get("QUERY_STRING"):
+        if "sh" in request.GET:  # a shared link (shell/sharing.py), unless moving inside it
+            return None if _from_same_app(request) else Scene.SHARE
         scene = request.GET.get("scene", "")
         if scene in ENTRY_SCENES:
             return scene
@@ -106,17 +125,47 @@ def _entry_scene(request) -> str | None:
     return None if inside else Scene.DIRECT
 
 
+def _from_same_app(request) -> bool:
+    """Whether the Referer is a page of the app this request is for (the language switch
+    coming back to a shared link's address, say)."""
+    referer = request.META.get("HTTP_REFERER", "")
+    host = request.get_host()
+    for scheme in ("http", "https"):
+        origin = f"{scheme}://{host}"
+        if referer.startswith(origin + "/"):
+            app_path = "/".join(request.path.split("/", 3)[:3]) + "/"  # /m/<slug>/
+            return referer[len(origin) :].startswith(app_path)
+    return False
+
+
 def record_entry(request, state: page.AppState) -> bool:
     """Record a visit when this request comes into the app through a door (a scene in the
-    query string, or a link from outside); a move inside the app records nothing. Every
-    mini-app page a door can lead to (menu, product, article) calls this."""
+    query string, a shared link's ?sh=<token>, or a link from outside); a move inside the
+    app records nothing. Every mini-app page a door can lead to (menu, product, article)
+    calls this. A share token that names no share link of this app (made up, another app's,
+    the customer's own) still records scene `share`, credited to no one."""
     scene = _entry_scene(request)
     if scene is None:
         return False
     st = shell_state.of(request)
-    miniapps.visit_record(app=state.app(), customer=st.customer(request), scene=scene)
+    app = state.app()
+    share = None
+    if scene == Scene.SHARE and "sh" in request.GET:
+        share = miniapps.share_resolve(app=app, token=request.GET.get("sh"))
+    miniapps.visit_record(app=app, customer=st.customer(request), scene=scene, share=share)
     page.note_visit(request, st, state)
     return True
+
+
+def record_door(request, state: page.AppState) -> bool:
+    """record_entry for the pages customers also reach without a door (the cart, the card, an
+    order page, where a payment provider's site sends the customer back): a visit only when
+    the query string names the door (?scene=…, a shared link's ?sh=…). The top bar's and the
+    home page's recently used apps link straight to the page the customer left in an app,
+    with ?scene=recent (shell/state.py)."""
+    if "scene" not in request.GET and "sh" not in request.GET:
+        return False
+    return record_entry(request, state)
 
 
 @require_GET
@@ -167,6 +216,7 @@ def cart_add(request, slug: str):
 @shell_state.keeps
 def cart(request, slug: str):
     app = miniapps.live_app(slug)
+    record_door(request, page.AppState.of_app(app))
     view = ordering.cart_view(customer=current_customer(request), app=app)
     context = _frame(
         request,
@@ -359,6 +409,7 @@ def _steps(order):
 @shell_state.keeps
 def order(request, slug: str, order_id: str):
     order = _order(request, slug, order_id)
+    record_door(request, page.AppState.of_app(order.app))
     context = _frame(request, order.app)
     context.update(
         order=order,
@@ -421,6 +472,7 @@ def card(request, slug: str):
     app = miniapps.live_app(slug)
     if request.method == "POST":
         return _topup(request, app)
+    record_door(request, page.AppState.of_app(app))
     merchant = app.merchant
     customer = ensure_customer(request)
     tiers = [

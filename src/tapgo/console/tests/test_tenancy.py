@@ -8,6 +8,7 @@ from tapgo.console import urls as console_urls
 from tapgo.console.tests.conftest import paid_order
 from tapgo.merchants import services as merchants
 from tapgo.miniapps import services as miniapps
+from tapgo.official import services as official
 
 ACTIONS = {"category_action": "rename", "product_action": "delete", "order_action": "accept"}
 
@@ -28,6 +29,7 @@ def _ids_of(merchant) -> dict:
         "product_id": product.public_id,
         "order_id": order.public_id,
         "user_id": merchants.staff_list(merchant).first().user.public_id,
+        "article_id": official.article_create(merchant=merchant, app=app, title="News").public_id,
     }
 
 
@@ -62,7 +64,8 @@ def test_my_own_urls_answer(owner_client, ids):
 def test_another_merchants_ids_are_404(owner_client, ids, other_merchant):
     mine, theirs = ids["mine"], ids["theirs"]
     attempts = set(_urls(theirs))  # their merchant id and their objects
-    for name in ("app_id", "code", "category_id", "product_id", "order_id", "user_id"):
+    for name in ("app_id", "code", "category_id", "product_id", "order_id", "user_id",
+                 "article_id"):  # fmt: skip
         attempts |= set(_urls(mine | {name: theirs[name]}))  # my merchant id, their object
     attempts -= set(_urls(mine))
     assert len(attempts) > 30
@@ -80,6 +83,7 @@ def test_another_merchants_ids_are_404(owner_client, ids, other_merchant):
     assert catalog.products_of(other_merchant).get().name == "Sourdough"
     assert miniapps.apps_of(other_merchant).get().is_published
     assert merchants.staff_list(other_merchant).count() == 1
+    assert official.articles_of(other_merchant).get().title == "News"
     from tapgo.ordering.models import Order
 
     assert not Order.objects.for_merchant(other_merchant).exclude(status="paid").exists()

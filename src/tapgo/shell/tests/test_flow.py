@@ -64,14 +64,18 @@ def test_scan_renders_the_app_with_the_table_and_records_the_visit(client, app, 
 
 
 def test_unknown_and_disabled_codes_get_a_friendly_page(client, app):
-    assert client.get(reverse("shell:scan", args=["nope"])).status_code == 404
+    response = client.get(reverse("shell:scan", args=["nope"]))
+    assert response.status_code == 404 and b"not active" in response.content
+    assert not Visit.objects.exists()
+    # A disabled code of a live app: a friendly page leading to the app, the scan recorded
+    # as such (more in shell/tests/test_codes_scan.py).
     entry = table_code(app)
     entry.enabled = False
     entry.save()
     response = client.get(reverse("shell:scan", args=[entry.code]))
-    assert response.status_code == 404
-    assert b"not active" in response.content
-    assert not Visit.objects.exists()
+    assert response.status_code == 200
+    assert reverse("shell:app", args=[app.slug]).encode() in response.content
+    assert Visit.objects.get().code_state == "disabled"
 
 
 def test_the_whole_order_is_paid_only_by_the_webhook(client, app, product):

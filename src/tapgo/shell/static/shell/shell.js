@@ -28,22 +28,67 @@
     });
   }
 
-  // Share: the Web Share API where the browser has it, copy-link otherwise.
+  // Share: the Web Share API where the browser has it, copy-link otherwise. data-share is the
+  // share endpoint (shell/sharing.py), which answers the customer's link as JSON (making the
+  // link the first time, so it is asked only when the finger comes down on Share: the share
+  // sheet must open soon after the tap). Where neither works, or the browser refuses the
+  // sheet, the endpoint's page shows the link and its QR code, as it does without JavaScript.
+  var shareLinks = {};
+  function shareLink(endpoint) {
+    if (!shareLinks[endpoint]) {
+      shareLinks[endpoint] = fetch(endpoint, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("share " + response.status);
+          return response.json();
+        })
+        .then(function (data) { shareLinks[endpoint].url = data.url; return data.url; });
+      shareLinks[endpoint].catch(function () { delete shareLinks[endpoint]; });
+    }
+    return shareLinks[endpoint];
+  }
+  function say(text) {
+    var box = document.createElement("div");
+    box.className = "messages toast";
+    box.setAttribute("role", "status");
+    var line = document.createElement("p");
+    line.className = "msg success";
+    line.textContent = text;
+    box.appendChild(line);
+    document.body.appendChild(box);
+    setTimeout(function () { box.remove(); }, 3000);
+  }
+  function deliver(link, url) {
+    var fallback = function () { if (link.href) window.location.href = link.href; };
+    if (navigator.share) {
+      navigator.share({ title: link.getAttribute("data-title") || document.title, url: url })
+        .catch(function (error) { if (error && error.name !== "AbortError") fallback(); });
+    } else if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(url).then(function () {
+        say(link.getAttribute("data-copied") || "✓");
+      }, fallback);
+    } else {
+      fallback();
+    }
+  }
+  document.addEventListener("pointerdown", function (event) {
+    var link = event.target.closest && event.target.closest("[data-share]");
+    if (link && !link.hasAttribute("data-url")) shareLink(link.getAttribute("data-share")).catch(function () {});
+  });
   document.addEventListener("click", function (event) {
     var link = event.target.closest("[data-share]");
     if (!link) return;
     event.preventDefault();
-    var url = link.getAttribute("data-share");
-    if (navigator.share) {
-      navigator.share({ title: link.getAttribute("data-title") || document.title, url: url }).catch(function () {});
-    } else if (navigator.clipboard) {
-      navigator.clipboard.writeText(url).then(function () {
-        link.textContent = link.getAttribute("data-copied") || "✓";
-      });
+    var endpoint = link.getAttribute("data-share");
+    var url = link.getAttribute("data-url") || (shareLinks[endpoint] && shareLinks[endpoint].url);
+    if (url) {
+      deliver(link, url);
     } else {
-      window.prompt("", url);
+      shareLink(endpoint).then(function (found) { deliver(link, found); }, function () {
+        if (link.href) window.location.href = link.href;
+      });
     }
   });
+  document.querySelectorAll("[data-share][hidden]").forEach(function (button) { button.hidden = false; });
 
   // A form marked data-once is sent once even if double-clicked (the server is idempotent too).
   document.addEventListener("submit", function (event) {
