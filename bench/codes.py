@@ -19,29 +19,14 @@ A benchmark, not a test: it never fails on a slow figure; it exits non-zero only
 something did not work (a poster whose code does not decode to its URL).
 """
 
-import argparse
-import datetime
 import io
-import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from importlib.metadata import version
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-
-
-def setup(var_dir: str) -> None:
-    os.environ["TAPGO_VAR_DIR"] = var_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tapgo.settings")
-    import django
-
-    django.setup()
+import common
 
 
 def fixtures():
@@ -147,53 +132,27 @@ def bench_posters(entry, runs: int) -> tuple[dict, bool]:
     return out, ok
 
 
-def save(path: Path, figures: dict) -> None:
-    """Under the "codes" key of results.json, keeping what the other benchmarks wrote."""
-    try:
-        results = json.loads(path.read_text())
-    except (OSError, ValueError):
-        results = {}
-    results["codes"] = figures
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__, databases=False)
     parser.add_argument("--quick", action="store_true", help="1 s per QR size, 3 posters each")
     parser.add_argument("--seconds", type=float, help="seconds per QR size (4; quick 1)")
     parser.add_argument("--runs", type=int, help="renders per poster kind (7; quick 3)")
-    parser.add_argument("--out", default=str(BENCH / "results.json"))
     opts = parser.parse_args(argv)
     seconds = opts.seconds or (1.0 if opts.quick else 4.0)
     runs = opts.runs or (3 if opts.quick else 7)
-    started = datetime.datetime.now(datetime.UTC)
-    load_start = list(os.getloadavg())
+    figures = common.start_figures("codes.py", argv)
     with tempfile.TemporaryDirectory(prefix="tapgo-bench-codes-") as var_dir:
-        setup(var_dir)
+        os.environ["TAPGO_VAR_DIR"] = var_dir
+        common.setup_django()
         _app, entry = fixtures()
         print("== codes (in-process, no database)", flush=True)
         qr = bench_qr(seconds)
         poster, ok = bench_posters(entry, runs)
-    figures = {
-        "generated_at": started.isoformat(timespec="seconds"),
-        "command": "uv run python bench/codes.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_at_start": load_start,
-            "load_average_at_end": list(os.getloadavg()),
-        },
-        "versions": {
-            "python": platform.python_version(),
-            "pillow": version("pillow"),
-            "segno": version("segno"),
-        },
-        "settings": {"qr_seconds_per_size": seconds, "poster_runs": runs},
-        "qr": qr,
-        "posters": poster,
-    }
-    save(Path(opts.out), figures)
-    print(f'Figures written to {os.path.relpath(opts.out, ROOT)} (under "codes")')
+    common.end_figures(figures)
+    figures["versions"] = common.versions("pillow", "segno")
+    figures["settings"] = {"qr_seconds_per_size": seconds, "poster_runs": runs}
+    figures["qr"], figures["posters"] = qr, poster
+    common.save(opts.out, "codes", figures)
     if not ok:
         print("A poster's code did not decode to its URL.")
     return 0 if ok else 1

@@ -24,21 +24,15 @@ exits non-zero only when something did not work (a wrong answer against brute fo
 """
 
 import argparse
-import datetime
 import json
 import math
-import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+import common
+
 POSTGRES_DB = "tapgo_bench_nearby"
 TARGETS = {"nearby_p50_ms": 10.0}
 
@@ -56,93 +50,38 @@ M_PER_DEG = math.pi * 6_371_008.8 / 180
 # --- the parent: one child process per database ----------------------------------------------
 
 
-def postgres_reset(admin_url: str, *, drop_only: bool = False) -> str:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_DB}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{POSTGRES_DB}"')
-    return admin_url.rsplit("/", 1)[0] + "/" + POSTGRES_DB
-
-
-def run_child(db: str, opts, work: Path) -> dict:
-    (work / db).mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, TAPGO_VAR_DIR=str(work / db), DJANGO_SETTINGS_MODULE="tapgo.settings")
-    env.pop("TAPGO_DATABASE_URL", None)
-    env.pop("TAPGO_REDIS_URL", None)
-    if db == "postgres":
-        env["TAPGO_DATABASE_URL"] = postgres_reset(opts.postgres_url)
-    try:
-        run = subprocess.run(
-            [sys.executable, __file__, "--child", "--stores", str(opts.stores),
-             "--queries", str(opts.queries), "--seed", str(opts.seed)],
-            env=env, cwd=ROOT, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-    finally:
-        if db == "postgres" and not opts.keep_database:
-            postgres_reset(opts.postgres_url, drop_only=True)
-    if run.returncode != 0:
-        raise SystemExit(f"nearby bench on {db} failed:\n{run.stderr[-4000:]}")
-    sys.stderr.write(run.stderr)
-    return json.loads(run.stdout.strip().splitlines()[-1])
-
-
-def save(out: Path, figures: dict) -> None:
-    try:
-        results = json.loads(out.read_text())
-    except (OSError, ValueError):
-        results = {}
-    results["nearby"] = figures
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser = common.arguments(__doc__)
     parser.add_argument("--stores", type=int, default=50_000)
     parser.add_argument("--queries", type=int, default=2_000, help="timed calls per radius")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("TAPGO_BENCH_POSTGRES_URL", POSTGRES_ADMIN_URL),
-        help="a PostgreSQL database to connect to for creating the bench database",
-    )
-    parser.add_argument("--keep-database", action="store_true")
-    parser.add_argument("--out", default=str(BENCH / "results.json"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.child:
         print(json.dumps(child(opts)))
         return 0
 
-    started = datetime.datetime.now(datetime.UTC)
-    figures = {
-        "generated_at": started.isoformat(timespec="seconds"),
-        "command": "uv run python bench/nearby.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
-        "settings": {"stores": opts.stores, "queries_per_radius": opts.queries, "mix": MIX},
-        "targets": TARGETS,
-        "databases": {},
-    }
-    databases = ["sqlite", "postgres"] if opts.db == "both" else [opts.db]
-    with tempfile.TemporaryDirectory(prefix="tapgo-bench-nearby-") as tmp:
-        for db in databases:
-            print(f"nearby: {db}, {opts.stores:,} stores …", flush=True)
-            result = run_child(db, opts, Path(tmp))
-            result["targets"] = {
-                "nearby_p50_ms": {
-                    "value": result["mix"]["p50_ms"],
-                    "target": TARGETS["nearby_p50_ms"],
-                    "met": result["mix"]["p50_ms"] < TARGETS["nearby_p50_ms"],
-                }
+    figures = common.start_figures("nearby.py", argv)
+    figures["settings"] = {"stores": opts.stores, "queries_per_radius": opts.queries, "mix": MIX}
+    figures["targets"], figures["databases"] = TARGETS, {}
+    for db in common.databases(opts):
+        print(f"nearby: {db}, {opts.stores:,} stores …", flush=True)
+        with common.fresh_database(db, opts, POSTGRES_DB) as env:
+            result = common.child(
+                __file__, env, "--child", "--stores", str(opts.stores),
+                "--queries", str(opts.queries), "--seed", str(opts.seed),
+            )  # fmt: skip
+        result["targets"] = {
+            "nearby_p50_ms": {
+                "value": result["mix"]["p50_ms"],
+                "target": TARGETS["nearby_p50_ms"],
+                "met": result["mix"]["p50_ms"] < TARGETS["nearby_p50_ms"],
             }
-            figures["databases"][db] = result
-    figures["machine"]["load_average_at_end"] = list(os.getloadavg())
-    save(Path(opts.out), figures)
+        }
+        figures["databases"][db] = result
+    common.end_figures(figures)
     print_summary(figures)
-    print(f'Figures written to {os.path.relpath(opts.out, ROOT)} (under "nearby")')
+    common.save(opts.out, "nearby", figures)
     return 0
 
 
@@ -167,13 +106,7 @@ def print_summary(figures: dict) -> None:
 
 
 def child(opts) -> dict:
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    common.setup_django(migrate=True)
     rng = random.Random(opts.seed)
     began = time.perf_counter()
     generate(opts.stores, rng)
@@ -207,7 +140,7 @@ def summary(times: list[float]) -> dict:
     ordered = sorted(times)
     return {
         "p50_ms": round(statistics.median(ordered) * 1000, 3),
-        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 3),
+        "p99_ms": round(common.p99(ordered) * 1000, 3),
         "mean_ms": round(statistics.mean(ordered) * 1000, 3),
     }
 

@@ -24,17 +24,14 @@ See bench/README.md ("Payments"). A benchmark, not a test: it never fails on a s
 it exits non-zero only when something did not work (a webhook not applied, a breach).
 """
 
-import argparse
 import datetime
 import hashlib
 import hmac
 import http.client
 import json
-import os
 import queue
 import random
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -43,12 +40,9 @@ import threading
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path.insert(0, str(BENCH))
+import common
+from common import HOST, ROOT
 
-HOST = "127.0.0.1"
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_DB = "tapgo_bench_payments"
 WEBHOOK_PATH = "/payments/webhooks/sandbox"
 SIGNATURE_HEADER = "Tapgo-Sandbox-Signature"
@@ -58,29 +52,9 @@ TARGETS = {"ledger_verify_seconds_postgres": 10.0}
 # --- the parent: databases, the server, the clients ----------------------------------------
 
 
-def child(mode: str, env: dict, *args: str) -> dict:
-    """Run this file in a subprocess against the bench database; its last line is JSON."""
-    run = subprocess.run(
-        [sys.executable, __file__, "--child", mode, *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if run.returncode != 0:
-        raise SystemExit(f"{mode} failed:\n{run.stderr[-4000:]}")
-    return json.loads(run.stdout.strip().splitlines()[-1])
-
-
-def postgres_reset(admin_url: str, *, drop_only: bool = False) -> str:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_DB}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{POSTGRES_DB}"')
-    return admin_url.rsplit("/", 1)[0] + "/" + POSTGRES_DB
+def child(env: dict, mode: str, *args: str) -> dict:
+    """Run this file's child `mode` against the bench database; what it answers."""
+    return common.child(__file__, env, "--child", mode, *args)
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -145,7 +119,7 @@ def deliver_all(port: int, secret: bytes, bodies: list[bytes], clients: int) -> 
         "seconds": round(seconds, 2),
         "per_second": round(len(bodies) / seconds, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "p99_ms": round(common.p99(latencies) * 1000, 1),
         "answers": answers,
     }
 
@@ -153,7 +127,7 @@ def deliver_all(port: int, secret: bytes, bodies: list[bytes], clients: int) -> 
 def bench_webhooks(db: str, env: dict, opts, work: Path) -> dict:
     from run import Server, free_port  # bench/run.py: a server in its own process group
 
-    prepared = child("prepare", env, str(opts.payments), str(work / f"{db}-intents.json"))
+    prepared = child(env, "prepare", str(opts.payments), str(work / f"{db}-intents.json"))
     intents = json.loads((work / f"{db}-intents.json").read_text())
     port = free_port()
     server_env = dict(env, TAPGO_PUBLIC_URL=f"http://{HOST}:{port}")
@@ -179,7 +153,7 @@ def bench_webhooks(db: str, env: dict, opts, work: Path) -> dict:
         )
     finally:
         server.stop()
-    checked = child("check", env)
+    checked = child(env, "check")
     ok = (
         warmup["answers"] == {"200 applied": warm}
         and paid["answers"] == {"200 applied": paid["count"]}
@@ -199,7 +173,7 @@ def bench_webhooks(db: str, env: dict, opts, work: Path) -> dict:
 
 
 def bench_ledger(db: str, env: dict, opts) -> dict:
-    generated = child("ledger", env, str(opts.entries))
+    generated = child(env, "ledger", str(opts.entries))
     runs, outputs, ok = [], [], not generated["breaches"]
     for _ in range(3):
         started = time.perf_counter()
@@ -240,16 +214,8 @@ def bench_ledger(db: str, env: dict, opts) -> dict:
 
 def bench_database(db: str, opts, work: Path) -> dict:
     print(f"\n== {db}", flush=True)
-    var_dir = Path(tempfile.mkdtemp(prefix=f"tapgo-bench-payments-{db}-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAPGO_", "DJANGO_SETTINGS"))}
-    env.update(
-        TAPGO_VAR_DIR=str(var_dir),
-        TAPGO_LOG_LEVEL="ERROR",
-        TAPGO_SANDBOX_WEBHOOK_SECRET=secrets.token_hex(16),
-    )
-    if db == "postgres":
-        env["TAPGO_DATABASE_URL"] = postgres_reset(opts.postgres_url)
-    try:
+    secret = secrets.token_hex(16)
+    with common.fresh_database(db, opts, POSTGRES_DB, TAPGO_SANDBOX_WEBHOOK_SECRET=secret) as env:
         result: dict = {}
         if not opts.skip_webhooks:
             print(f"  {opts.payments} payments through the webhook …", flush=True)
@@ -278,53 +244,31 @@ def bench_database(db: str, opts, work: Path) -> dict:
                 flush=True,
             )
         return result
-    finally:
-        shutil.rmtree(var_dir, ignore_errors=True)
-        if db == "postgres" and not opts.keep_database:
-            postgres_reset(opts.postgres_url, drop_only=True)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser = common.arguments(__doc__)
     parser.add_argument("--payments", type=int, default=2000, help="webhooks to time (2000)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent deliveries (8)")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (2)")
     parser.add_argument("--entries", type=int, default=1_000_000, help="ledger entries (1M)")
     parser.add_argument("--skip-webhooks", action="store_true")
     parser.add_argument("--skip-ledger", action="store_true")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("TAPGO_BENCH_POSTGRES_URL", POSTGRES_ADMIN_URL),
-        help="a PostgreSQL database to connect to for creating the bench database",
-    )
-    parser.add_argument("--keep-database", action="store_true")
-    parser.add_argument("--out", default=str(BENCH / "results.json"))
     opts = parser.parse_args(argv)
 
-    databases = ["sqlite", "postgres"] if opts.db == "both" else [opts.db]
-    started = datetime.datetime.now(datetime.UTC)
-    figures = {
-        "generated_at": started.isoformat(timespec="seconds"),
-        "command": "uv run python bench/payments.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
-        "settings": {
-            "payments": opts.payments,
-            "clients": opts.clients,
-            "server_workers": opts.workers,
-            "ledger_entries": opts.entries,
-        },
-        "targets": TARGETS,
-        "databases": {},
+    figures = common.start_figures("payments.py", argv)
+    figures["settings"] = {
+        "payments": opts.payments,
+        "clients": opts.clients,
+        "server_workers": opts.workers,
+        "ledger_entries": opts.entries,
     }
+    figures["targets"], figures["databases"] = TARGETS, {}
     with tempfile.TemporaryDirectory(prefix="tapgo-bench-payments-") as tmp:
-        for db in databases:
+        for db in common.databases(opts):
             figures["databases"][db] = bench_database(db, opts, Path(tmp))
-    figures["machine"]["load_average_at_end"] = list(os.getloadavg())
-    figures["seconds"] = round((datetime.datetime.now(datetime.UTC) - started).total_seconds())
-    save(Path(opts.out), figures)
-    print(f'Figures written to {os.path.relpath(opts.out, ROOT)} (under "payments")')
+    common.end_figures(figures, seconds=True)
+    common.save(opts.out, "payments", figures)
     failed = [
         f"{db} {part}"
         for db, result in figures["databases"].items()
@@ -336,37 +280,13 @@ def main(argv=None) -> int:
     return 1 if failed else 0
 
 
-def save(path: Path, figures: dict) -> None:
-    """Under the "payments" key of results.json, keeping what bench/run.py wrote."""
-    try:
-        results = json.loads(path.read_text())
-    except (OSError, ValueError):
-        results = {}
-    results["payments"] = figures
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-
-
 # --- the children: inside Django, against the bench database -------------------------------
 
 
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tapgo.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    for path in (settings.VAR_DIR, settings.MEDIA_ROOT):
-        path.mkdir(parents=True, exist_ok=True)
-
-
 def seeded():
-    """Migrate and seed the demo (both idempotent); the café's mini app."""
-    from django.core.management import call_command
-
+    """Seed the demo (idempotent) in the migrated database; the café's mini app."""
     from tapgo import demo
 
-    call_command("migrate", "--noinput", verbosity=0)
     return demo.seed()["cafe"]
 
 
@@ -844,7 +764,7 @@ def measure_verify() -> dict:
 
 
 def child_main(mode: str, args: list[str]) -> int:
-    setup_django()
+    common.setup_django(migrate=mode != "check")
     if mode == "prepare":
         result = child_prepare(int(args[0]), args[1])
     elif mode == "check":

@@ -22,12 +22,9 @@ never fails on a slow figure; it exits non-zero only when something did not work
 response, a server that did not start).
 """
 
-import argparse
-import datetime
 import http.client
 import json
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -37,18 +34,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path.insert(0, str(BENCH))
+import common
+from common import BENCH, HOST, ROOT
 
-import browser  # noqa: E402  (bench/ is not a package)
-from tapgo.cli import granian_command, web_defaults  # noqa: E402
+import browser
+from tapgo.cli import granian_command, web_defaults
 
-HOST = "127.0.0.1"
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_BENCH_DB = "tapgo_bench"
 
 TARGETS = {
@@ -87,12 +80,7 @@ def ensure_tools(*, load: bool, browser_needed: bool) -> None:
 
 
 def tool_versions() -> dict:
-    versions = {
-        "python": platform.python_version(),
-        "django": version("django"),
-        "granian": version("granian"),
-        "playwright": version("playwright"),
-    }
+    versions = common.versions("django", "granian", "playwright")
     if shutil.which("wrk"):
         out = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
         versions["wrk"] = (out.stdout or out.stderr).split("[")[0].replace("wrk", "").strip()
@@ -178,19 +166,6 @@ def http_get(port: int, path: str, headers: dict | None = None):
 
 
 # --- databases ------------------------------------------------------------------------------
-
-
-def postgres_url(admin_url: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + "/" + POSTGRES_BENCH_DB
-
-
-def postgres_reset(admin_url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_BENCH_DB}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{POSTGRES_BENCH_DB}"')
 
 
 def count_orders(db: str, env: dict) -> int:
@@ -313,25 +288,15 @@ def median_of(rounds: list[dict]) -> dict:
 
 def bench_database(db: str, opts, work: Path) -> dict:
     print(f"\n== {db}", flush=True)
-    var_dir = Path(tempfile.mkdtemp(prefix=f"tapgo-bench-{db}-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAPGO_", "DJANGO_SETTINGS"))}
-    env.update(TAPGO_VAR_DIR=str(var_dir), TAPGO_LOG_LEVEL="ERROR")
-    if db == "postgres":
-        postgres_reset(opts.postgres_url)
-        env["TAPGO_DATABASE_URL"] = postgres_url(opts.postgres_url)
+    with common.fresh_database(db, opts, POSTGRES_BENCH_DB) as env:
+        return bench_servers(db, env, opts, work)
+
+
+def bench_servers(db: str, env: dict, opts, work: Path) -> dict:
+    """Seed the fresh database, start the servers, measure; stop the servers."""
     servers: list[Server] = []
     try:
-        seeded = subprocess.run(
-            [sys.executable, str(BENCH / "seed.py")],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if seeded.returncode != 0:
-            raise SystemExit(f"seeding failed:\n{seeded.stderr[-3000:]}")
-        demo = json.loads(seeded.stdout.strip().splitlines()[-1])
+        demo = common.child(BENCH / "seed.py", env)
         port = free_port()
         env["TAPGO_PUBLIC_URL"] = f"http://{HOST}:{port}"
         serve_cmd = [sys.executable, "-m", "tapgo.cli", "serve", "--port", str(port)]
@@ -397,9 +362,6 @@ def bench_database(db: str, opts, work: Path) -> dict:
     finally:
         for server in servers:
             server.stop()
-        shutil.rmtree(var_dir, ignore_errors=True)
-        if db == "postgres" and not opts.keep_database:
-            postgres_reset(opts.postgres_url, drop_only=True)
 
 
 def load_suite(opts, tapgo: "Server", hello: "Server", stack: "Server", demo: dict, work: Path):
@@ -539,8 +501,7 @@ def print_summary(results: dict) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser = common.arguments(__doc__)
     parser.add_argument("--quick", action="store_true", help="shorter runs, fewer rounds")
     parser.add_argument("--duration", type=float, help="seconds per load run (10; quick 3)")
     parser.add_argument(
@@ -558,13 +519,6 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-load", action="store_true")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("TAPGO_BENCH_POSTGRES_URL", POSTGRES_ADMIN_URL),
-        help="a PostgreSQL database to connect to for creating the bench database",
-    )
-    parser.add_argument("--keep-database", action="store_true")
-    parser.add_argument("--out", default=str(BENCH / "results.json"))
     parser.add_argument(
         "--skip-codes", action="store_true", help="skip bench/codes.py (QR codes and posters)"
     )
@@ -593,33 +547,25 @@ def main(argv=None) -> int:
     opts.threads_resolved = opts.threads or default_threads
 
     ensure_tools(load=not opts.skip_load, browser_needed=not opts.skip_browser)
-    databases = ["sqlite", "postgres"] if opts.db == "both" else [opts.db]
-    started = datetime.datetime.now(datetime.UTC)
-    results = {
-        "generated_at": started.isoformat(timespec="seconds"),
-        "command": "uv run python bench/run.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
-        "versions": tool_versions(),
-        "settings": {
-            "workers": opts.workers,
-            "threads_per_worker": opts.threads_resolved,
-            "get_connections": opts.connections,
-            "order_customers": opts.order_users,
-            "browsing_customers": opts.customers,
-            "seconds_per_run": opts.duration,
-            "rounds": opts.rounds,
-            "fcp_runs": opts.fcp_runs,
-            "phone_link": browser.PHONE_LINK,
-            "phone_viewport": browser.PHONE["viewport"],
-        },
-        "targets": TARGETS,
-        "databases": {},
+    results = common.start_figures("run.py", argv)
+    results["versions"] = tool_versions()
+    results["settings"] = {
+        "workers": opts.workers,
+        "threads_per_worker": opts.threads_resolved,
+        "get_connections": opts.connections,
+        "order_customers": opts.order_users,
+        "browsing_customers": opts.customers,
+        "seconds_per_run": opts.duration,
+        "rounds": opts.rounds,
+        "fcp_runs": opts.fcp_runs,
+        "phone_link": browser.PHONE_LINK,
+        "phone_viewport": browser.PHONE["viewport"],
     }
+    results["targets"], results["databases"] = TARGETS, {}
     failed = False
     with tempfile.TemporaryDirectory(prefix="tapgo-bench-") as tmp:
         work = Path(tmp)
-        for db in databases:
+        for db in common.databases(opts):
             result = bench_database(db, opts, work)
             result["targets"] = verdicts(result)
             results["databases"][db] = result
@@ -628,41 +574,19 @@ def main(argv=None) -> int:
                 load and not load["order"]["orders_match_checkouts"]
             ):
                 failed = True
-    results["machine"]["load_average_at_end"] = list(os.getloadavg())
-    results["seconds"] = round((datetime.datetime.now(datetime.UTC) - started).total_seconds())
-    try:  # bench/payments.py's figures live in the same file: keep them
-        results["payments"] = json.loads(Path(opts.out).read_text())["payments"]
-    except (OSError, ValueError, KeyError):
-        pass
-    try:  # and bench/nearby.py's
-        results["nearby"] = json.loads(Path(opts.out).read_text())["nearby"]
-    except (OSError, ValueError, KeyError):
-        pass
-    try:  # and bench/codes.py's
-        results["codes"] = json.loads(Path(opts.out).read_text())["codes"]
-    except (OSError, ValueError, KeyError):
-        pass
-    try:  # and bench/search.py's
-        results["search"] = json.loads(Path(opts.out).read_text())["search"]
-    except (OSError, ValueError, KeyError):
-        pass
-    Path(opts.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    common.end_figures(results, seconds=True)
     print_summary(results)
-    print(f"Figures written to {os.path.relpath(opts.out, ROOT)}")
+    common.save(opts.out, None, results)  # keeping the other benchmarks' parts of the file
     if failed:
         print("Some requests were not answered as a valid request is: see 'bad' above.")
     if not opts.skip_codes:  # QR codes and posters: in-process, no database (bench/codes.py)
         codes = [sys.executable, str(BENCH / "codes.py"), "--out", opts.out]
         failed = subprocess.call(codes + (["--quick"] if opts.quick else []), cwd=ROOT) or failed
-    if opts.payments:
-        payments = [sys.executable, str(BENCH / "payments.py"), "--db", opts.db, "--out", opts.out]
-        failed = subprocess.call(payments, cwd=ROOT) != 0 or failed
-    if opts.nearby:
-        nearby = [sys.executable, str(BENCH / "nearby.py"), "--db", opts.db, "--out", opts.out]
-        failed = subprocess.call(nearby, cwd=ROOT) != 0 or failed
-    if opts.search:
-        search = [sys.executable, str(BENCH / "search.py"), "--db", opts.db, "--out", opts.out]
-        failed = subprocess.call(search, cwd=ROOT) != 0 or failed
+    for name in ("payments", "nearby", "search"):  # the database benchmarks asked for
+        if getattr(opts, name):
+            script = str(BENCH / f"{name}.py")
+            command = [sys.executable, script, "--db", opts.db, "--out", opts.out]
+            failed = subprocess.call(command, cwd=ROOT) != 0 or failed
     return 1 if failed else 0
 
 

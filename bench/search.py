@@ -35,19 +35,14 @@ import argparse
 import datetime
 import importlib
 import json
-import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+import common
+
 POSTGRES_DB = "tapgo_bench_search"
 TARGETS = {"p50_ms": 20.0, "p99_ms": 100.0}
 
@@ -256,53 +251,20 @@ def app_name(kind: str, rng: random.Random) -> str:
 # --- the parent ----------------------------------------------------------------------------
 
 
-def postgres_reset(admin_url: str, *, drop_only: bool = False) -> str:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_DB}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{POSTGRES_DB}"')
-    return admin_url.rsplit("/", 1)[0] + "/" + POSTGRES_DB
-
-
-def child(mode: str, env: dict, *args: str) -> dict:
-    run = subprocess.run(
-        [sys.executable, __file__, "--child", mode, *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if run.returncode != 0:
-        raise SystemExit(f"{mode} failed:\n{run.stderr[-4000:]}")
-    return json.loads(run.stdout.strip().splitlines()[-1])
-
-
 def bench_database(db: str, opts) -> dict:
     print(f"\n== {db}", flush=True)
-    var_dir = Path(tempfile.mkdtemp(prefix=f"tapgo-bench-search-{db}-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAPGO_", "DJANGO_SETTINGS"))}
-    env.update(TAPGO_VAR_DIR=str(var_dir), TAPGO_LOG_LEVEL="ERROR")
-    if db == "postgres":
-        env["TAPGO_DATABASE_URL"] = postgres_reset(opts.postgres_url)
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "tapgo.cli", "migrate", "--noinput", "-v0"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-        )
+    with common.fresh_database(db, opts, POSTGRES_DB) as env:
         print(f"  generating {opts.apps:,} apps and {opts.products:,} products …", flush=True)
-        generated = child("generate", env, str(opts.apps), str(opts.products), str(opts.seed))
+        generated = common.child(
+            __file__, env, "--child", "generate", str(opts.apps), str(opts.products), str(opts.seed)
+        )
         print(
             f"  generated in {generated['seconds']} s (terms {generated['terms_seconds']} s, "
             f"insert {generated['insert_seconds']} s); {generated['docs']:,} docs, "
             f"{generated['size_mb']} MB",
             flush=True,
         )
-        timed = child("query", env, str(opts.queries), str(opts.seed))
+        timed = common.child(__file__, env, "--child", "query", str(opts.queries), str(opts.seed))
         print(
             f"  first search in a new process {timed['cold_first_ms']} ms "
             f"(jieba {timed['jieba_ms']} ms, dictionary {timed['dictionary_ms']} ms for "
@@ -326,82 +288,43 @@ def bench_database(db: str, opts) -> dict:
             "p99_ms": overall["p99_ms"] < TARGETS["p99_ms"],
         }
         return {"generated": generated, **timed}
-    finally:
-        shutil.rmtree(var_dir, ignore_errors=True)
-        if db == "postgres" and not opts.keep_database:
-            postgres_reset(opts.postgres_url, drop_only=True)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser = common.arguments(__doc__)
     parser.add_argument("--apps", type=int, default=10_000)
     parser.add_argument("--products", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=2_000, help="queries timed (2000)")
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("TAPGO_BENCH_POSTGRES_URL", POSTGRES_ADMIN_URL),
-        help="a PostgreSQL database to connect to for creating the bench database",
-    )
-    parser.add_argument("--keep-database", action="store_true")
-    parser.add_argument("--out", default=str(BENCH / "results.json"))
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.child:
         return run_child(opts.child)
-    started = datetime.datetime.now(datetime.UTC)
-    figures = {
-        "generated_at": started.isoformat(timespec="seconds"),
-        "command": "uv run python bench/search.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
-        "settings": {
-            "apps": opts.apps,
-            "products": opts.products,
-            "queries": opts.queries,
-            "query_mix": GROUP_WEIGHTS,
-            "located_share": 0.5,
-        },
-        "targets": TARGETS,
-        "databases": {},
+    figures = common.start_figures("search.py", argv)
+    figures["settings"] = {
+        "apps": opts.apps,
+        "products": opts.products,
+        "queries": opts.queries,
+        "query_mix": GROUP_WEIGHTS,
+        "located_share": 0.5,
     }
-    databases = ["sqlite", "postgres"] if opts.db == "both" else [opts.db]
-    for db in databases:
+    figures["targets"], figures["databases"] = TARGETS, {}
+    for db in common.databases(opts):
         figures["databases"][db] = bench_database(db, opts)
-    figures["machine"]["load_average_at_end"] = list(os.getloadavg())
-    figures["seconds"] = round((datetime.datetime.now(datetime.UTC) - started).total_seconds())
-    save(Path(opts.out), figures)
-    print(f'Figures written to {os.path.relpath(opts.out, ROOT)} (under "search")')
+    common.end_figures(figures, seconds=True)
+    common.save(opts.out, "search", figures)
     broken = [db for db, f in figures["databases"].items() if f["errors"] or f["missing"]]
     if broken:
         print("Something did not work on: " + ", ".join(broken))
     return 1 if broken else 0
 
 
-def save(path: Path, figures: dict) -> None:
-    """Under the "search" key of results.json, keeping what the other benchmarks wrote."""
-    try:
-        results = json.loads(path.read_text())
-    except (OSError, ValueError):
-        results = {}
-    results["search"] = figures
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-
-
 # --- the children: inside Django, against the bench database -------------------------------
 
 
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tapgo.settings")
-    import django
-
-    django.setup()
-
-
 def run_child(args: list[str]) -> int:
-    setup_django()
     mode, rest = args[0], args[1:]
+    common.setup_django(migrate=mode == "generate")
     result = generate(*map(int, rest)) if mode == "generate" else time_queries(*map(int, rest))
     print(json.dumps(result))
     return 0
@@ -574,7 +497,7 @@ def _stats(values: list[float]) -> dict:
     return {
         "count": len(values),
         "p50_ms": round(statistics.median(values) * 1000, 2),
-        "p99_ms": round(values[max(0, int(len(values) * 0.99) - 1)] * 1000, 2),
+        "p99_ms": round(common.p99(values) * 1000, 2),
         "max_ms": round(values[-1] * 1000, 2),
         "mean_ms": round(statistics.fmean(values) * 1000, 2),
     }
