@@ -110,6 +110,7 @@ def serve(args) -> int:
     os.environ["TAPGO_PUBLIC_URL"] = _public_url(args)
     # The workers read it to size their live streams (tapgo.core.live.max_streams).
     os.environ["TAPGO_THREADS"] = str(args.threads)
+    os.environ["TAPGO_WARM_SEARCH"] = "1"  # each web worker loads the search dictionary early
     _django()
     _var_dir()
     from django.conf import settings
@@ -169,7 +170,12 @@ def demo(args) -> int:
 
     call_command("migrate", "--noinput", verbosity=0)
     info = demo_data.seed()
-    env = dict(os.environ, TAPGO_PUBLIC_URL=public_url, TAPGO_THREADS=str(args.threads))
+    env = dict(
+        os.environ,
+        TAPGO_PUBLIC_URL=public_url,
+        TAPGO_THREADS=str(args.threads),
+        TAPGO_WARM_SEARCH="1",
+    )
     # Each child leads its own process group, so stopping one stops its worker processes too.
     web = subprocess.Popen(_serve_command(args), env=env, start_new_session=True)
     work = subprocess.Popen(

@@ -61,8 +61,9 @@ Bounded candidates
     weigh nothing in the score. The counts that choose are bounded too (LIMIT), so every
     step costs at most CANDIDATES rows (docs/decisions/0009-search.md).
 
-Only docs with `live` (a published app of an active merchant) are searched; products that
-are not available (sold out or hidden) and articles that are not published have no doc.
+Only docs with `live` (a published app of an active merchant) are searched; products the
+merchant marked unavailable (`available=False`) and articles that are not published have no
+doc. A product whose stock ran out keeps its doc: its page says it is sold out.
 """
 
 import logging
@@ -329,6 +330,24 @@ class _Dictionary:
 
 
 dictionary = _Dictionary()
+
+
+def warm_in_background() -> None:
+    """Load jieba and the merchants' words in a thread, so that the first search (or the first
+    catalogue write) of a freshly started web process does not pay for it (about 2 s).
+    `tapgo serve` asks for it through TAPGO_WARM_SEARCH (see tapgo/wsgi.py)."""
+
+    def run():
+        from django.db import connections
+
+        try:
+            dictionary.refresh(force=True)
+        except Exception:  # noqa: BLE001 - a warm-up that fails leaves the lazy load to do it
+            log.warning("warming the search dictionary failed", exc_info=True)
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=run, name="search-warm-up", daemon=True).start()
 
 
 # --- the index -------------------------------------------------------------------------------
