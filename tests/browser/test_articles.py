@@ -12,40 +12,10 @@ import re
 import threading
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import expect
+from tests.browser.watch import Watch
 
 PASSWORD = "correct horse battery"  # the `owner` fixture's
-
-CSP_REPORTER = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  console.error("CSP violation: " + e.violatedDirective + " blocked " + e.blockedURI);
-});
-"""
-
-
-class Watch:
-    """Pages opened through it report console errors, page errors and failed responses."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def page(self, context: BrowserContext, who: str) -> Page:
-        context.add_init_script(CSP_REPORTER)
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda msg: (
-                msg.type == "error"
-                and self.problems.append(f"{who}: console error on {page.url}: {msg.text}")
-            ),
-        )
-        page.on("pageerror", lambda exc: self.problems.append(f"{who}: page error: {exc}"))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and self.problems.append(f"{who}: HTTP {r.status} {r.url}"),
-        )
-        return page
 
 
 def join_request_threads(timeout: float = 10) -> None:

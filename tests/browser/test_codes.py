@@ -11,39 +11,16 @@ import pytest
 import zxingcpp
 from django.utils import timezone
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
+from tests.browser.watch import Watch
 
 PASSWORD = "correct horse battery"
-CSP_JS = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  console.error("CSP violation: " + e.violatedDirective + " blocked " + e.blockedURI);
-});
-"""
 
 
 @pytest.fixture
 def live(settings, live_server):
     settings.PUBLIC_URL = live_server.url  # printed codes carry the live server's address
     return live_server
-
-
-class Watch:
-    """Every page's console errors, uncaught exceptions and 4xx/5xx answers."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-
-    def page(self, context) -> Page:
-        context.add_init_script(CSP_JS)
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
-        page.on("pageerror", lambda e: self.problems.append(str(e)))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and self.problems.append(f"{r.status} {r.url}"),
-        )
-        return page
 
 
 def phone_context(browser, playwright):

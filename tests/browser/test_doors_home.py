@@ -10,34 +10,11 @@ import re
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
+from tests.browser.watch import Watch
 
-CSP_JS = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  console.error("CSP violation: " + e.violatedDirective + " blocked " + e.blockedURI);
-});
-"""
 # Where the customer stands: a few steps from Harbour Café (the demo's corner of Shanghai).
 HERE = {"latitude": 31.231, "longitude": 121.474}
-
-
-class Watch:
-    """Every page's console errors, uncaught exceptions and 4xx/5xx answers."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-
-    def page(self, context) -> Page:
-        context.add_init_script(CSP_JS)
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
-        page.on("pageerror", lambda e: self.problems.append(str(e)))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and self.problems.append(f"{r.status} {r.url}"),
-        )
-        return page
 
 
 def phone(browser, playwright, **extra):

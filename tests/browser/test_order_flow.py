@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
+from tests.browser.watch import Watch
 
 LIVE = 5_000  # ms: how long a live update may take to show
 STREAM_SECONDS = 3  # each Server-Sent Events response ends after this; the browser reconnects
@@ -99,29 +100,6 @@ LANGS = [
 ]
 
 
-class Watch:
-    """Pages opened through it report console errors, page errors and failed responses."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def page(self, context: BrowserContext, who: str) -> Page:
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda msg: (
-                msg.type == "error"
-                and self.problems.append(f"{who}: console error on {page.url}: {msg.text}")
-            ),
-        )
-        page.on("pageerror", lambda exc: self.problems.append(f"{who}: page error: {exc}"))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and self.problems.append(f"{who}: HTTP {r.status} {r.url}"),
-        )
-        return page
-
-
 def visible_text(page: Page) -> str:
     """The page's text without the language switcher (it names both languages)."""
     return page.evaluate(
@@ -184,7 +162,7 @@ def test_scan_order_pay_and_follow_it_live(live, browser, playwright, lang: Lang
 
     url = live.url
     slug = "harbour-cafe"
-    watch = Watch()
+    watch = Watch(scripts=(), timeout=None)  # the contexts get RECORDER_JS below
     language = {"locale": lang.locale, "extra_http_headers": {"Accept-Language": lang.accept}}
     desktop = browser.new_context(viewport={"width": 1280, "height": 900}, **language)
     pixel_7 = dict(playwright.devices["Pixel 7"])  # a phone: viewport, touch, mobile UA

@@ -6,18 +6,13 @@ from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Page, expect
+from tests.browser.watch import CSP_REPORTER
 
 from tapgo.catalog import services as catalog
 from tapgo.identity.services import staff_user_create
 from tapgo.merchants import services as merchants
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import Visit
-
-CSP_JS = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  console.error("CSP violation: " + e.violatedDirective + " blocked " + e.blockedURI);
-});
-"""
 
 
 def shop(n: int, name: str, slug: str, products: list[str], lat: str, lng: str):
@@ -45,7 +40,7 @@ def test_search_from_home_opens_a_result_with_the_search_scene(live_server, page
     problems: list[str] = []
     page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
     page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.add_init_script(CSP_JS)
+    page.add_init_script(CSP_REPORTER)
 
     page.goto(live_server.url + "/")
     box = page.get_by_test_id("search-input")
@@ -77,7 +72,7 @@ def test_use_my_location_ranks_and_shows_distance(live_server, page: Page, conte
     context.set_geolocation({"latitude": 31.2101, "longitude": 121.4701})
     problems: list[str] = []
     page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
-    page.add_init_script(CSP_JS)
+    page.add_init_script(CSP_REPORTER)
 
     page.goto(live_server.url + "/")
     page.get_by_test_id("search-input").fill("青团")

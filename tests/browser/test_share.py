@@ -12,7 +12,8 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from tests.browser.test_order_flow import RECORDER_JS, Watch, join_request_threads
+from tests.browser.test_order_flow import RECORDER_JS, join_request_threads
+from tests.browser.watch import Watch
 
 PASSWORD = "correct horse battery"  # the owner fixture's
 
@@ -50,7 +51,7 @@ def test_a_shared_link_brings_a_new_customer_and_an_order(
     from tapgo.ordering.models import Order
 
     url = live.url
-    watch = Watch()
+    watch = Watch(scripts=(), timeout=None)  # the phones get RECORDER_JS in phone_context
     contexts = []
     try:
         # --- A shares the app from its menu: no share sheet, so the clipboard ---------------

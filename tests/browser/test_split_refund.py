@@ -21,7 +21,8 @@ import time
 import pytest
 import stripe
 from django.urls import reverse
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
+from tests.browser.watch import Watch
 from tests.localstripe_server import flush, register_webhook
 
 PASSWORD = "correct horse battery"  # the `owner` fixture's
@@ -30,38 +31,6 @@ CARD = "4242424242424242"
 STREAM_SECONDS = 3  # the order page's live stream ends after this and reconnects
 LIVE = 15_000  # ms: localstripe's webhook comes about a second after the payment
 TOPUP, LATTE, CROISSANT = 3000, 2600, 1800  # in fen: the card holds less than the order
-
-# In every page before its scripts: CSP violations become console errors.
-CSP_REPORTER = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  console.error("CSP violation: " + e.violatedDirective + " blocked " + e.blockedURI);
-});
-"""
-
-
-class Watch:
-    """Pages opened through it report console errors, page errors and failed responses."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def page(self, context: BrowserContext, who: str) -> Page:
-        context.add_init_script(CSP_REPORTER)
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda msg: (
-                msg.type == "error"
-                and self.problems.append(f"{who}: console error on {page.url}: {msg.text}")
-            ),
-        )
-        page.on("pageerror", lambda exc: self.problems.append(f"{who}: page error: {exc}"))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and self.problems.append(f"{who}: HTTP {r.status} {r.url}"),
-        )
-        return page
 
 
 def enter_card(page: Page, number: str) -> None:

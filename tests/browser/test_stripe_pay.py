@@ -15,19 +15,13 @@ import pytest
 from django.http import HttpResponse
 from django.urls import reverse
 from playwright.sync_api import Page, expect
+from tests.browser.watch import CSP_REPORTER
 from tests.localstripe_server import flush, register_webhook
 
 from tapgo.identity.middleware import COOKIE, SALT
 from tapgo.ordering.models import Order, OrderStatus
 from tapgo.payments import credentials, services
 from tapgo.payments.models import IntentStatus, PaymentIntent
-
-# In the page before any script: CSP violations become console errors.
-CSP_REPORTER = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  console.error("CSP violation: " + e.violatedDirective + " blocked " + e.blockedURI);
-});
-"""
 
 
 @pytest.fixture
