@@ -109,7 +109,7 @@ def test_codes_of_every_door(live, browser, playwright, app, product, tmp_path):
     assert response.status == 200
     expect(c.get_by_test_id("code-inactive")).to_contain_text("has expired")
     c.get_by_test_id("open-app").click()
-    expect(c).to_have_url(f"{url}/m/{app.slug}/")
+    expect(c).to_have_url(f"{url}/m/{app.slug}/?from=code")
     expect(c.locator("h1")).to_have_text(app.name)
     expect(c.get_by_test_id("product").first).to_be_visible()
     latest = Visit.objects.exclude(pk__in=seen)

@@ -18,6 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from tapgo.core.text import printable
 from tapgo.core.urls import safe_next
 from tapgo.discovery import services as discovery
 from tapgo.identity.middleware import current_customer
@@ -83,7 +84,7 @@ def nearby(request):
     lat, lng = request.GET.get("lat"), request.GET.get("lng")
     if lat is None and lng is None:
         return render(request, "shell/nearby.html", context)
-    context.update(lat=(lat or "")[:40], lng=(lng or "")[:40])
+    context.update(lat=printable((lat or "")[:40]), lng=printable((lng or "")[:40]))
     try:
         latitude, longitude = discovery.parse_position(lat, lng)
         radius = discovery.parse_radius(request.GET.get("r"))

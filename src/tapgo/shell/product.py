@@ -62,5 +62,8 @@ def _render(request, state: page.AppState, product):
     )
     # The language switch comes back to the product's own address (never the code's, which
     # would count as another scan).
-    context["bits"] = dict(context["bits"], next=escape(here))
+    # Its Share shares the product (at its own address), not the app's home.
+    context["bits"] = dict(
+        context["bits"], next=escape(here), share=page.share_endpoint(app.slug, here)
+    )
     return render(request, "shell/product.html", context)

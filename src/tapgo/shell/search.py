@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from tapgo.core.scenes import Scene
+from tapgo.core.text import printable
 from tapgo.discovery import search as search_index
 
 MAX_QUERY = search_index.MAX_QUERY_CHARS
@@ -83,7 +84,7 @@ def _location(request) -> tuple[float | None, float | None, bool]:
 
 @require_GET
 def search(request):
-    query = request.GET.get("q", "")[:MAX_QUERY].strip()
+    query = printable(request.GET.get("q", "")[:MAX_QUERY]).strip()
     kind = request.GET.get("kind", "")
     if kind not in KIND_LABELS:
         kind = ""

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from PIL import Image, ImageDraw
 
+from tapgo.core.bots import is_bot
 from tapgo.identity.middleware import ensure_customer
 from tapgo.miniapps import services as miniapps
 from tapgo.shell import page, views
@@ -101,6 +102,8 @@ def _wants_json(request) -> bool:
 def share(request, slug: str):
     """The customer's link to a page of this app (?path=), as JSON or as a page."""
     app = miniapps.live_app(slug)
+    if is_bot(request):  # a link preview or a crawler makes no guest and no share link
+        raise Http404
     customer = ensure_customer(request)
     link = miniapps.share_link_for(app=app, customer=customer)
     target = share_target(app.slug, request.GET.get("path"))

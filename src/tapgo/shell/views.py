@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tapgo.core import live
+from tapgo.core.bots import is_bot
 from tapgo.core.money import MoneyError, amount_input, format_money, parse_amount
 from tapgo.core.scenes import Scene
 from tapgo.core.urls import safe_next
@@ -75,13 +76,16 @@ def scan(request, code: str):
     page for a product code. What it opens (app, table, product, scene parameter) comes from
     the code's row alone; nothing in the query string changes it. A disabled or expired code
     of a live app opens a friendly page leading to the app's home; either way the visit is
-    recorded (scene scan, the code, its parameter and its state)."""
+    recorded (scene scan, the code, its parameter and its state), unless a link preview or a
+    crawler fetched it (core/bots.py)."""
     found = page.code_state(code)  # miniapps.services.code_lookup, as one prepared query
     if found is None:
         return render(request, "shell/code_unavailable.html", status=404)
     entry, state, status = found
     app = state.app()
     st = shell_state.of(request)
+    if is_bot(request):  # a link preview or a crawler: the page, but no visit, no guest
+        return _scanned_page(request, entry, state, st, status)
     customer = st.customer(request)
     if status == miniapps.CODE_WORKING and entry.kind == entry.Kind.TABLE:
         known = st.cart(app.pk)
@@ -93,10 +97,15 @@ def scan(request, code: str):
         app=app, customer=customer, scene=Scene.SCAN, code=entry, code_state=status
     )
     page.note_visit(request, st, state)
+    return _scanned_page(request, entry, state, st, status)
+
+
+def _scanned_page(request, entry, state: page.AppState, st, status):
+    """What a scanned code shows (its visit recorded, or not, by scan)."""
     if status != miniapps.CODE_WORKING:
-        # The home link is followed with this page as a same-site Referer: a move inside
-        # the app, so it records no second visit (record_entry).
-        context = {"app": app, "expired": status == miniapps.CODE_EXPIRED}
+        # The home link carries ?from=code: a move inside the app, so it records no second
+        # visit (_entry_scene), with or without a Referer.
+        context = {"app": state.app(), "expired": status == miniapps.CODE_EXPIRED}
         return render(request, "shell/code_inactive.html", context)
     if entry.kind == entry.Kind.PRODUCT and entry.product_public_id:
         from tapgo.shell.product import render_product
@@ -115,6 +124,8 @@ def _entry_scene(request) -> str | None:
         scene = request.GET.get("scene", "")
         if scene in ENTRY_SCENES:
             return scene
+        if request.GET.get("from") == "code":  # the disabled code page's link: scanned already
+            return None
     referer = request.META.get("HTTP_REFERER", "")
     if not referer:
         return Scene.DIRECT
@@ -145,7 +156,7 @@ def record_entry(request, state: page.AppState) -> bool:
     calls this. A share token that names no share link of this app (made up, another app's,
     the customer's own) still records scene `share`, credited to no one."""
     scene = _entry_scene(request)
-    if scene is None:
+    if scene is None or is_bot(request):  # a link preview or a crawler: no visit, no guest
         return False
     st = shell_state.of(request)
     app = state.app()

@@ -114,14 +114,15 @@ def test_a_disabled_or_expired_code_shows_a_friendly_page(client, app, codes, st
     assert 'data-testid="code-inactive"' in html and app.name in html
     assert ("has expired" in html) == (state == "expired")
     home = reverse("shell:app", args=[app.slug])
-    assert f'href="{home}"' in html
+    assert f'href="{home}?from=code"' in html
     visit = Visit.objects.get()
     assert (visit.scene, visit.code_id, visit.code_state, visit.scene_param) == (
         "scan", entry.pk, state, "春季传单",
     )  # fmt: skip
-    # Following its button (the page as a same-site Referer) records no second visit.
+    # Following its button records no second visit, with the page as Referer or without one.
     scan_url = "http://testserver" + reverse("shell:scan", args=[entry.code])
     assert client.get(home, headers={"referer": scan_url}).status_code == 200
+    assert client.get(home + "?from=code").status_code == 200
     assert Visit.objects.count() == 1
 
 

@@ -1,0 +1,21 @@
+"""Text from a request, made fit to show again (in a page's title, a form field's value)."""
+
+import unicodedata
+
+_SPACES = {"\t", "\n", "\r"}
+_JOINERS = {"\u200c", "\u200d"}  # zero-width (non-)joiner: part of some scripts and emoji
+
+
+def printable(text: str) -> str:
+    """`text` without control or format characters (NUL, escape, bidi overrides, ...):
+    tabs and line breaks become spaces; the rest are dropped."""
+    if text.isprintable():
+        return text
+    return "".join(
+        " "
+        if ch in _SPACES
+        else ch
+        if ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf")
+        else ""
+        for ch in text
+    )
