@@ -2,8 +2,8 @@
 
 import pytest
 
-# The `localstripe` fixture: a fake Stripe on loopback for the Stripe provider's tests.
-pytest_plugins = ["tests.localstripe_server"]
+# `localstripe`: a fake Stripe on loopback; `push_endpoint`: a Web Push service on loopback.
+pytest_plugins = ["tests.localstripe_server", "tests.push_endpoint"]
 
 
 def pytest_configure(config):

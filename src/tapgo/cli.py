@@ -123,7 +123,8 @@ def serve(args) -> int:
 
 def _sweep_forever(stop: threading.Event) -> None:
     """The safety nets under the per-item tasks: expire unpaid orders, ask providers about
-    payments whose webhook is late, send refunds whose request did not get through; and
+    payments whose webhook is late, send refunds whose request did not get through, deliver
+    notifications whose task did not run or whose worker died; and
     search popularity, recounted every few minutes."""
     import logging
 
@@ -131,12 +132,20 @@ def _sweep_forever(stop: threading.Event) -> None:
     from django.db import close_old_connections
 
     from tapgo.discovery.search import popularity_sweep
+    from tapgo.messaging.delivery import deliveries_due
     from tapgo.ordering.services import orders_expire_due
     from tapgo.payments.services import reconcile_due, refunds_send_due
 
     while not stop.wait(settings.SWEEP_SECONDS):
         # popularity_sweep recounts search popularity every few minutes, not every round
-        for sweep in (orders_expire_due, reconcile_due, refunds_send_due, popularity_sweep):
+        sweeps = (
+            orders_expire_due,
+            reconcile_due,
+            refunds_send_due,
+            deliveries_due,
+            popularity_sweep,
+        )
+        for sweep in sweeps:
             try:
                 sweep()
             except Exception:  # keep sweeping; the next round retries
@@ -150,6 +159,9 @@ def worker(args) -> int:
     _var_dir()
     from django.core.management import call_command
 
+    from tapgo.messaging.push import ensure_vapid_keys
+
+    ensure_vapid_keys()  # made on the first start, kept from then on
     stop = threading.Event()
     threading.Thread(target=_sweep_forever, args=(stop,), daemon=True).start()
     try:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "tapgo.payments",
     "tapgo.official",
     "tapgo.discovery",
+    "tapgo.messaging",
     "tapgo.shell",
     "tapgo.console",
 ]
@@ -271,6 +272,17 @@ PLATFORM_FEE_BPS = int(os.environ.get("TAPGO_FEE_BPS", "60"))
 RECONCILE_AFTER_SECONDS = int(os.environ.get("TAPGO_RECONCILE_AFTER_SECONDS", "120"))
 # How often the worker runs its sweeps (expiry, reconciliation, refunds to resend).
 SWEEP_SECONDS = float(os.environ.get("TAPGO_SWEEP_SECONDS", "30"))
+# Notifications (tapgo.messaging): tries of a delivery before it is dead-lettered, the first
+# retry's wait (doubling after), how long a worker holds a delivery, the rate limits (0: none).
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("TAPGO_NOTIFY_MAX_ATTEMPTS", "6"))
+NOTIFY_RETRY_SECONDS = float(os.environ.get("TAPGO_NOTIFY_RETRY_SECONDS", "30"))
+NOTIFY_LEASE_SECONDS = float(os.environ.get("TAPGO_NOTIFY_LEASE_SECONDS", "120"))
+NOTIFY_PER_CUSTOMER_HOUR = int(os.environ.get("TAPGO_NOTIFY_PER_CUSTOMER_HOUR", "30"))
+NOTIFY_PER_MERCHANT_MINUTE = int(os.environ.get("TAPGO_NOTIFY_PER_MERCHANT_MINUTE", "1200"))
+# Web Push: the VAPID "sub" claim push services may use to reach the operator, and whether a
+# device may name a loopback or private push endpoint (tests and bench/ only).
+VAPID_SUBJECT = os.environ.get("TAPGO_VAPID_SUBJECT", "mailto:push@tapgo.invalid")
+PUSH_ALLOW_LOCAL = _flag("TAPGO_PUSH_ALLOW_LOCAL")
 # The font printable code posters are drawn with: a .ttf/.otf/.ttc path (`#N` picks a face of
 # a collection) that has Chinese glyphs; unset, Noto Sans CJK SC through fontconfig.
 POSTER_FONT = os.environ.get("TAPGO_POSTER_FONT", "").strip()

@@ -95,9 +95,10 @@ def login_code_verify(*, email: str, code: str, guest: Customer | None) -> Custo
 
 
 def customer_merge(*, source: Customer, target: Customer) -> None:
-    """Move a guest's carts, orders, visits, share links and card balances to an account
-    (called inside a transaction)."""
+    """Move a guest's carts, orders, visits, share links, card balances and notifications to
+    an account (called inside a transaction)."""
     from tapgo.discovery.services import places_move
+    from tapgo.messaging.services import customers_move
     from tapgo.miniapps.services import share_links_move, visits_move
     from tapgo.ordering.services import carts_move, orders_move
     from tapgo.payments.stored_value import cards_move
@@ -108,6 +109,7 @@ def customer_merge(*, source: Customer, target: Customer) -> None:
     share_links_move(source=source, target=target)
     cards_move(source=source, target=target)
     places_move(source=source, target=target)  # favourites, recently-used removals
+    customers_move(source=source, target=target)  # consents, inbox, push devices
     Customer.objects.filter(pk=source.pk).update(merged_into=target)
 
 

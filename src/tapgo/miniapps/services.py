@@ -21,6 +21,7 @@ from tapgo.core.urls import absolute_url
 from tapgo.discovery import search as search_index
 from tapgo.merchants.models import Merchant
 from tapgo.merchants.services import merchant_store
+from tapgo.messaging.services import app_templates_defaults
 from tapgo.miniapps.models import EntryCode, MiniApp, ShareLink, Template, Visit
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
@@ -75,6 +76,7 @@ def app_create(
                 cover=cover,
             )
             EntryCode.objects.create(merchant=merchant, app=app, kind=EntryCode.Kind.STORE)
+            app_templates_defaults(app)
     except IntegrityError:
         raise MiniAppError(_("The slug “%(slug)s” is taken.") % {"slug": slug}) from None
     search_index.index_app_later(app.pk)

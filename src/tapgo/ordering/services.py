@@ -393,7 +393,36 @@ def _transition(order: Order, to: str, *, reason: str = "", **fields) -> Order:
 
             payment_cancel_open(order=order)
         _record(order, to)
+        _notify(order, was, to)
     return order
+
+
+def _notify(order: Order, was: str, to: str) -> None:
+    """The customer's messages about their order, written in the same transaction as the
+    change (messaging's outbox delivers them after commit): paying grants one message;
+    ready and cancelled use it, or the customer's explicit consent."""
+    from tapgo.messaging import services as messaging
+
+    if to == S.PAID:
+        messaging.consent_grant_for_order(order)
+        return
+    if to == S.READY:
+        key, values = "order_ready", {}
+    elif was in ACTIVE and to in {S.CANCELLED, S.REJECTED}:
+        refund = {"amount": order.total, "currency": order.currency}
+        key, values = "order_cancelled", {"refund": refund, "reason": order.reason or "—"}
+    else:
+        return
+    app = MiniApp.objects.get(pk=order.app_id)
+    messaging.notify_quietly(
+        customer=Customer.objects.get(pk=order.customer_id),
+        app=app,
+        key=key,
+        values={"order": order.number, "app": app.name, **values},
+        link=f"/m/{app.slug}/orders/{order.public_id}/",
+        subject=messaging.subject_of("order", order.public_id),
+        dedupe=f"order:{order.public_id}:{key}",
+    )
 
 
 def order_mark_paid(*, order: Order, amount: int, currency: str) -> bool:

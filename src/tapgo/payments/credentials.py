@@ -1,20 +1,17 @@
 """Merchants' provider credentials: secrets encrypted at rest, never shown back in full.
 
-Secrets are a JSON object encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from
-`cryptography`) under keys derived from settings.ENCRYPTION_KEYS; the first key encrypts,
-every key decrypts, so a key can be rotated by putting the new one first.
+Secrets are a JSON object encrypted with core.crypto (Fernet under settings.ENCRYPTION_KEYS,
+rotatable).
 """
 
-import base64
-import hashlib
 import json
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
+from cryptography.fernet import InvalidToken
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tapgo.core.crypto import fernet
 from tapgo.payments import providers
 from tapgo.payments.models import ProviderAccount
 
@@ -23,12 +20,8 @@ class CredentialsError(ValueError):
     pass
 
 
-def _fernet() -> MultiFernet:
-    keys = []
-    for secret in settings.ENCRYPTION_KEYS:
-        digest = hashlib.sha256(b"tapgo.provider-secrets:" + secret.encode()).digest()
-        keys.append(Fernet(base64.urlsafe_b64encode(digest)))
-    return MultiFernet(keys)
+def _fernet():
+    return fernet("provider-secrets")
 
 
 def encrypt(values: dict[str, str]) -> bytes:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tapgo.shell import articles, home, product, search, sharing, views
+from tapgo.shell import articles, home, notifications, product, search, sharing, views
 
 app_name = "shell"
 urlpatterns = [
@@ -29,4 +29,6 @@ urlpatterns = [
     path("me/cards/", views.my_cards, name="my_cards"),
     path("me/signin/", views.signin, name="signin"),
     path("me/signout", views.signout, name="signout"),
+    path("me/n/<str:public_id>", notifications.message_open, name="message_open"),
+    path("me/unsubscribe/<str:token>", notifications.unsubscribe, name="unsubscribe"),
 ]

@@ -1,0 +1,83 @@
+"""Email: one message through the SMTP settings (MAILERS), with a one-click unsubscribe link
+(RFC 8058: List-Unsubscribe and List-Unsubscribe-Post headers) and the same link in the text."""
+
+import smtplib
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from tapgo.messaging.push import Outcome
+
+SALT = "tapgo.messaging.unsubscribe"
+
+
+def unsubscribe_token(message) -> str:
+    """Names the customer, app and template; signed, so it cannot be made up or changed."""
+    return signing.dumps(
+        [message.customer_id, message.app_id, message.template_id], salt=SALT, compress=True
+    )
+
+
+def unsubscribe_target(token: str) -> tuple[int, int, int] | None:
+    try:
+        customer, app, template = signing.loads(token, salt=SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not all(isinstance(v, int) for v in (customer, app, template)):
+        return None
+    return customer, app, template
+
+
+def unsubscribe_url(message) -> str:
+    return settings.PUBLIC_URL + reverse("shell:unsubscribe", args=[unsubscribe_token(message)])
+
+
+def open_url(message) -> str:
+    return settings.PUBLIC_URL + reverse("shell:message_open", args=[message.public_id])
+
+
+def send(message) -> Outcome:
+    """Send the message to the customer's address in the language of their consent."""
+    from tapgo.messaging.services import message_text
+
+    address = message.customer.email
+    if not address:
+        return Outcome("gone", "the customer has no email address")
+    language = message.language or settings.LANGUAGE_CODE
+    title, body = message_text(message, language)
+    unsubscribe = unsubscribe_url(message)
+    with translation.override(language):
+        text = "\n\n".join(
+            [
+                body,
+                _("Open: %(url)s") % {"url": open_url(message)},
+                "—",
+                _("You get this because you asked %(app)s to tell you. Stop these emails: %(url)s")
+                % {"app": message.app.name, "url": unsubscribe},
+            ]
+        )
+    email = EmailMessage(
+        subject=f"{message.app.name}: {title}",
+        body=text,
+        to=[address],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    try:
+        email.send()
+    except smtplib.SMTPRecipientsRefused as exc:
+        return Outcome("dead", f"the mail server refused the address: {exc.recipients}"[:300])
+    except smtplib.SMTPResponseException as exc:
+        if 500 <= exc.smtp_code < 600:
+            return Outcome("dead", f"mail server: {exc.smtp_code} {exc.smtp_error!r}"[:300])
+        return Outcome("retry", f"mail server: {exc.smtp_code} {exc.smtp_error!r}"[:300])
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        return Outcome("retry", f"mail server unreachable: {exc}"[:300])
+    return Outcome("sent")

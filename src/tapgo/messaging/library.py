@@ -1,0 +1,200 @@
+"""The platform's built-in notification templates (installed by a migration, kept by key).
+
+Texts here are data, one per shipped language, not gettext strings: an operator edits them
+in the ops console like any template they add.
+"""
+
+APP = {"name": "app", "type": "text"}
+ORDER = {"name": "order", "type": "text"}
+
+BUILTIN = [
+    {
+        "key": "order_paid",
+        "subject": "order",
+        "default_on": True,
+        "standing": False,
+        "fields": [ORDER, APP, {"name": "total", "type": "money"}],
+        "texts": {
+            "en": {
+                "name": "Order paid",
+                "ask": "Tell me when my payment arrives",
+                "title": "Payment received",
+                "body": "{app} received {total} for order {order}.",
+            },
+            "zh-hans": {
+                "name": "订单支付成功",
+                "ask": "付款到账时通知我",
+                "title": "付款成功",
+                "body": "{app} 已收到订单 {order} 的付款 {total}。",
+            },
+        },
+    },
+    {
+        "key": "order_ready",
+        "subject": "order",
+        "default_on": True,
+        "standing": False,
+        "fields": [ORDER, APP],
+        "texts": {
+            "en": {
+                "name": "Order ready for pickup",
+                "ask": "Tell me when my order is ready",
+                "title": "Your order is ready",
+                "body": "Order {order} is ready for pickup at {app}.",
+            },
+            "zh-hans": {
+                "name": "取餐提醒",
+                "ask": "订单做好时通知我",
+                "title": "您的订单已做好",
+                "body": "{app} 的订单 {order} 已做好，请前往取餐。",
+            },
+        },
+    },
+    {
+        "key": "order_cancelled",
+        "subject": "order",
+        "default_on": True,
+        "standing": False,
+        "fields": [
+            ORDER,
+            APP,
+            {"name": "refund", "type": "money"},
+            {"name": "reason", "type": "text"},
+        ],
+        "texts": {
+            "en": {
+                "name": "Order cancelled or refunded",
+                "ask": "Tell me if my order is cancelled",
+                "title": "Your order was cancelled",
+                "body": "{app} cancelled order {order} ({reason}). {refund} goes back to you.",
+            },
+            "zh-hans": {
+                "name": "订单取消及退款",
+                "ask": "订单被取消时通知我",
+                "title": "您的订单已取消",
+                "body": "{app} 取消了订单 {order}（{reason}），{refund} 将退还给您。",
+            },
+        },
+    },
+    {
+        "key": "booking_confirmed",
+        "subject": "booking",
+        "default_on": False,
+        "standing": False,
+        "fields": [
+            APP,
+            {"name": "service", "type": "text"},
+            {"name": "starts", "type": "datetime"},
+        ],
+        "texts": {
+            "en": {
+                "name": "Booking confirmed",
+                "ask": "Tell me when my booking is confirmed",
+                "title": "Booking confirmed",
+                "body": "{app} confirmed your booking: {service}, {starts}.",
+            },
+            "zh-hans": {
+                "name": "预约成功",
+                "ask": "预约确认后通知我",
+                "title": "预约成功",
+                "body": "{app} 已确认您的预约：{service}，{starts}。",
+            },
+        },
+    },
+    {
+        "key": "booking_reminder",
+        "subject": "booking",
+        "default_on": False,
+        "standing": True,
+        "fields": [
+            APP,
+            {"name": "service", "type": "text"},
+            {"name": "starts", "type": "datetime"},
+        ],
+        "texts": {
+            "en": {
+                "name": "Booking reminder",
+                "ask": "Remind me before my bookings",
+                "title": "Your booking is soon",
+                "body": "Reminder: {service} at {app}, {starts}.",
+            },
+            "zh-hans": {
+                "name": "预约提醒",
+                "ask": "预约前提醒我",
+                "title": "预约即将开始",
+                "body": "提醒：{app} 的 {service}，{starts}。",
+            },
+        },
+    },
+    {
+        "key": "points_changed",
+        "subject": "card",
+        "default_on": False,
+        "standing": True,
+        "fields": [
+            APP,
+            {"name": "change", "type": "number"},
+            {"name": "balance", "type": "number"},
+        ],
+        "texts": {
+            "en": {
+                "name": "Points changed",
+                "ask": "Tell me when my points change",
+                "title": "Your points changed",
+                "body": "{app}: {change} points; you now have {balance}.",
+            },
+            "zh-hans": {
+                "name": "积分变动",
+                "ask": "积分变动时通知我",
+                "title": "积分变动",
+                "body": "{app}：积分变动 {change}，当前积分 {balance}。",
+            },
+        },
+    },
+    {
+        "key": "coupon_expiring",
+        "subject": "coupon",
+        "default_on": False,
+        "standing": True,
+        "fields": [
+            APP,
+            {"name": "coupon", "type": "text"},
+            {"name": "expires", "type": "datetime"},
+        ],
+        "texts": {
+            "en": {
+                "name": "Coupon about to expire",
+                "ask": "Remind me before my coupons expire",
+                "title": "A coupon expires soon",
+                "body": "Your coupon “{coupon}” at {app} expires {expires}.",
+            },
+            "zh-hans": {
+                "name": "优惠券到期提醒",
+                "ask": "优惠券到期前提醒我",
+                "title": "优惠券即将到期",
+                "body": "您在 {app} 的优惠券“{coupon}”将于 {expires} 到期。",
+            },
+        },
+    },
+    {
+        "key": "new_article",
+        "subject": "article",
+        "default_on": True,
+        "standing": True,
+        "fields": [APP, {"name": "title", "type": "text"}],
+        "texts": {
+            "en": {
+                "name": "New article",
+                "ask": "Follow: tell me about new articles",
+                "title": "New from {app}",
+                "body": "{title}",
+            },
+            "zh-hans": {
+                "name": "新文章",
+                "ask": "关注：有新文章时通知我",
+                "title": "{app} 发布了新文章",
+                "body": "{title}",
+            },
+        },
+    },
+]

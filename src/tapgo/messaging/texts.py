@@ -1,0 +1,159 @@
+"""Template texts: typed fields, checking a template and a message's values, rendering.
+
+A text names fields as {field}; nothing else of str.format is allowed (no attributes,
+indexes, conversions or format specs), so a template can never reach into Python objects.
+"""
+
+import string
+from datetime import datetime
+
+from babel.dates import format_datetime
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from tapgo.core.money import format_money
+
+FIELD_TYPES = ("text", "money", "datetime", "number")
+TEXT_PARTS = ("name", "ask", "title", "body")
+MAX_TEXT = {"name": 60, "ask": 80, "title": 80, "body": 400}
+MAX_VALUE = 200  # characters of a text field's value
+
+
+class TemplateTextError(ValueError):
+    pass
+
+
+def languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def _placeholders(text: str) -> list[str]:
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        raise TemplateTextError(_("A text has an unmatched “{” or “}”.")) from None
+    names = []
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise TemplateTextError(
+                _("“{%(name)s}” is not a field: write a field's name in braces.") % {"name": name}
+            )
+        names.append(name)
+    return names
+
+
+def check_template(fields, texts) -> tuple[list[dict], dict]:
+    """The fields and texts cleaned, or TemplateTextError with a message."""
+    if not isinstance(fields, list) or not isinstance(texts, dict):
+        raise TemplateTextError(_("A template needs a list of fields and a text per language."))
+    clean_fields, names = [], set()
+    for field in fields:
+        name = str((field or {}).get("name", "")).strip()
+        kind = (field or {}).get("type")
+        if not name.isidentifier() or len(name) > 30:
+            raise TemplateTextError(_("A field's name is a word of letters, digits and _."))
+        if kind not in FIELD_TYPES:
+            raise TemplateTextError(
+                _("A field's type is one of: %(types)s.") % {"types": ", ".join(FIELD_TYPES)}
+            )
+        if name in names:
+            raise TemplateTextError(_("Two fields are called “%(name)s”.") % {"name": name})
+        names.add(name)
+        clean_fields.append({"name": name, "type": kind})
+    clean_texts = {}
+    for language in languages():
+        parts = texts.get(language) or {}
+        clean = {}
+        for part in TEXT_PARTS:
+            value = str(parts.get(part, "")).strip()
+            if not value:
+                raise TemplateTextError(
+                    _("Every language needs a %(part)s (%(language)s is missing one).")
+                    % {"part": part, "language": language}
+                )
+            if len(value) > MAX_TEXT[part]:
+                raise TemplateTextError(
+                    _("A %(part)s is at most %(max)d characters.")
+                    % {"part": part, "max": MAX_TEXT[part]}
+                )
+            for name in _placeholders(value):
+                if name not in names:
+                    raise TemplateTextError(
+                        _("The text names {%(name)s}, which is not one of the fields.")
+                        % {"name": name}
+                    )
+            clean[part] = value
+        clean_texts[language] = clean
+    return clean_fields, clean_texts
+
+
+def check_values(fields: list[dict], values) -> dict:
+    """A message's values checked against the template's typed fields (all, and no more)."""
+    if not isinstance(values, dict):
+        raise TemplateTextError(_("A message's values are a mapping of field to value."))
+    expected = {field["name"]: field["type"] for field in fields}
+    extra = set(values) - set(expected)
+    if extra:
+        raise TemplateTextError(
+            _("Unknown fields: %(names)s.") % {"names": ", ".join(sorted(extra))}
+        )
+    clean = {}
+    for name, kind in expected.items():
+        if name not in values:
+            raise TemplateTextError(_("The field %(name)s is missing.") % {"name": name})
+        value = values[name]
+        ok = True
+        if kind == "text":
+            ok = isinstance(value, str) and len(value) <= MAX_VALUE
+        elif kind == "number":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind == "money":
+            ok = (
+                isinstance(value, dict)
+                and set(value) == {"amount", "currency"}
+                and isinstance(value["amount"], int)
+                and not isinstance(value["amount"], bool)
+                and isinstance(value["currency"], str)
+                and len(value["currency"]) == 3
+                and value["currency"].isalpha()
+            )
+        elif kind == "datetime":
+            try:
+                ok = datetime.fromisoformat(value).tzinfo is not None
+            except (TypeError, ValueError):
+                ok = False
+        if not ok:
+            raise TemplateTextError(
+                _("The field %(name)s needs a %(type)s value.") % {"name": name, "type": kind}
+            )
+        clean[name] = value
+    return clean
+
+
+def _display(kind: str, value, language: str) -> str:
+    if kind == "money":
+        return format_money(value["amount"], value["currency"].upper(), language)
+    if kind == "datetime":
+        moment = datetime.fromisoformat(value)
+        locale = "zh_Hans_CN" if language.lower() == "zh-hans" else language.replace("-", "_")
+        return format_datetime(moment, "medium", tzinfo=moment.tzinfo, locale=locale)
+    return str(value)
+
+
+def text_for(texts: dict, language: str | None) -> dict:
+    """The template's texts in `language`, or in the default language."""
+    return (
+        texts.get(language or "") or texts.get(settings.LANGUAGE_CODE) or next(iter(texts.values()))
+    )
+
+
+def render(template, values: dict, language: str | None) -> tuple[str, str]:
+    """A message's title and body in `language` (falling back to the default language)."""
+    texts = text_for(template.texts, language)
+    language = language if language in template.texts else settings.LANGUAGE_CODE
+    kinds = {field["name"]: field["type"] for field in template.fields}
+    shown = {name: _display(kinds[name], value, language) for name, value in values.items()}
+    formatter = string.Formatter()
+    return formatter.vformat(texts["title"], (), shown), formatter.vformat(texts["body"], (), shown)
