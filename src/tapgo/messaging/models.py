@@ -116,8 +116,10 @@ class Message(MerchantOwned):
     public_id = PublicIdField()
     customer = models.ForeignKey("identity.Customer", on_delete=models.CASCADE, related_name="+")
     app = models.ForeignKey("miniapps.MiniApp", on_delete=models.CASCADE, related_name="+")
-    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="+")
-    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="+")
+    # RESTRICT: a template or consent is never deleted from under a sent message; deleting
+    # the customer deletes both, which RESTRICT (unlike PROTECT) allows.
+    template = models.ForeignKey(Template, on_delete=models.RESTRICT, related_name="+")
+    consent = models.ForeignKey(Consent, on_delete=models.RESTRICT, related_name="+")
     subject = models.CharField(max_length=40, blank=True)
     # The sender's idempotency key: one message per (customer, template, key).
     key = models.CharField(max_length=80, blank=True)

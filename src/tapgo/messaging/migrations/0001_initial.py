@@ -168,7 +168,7 @@ class Migration(migrations.Migration):
                 (
                     "consent",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.RESTRICT,
                         related_name="+",
                         to="messaging.consent",
                     ),
@@ -192,7 +192,7 @@ class Migration(migrations.Migration):
                 (
                     "template",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.RESTRICT,
                         related_name="+",
                         to="messaging.template",
                     ),
