@@ -73,7 +73,10 @@ def send(message) -> Outcome:
     try:
         email.send()
     except smtplib.SMTPRecipientsRefused as exc:
-        return Outcome("dead", f"the mail server refused the address: {exc.recipients}"[:300])
+        # 5xx is for good (no such user); 4xx (greylisting, a full mailbox) is for later.
+        codes = [code for code, _reply in exc.recipients.values()]
+        result = "dead" if codes and all(500 <= code < 600 for code in codes) else "retry"
+        return Outcome(result, f"the mail server refused the address: {exc.recipients}"[:300])
     except smtplib.SMTPResponseException as exc:
         if 500 <= exc.smtp_code < 600:
             return Outcome("dead", f"mail server: {exc.smtp_code} {exc.smtp_error!r}"[:300])

@@ -1,8 +1,42 @@
-"""The platform's built-in notification templates (installed by a migration, kept by key).
+"""The platform's built-in notification templates, installed by key where missing.
 
 Texts here are data, one per shipped language, not gettext strings: an operator edits them
-in the ops console like any template they add.
+in the ops console like any template they add. `install` runs from the migration and after
+every `migrate` or `flush` (post_migrate, as Django re-creates content types), so a database
+emptied by a test or an operator gets its library back; a template the operator changed is
+left as it is.
 """
+
+
+def install(Template, AppTemplate, MiniApp) -> int:  # noqa: N803 (model classes)
+    """Create the missing built-in templates (switching the default ones on for every
+    existing app); returns how many were created. Takes the model classes, so the migration
+    can pass its historical ones."""
+    have = set(
+        Template.objects.filter(key__in=[t["key"] for t in BUILTIN]).values_list("key", flat=True)
+    )
+    created = 0
+    for spec in BUILTIN:
+        if spec["key"] in have:
+            continue
+        template = Template.objects.create(
+            key=spec["key"],
+            subject=spec["subject"],
+            fields=spec["fields"],
+            texts=spec["texts"],
+            standing=spec["standing"],
+            default_on=spec["default_on"],
+        )
+        created += 1
+        if spec["default_on"]:
+            AppTemplate.objects.bulk_create(
+                [
+                    AppTemplate(merchant_id=app.merchant_id, app_id=app.pk, template=template)
+                    for app in MiniApp.objects.all()
+                ]
+            )
+    return created
+
 
 APP = {"name": "app", "type": "text"}
 ORDER = {"name": "order", "type": "text"}

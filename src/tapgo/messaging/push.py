@@ -7,6 +7,7 @@ import base64
 import ipaddress
 import json
 import logging
+import socket
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -103,12 +104,16 @@ def vapid_subject() -> str:
 
 
 def _local_host(host: str) -> bool:
+    host = host.rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return False
+        try:  # the short forms the resolver also reads as addresses: 127.1, 2130706433, 0x7f.1
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return False
     return not address.is_global
 
 

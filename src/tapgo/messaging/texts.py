@@ -17,6 +17,7 @@ FIELD_TYPES = ("text", "money", "datetime", "number")
 TEXT_PARTS = ("name", "ask", "title", "body")
 MAX_TEXT = {"name": 60, "ask": 80, "title": 80, "body": 400}
 MAX_VALUE = 200  # characters of a text field's value
+MAX_NUMBER = 10**15  # bigger ints overflow JSON numbers and str() (a message would never render)
 
 
 class TemplateTextError(ValueError):
@@ -50,8 +51,11 @@ def check_template(fields, texts) -> tuple[list[dict], dict]:
         raise TemplateTextError(_("A template needs a list of fields and a text per language."))
     clean_fields, names = [], set()
     for field in fields:
-        name = str((field or {}).get("name", "")).strip()
-        kind = (field or {}).get("type")
+        if not isinstance(field, dict):
+            raise TemplateTextError(_("Each field needs a name and a type."))
+        name = field.get("name")
+        name = name.strip() if isinstance(name, str) else ""
+        kind = field.get("type")
         if not name.isidentifier() or len(name) > 30:
             raise TemplateTextError(_("A field's name is a word of letters, digits and _."))
         if kind not in FIELD_TYPES:
@@ -65,9 +69,12 @@ def check_template(fields, texts) -> tuple[list[dict], dict]:
     clean_texts = {}
     for language in languages():
         parts = texts.get(language) or {}
+        if not isinstance(parts, dict):
+            raise TemplateTextError(_("A template needs a list of fields and a text per language."))
         clean = {}
         for part in TEXT_PARTS:
-            value = str(parts.get(part, "")).strip()
+            value = parts.get(part, "")
+            value = value.strip() if isinstance(value, str) else ""  # not text: missing
             if not value:
                 raise TemplateTextError(
                     _("Every language needs a %(part)s (%(language)s is missing one).")
@@ -97,7 +104,7 @@ def check_values(fields: list[dict], values) -> dict:
     extra = set(values) - set(expected)
     if extra:
         raise TemplateTextError(
-            _("Unknown fields: %(names)s.") % {"names": ", ".join(sorted(extra))}
+            _("Unknown fields: %(names)s.") % {"names": ", ".join(sorted(map(str, extra)))}
         )
     clean = {}
     for name, kind in expected.items():
@@ -108,13 +115,14 @@ def check_values(fields: list[dict], values) -> dict:
         if kind == "text":
             ok = isinstance(value, str) and len(value) <= MAX_VALUE
         elif kind == "number":
-            ok = isinstance(value, int) and not isinstance(value, bool)
+            ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) < MAX_NUMBER
         elif kind == "money":
             ok = (
                 isinstance(value, dict)
                 and set(value) == {"amount", "currency"}
                 and isinstance(value["amount"], int)
                 and not isinstance(value["amount"], bool)
+                and abs(value["amount"]) < MAX_NUMBER
                 and isinstance(value["currency"], str)
                 and len(value["currency"]) == 3
                 and value["currency"].isalpha()
