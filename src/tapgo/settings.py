@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tapgo.messaging",
     "tapgo.shell",
     "tapgo.console",
+    "tapgo.ops",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from tapgo.core import views as core_views
 
 urlpatterns = [
     path("console/", include("tapgo.console.urls")),
+    path("ops/", include("tapgo.ops.urls")),
     path("payments/", include("tapgo.payments.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("media/<path:name>", core_views.media, name="media"),

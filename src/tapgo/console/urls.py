@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tapgo.console import articles, codes, money, sharing, views
+from tapgo.console import articles, codes, money, notifications, sharing, views
 
 app_name = "console"
 
@@ -70,6 +70,13 @@ urlpatterns = [
     path(m + "reports/settle", money.settle, name="settle"),
     # what shared links brought (console/sharing.py)
     path(m + "sharing/", sharing.sharing, name="sharing"),
+    # which notifications each app sends, and how they do (console/notifications.py)
+    path(m + "notifications/", notifications.notifications, name="notifications"),
+    path(
+        m + "notifications/<str:app_id>/<slug:key>",
+        notifications.notification_switch,
+        name="notification_switch",
+    ),
     # official-account articles (console/articles.py)
     path(m + "articles/", articles.articles, name="articles"),
     path(m + "articles/new/", articles.article_new, name="article_new"),

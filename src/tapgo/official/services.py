@@ -247,16 +247,31 @@ def article_update(
 
 @transaction.atomic
 def article_set_published(*, article: Article, published: bool) -> Article:
-    """Publish (published_at is set the first time only) or take back to draft."""
+    """Publish (published_at is set the first time only) or take back to draft.
+
+    Coming out (from draft) tells the app's followers, after commit, in a background task
+    (official/tasks.py); its dedupe key means publishing again sends nobody the article twice.
+    """
     now = timezone.now()
     if published:
         # A conditional update: two publishers racing both leave the first time in place.
         Article.objects.filter(pk=article.pk, published_at__isnull=True).update(published_at=now)
     status = Article.Status.PUBLISHED if published else Article.Status.DRAFT
-    Article.objects.filter(pk=article.pk).update(status=status, updated_at=now)
+    # Conditional too: of two racing publishers, one brings it out and tells the followers.
+    came_out = Article.objects.filter(pk=article.pk).exclude(status=status).update(status=status)
+    Article.objects.filter(pk=article.pk).update(updated_at=now)
     article.refresh_from_db()
     _indexed(article)
+    if published and came_out:
+        _tell_followers(article.pk)
     return article
+
+
+def _tell_followers(article_id: int) -> None:
+    from tapgo.official.tasks import article_fan_out
+
+    # robust: the article stands if the queue cannot take the task (publishing again retries).
+    transaction.on_commit(lambda: article_fan_out.enqueue(article_id), robust=True)
 
 
 @transaction.atomic

@@ -30,6 +30,7 @@ def _ids_of(merchant) -> dict:
         "order_id": order.public_id,
         "user_id": merchants.staff_list(merchant).first().user.public_id,
         "article_id": official.article_create(merchant=merchant, app=app, title="News").public_id,
+        "key": "order_ready",  # a notification template: the platform's, not the merchant's
     }
 
 
