@@ -512,8 +512,9 @@ def customers_move(*, source: Customer, target: Customer) -> None:
 
 
 def template_stats(merchant) -> list[dict]:
-    """Per template: messages sent, delivered (to the inbox; by push; by email) and opened.
-    Counts only: no customer, endpoint or address."""
+    """Per template: messages sent, delivered (to the inbox; by push; by email) and opened
+    (the customer followed its link; "mark all read" is not opening). Counts only: no
+    customer, endpoint or address."""
     sent = Q(deliveries__status=Delivery.Status.SENT)
     rows = (
         Message.objects.for_merchant(merchant)
@@ -523,9 +524,7 @@ def template_stats(merchant) -> list[dict]:
             delivered=Count("pk", filter=Q(delivered_at__isnull=False), distinct=True),
             pushed=Count("pk", filter=sent & Q(deliveries__channel="push"), distinct=True),
             emailed=Count("pk", filter=sent & Q(deliveries__channel="email"), distinct=True),
-            opened=Count(
-                "pk", filter=Q(opened_at__isnull=False) | Q(read_at__isnull=False), distinct=True
-            ),
+            opened=Count("pk", filter=Q(opened_at__isnull=False), distinct=True),
         )
         .order_by("template__key")
     )
