@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from tapgo.merchants.services import merchant_store
 from tapgo.official import services as official
-from tapgo.shell import page, views
+from tapgo.shell import notifications, page, views
 from tapgo.shell import state as shell_state
 
 
@@ -33,7 +33,7 @@ def articles(request, slug: str):
         return render(
             request,
             "shell/articles.html",
-            views._frame(request, app, articles=found),
+            views._frame(request, app, articles=found, ask=notifications.follow_ask(request, app)),
         )
 
 

@@ -18,7 +18,8 @@ Django otherwise:
   the middleware makes; a host Django refused never gets here);
 - a well-formed CSRF cookie, a valid shell cookie with a fresh cart entry for this app
   and no other page of the app remembered for switching back (shell/state.py), no flash
-  messages waiting, the skeleton and the customer's recently used list already cached;
+  messages waiting, the skeleton, the customer's recently used list and unread count
+  already cached;
 - the app is live. Its state (published, merchant active, paused, catalogue version, all
   it shows) is read with one query at most once a second per worker process
   (APP_STATE_SECONDS): a query per view costs as much as the page here, more on PostgreSQL,
@@ -140,12 +141,14 @@ def _serve(environ, slug: str):
     with translation.override(language):
         skel = page.skeleton_cached(state)
         recent = page.recent_cached(st, state.pk)
-        if skel is None or recent is None:
+        unread = page.unread_cached(st)
+        if skel is None or recent is None or unread is None:
             return None
         values = page.bits_of(
             language=language,
             slug=state.slug,
             recent=recent,
+            unread=unread,
             count=cart[0],
             table=cart[1],
             csrf=page.masked_csrf(secret),

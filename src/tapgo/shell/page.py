@@ -12,7 +12,8 @@ docs/decisions/0001-serving.md for the figures):
    per-request bits go; split at the markers, each static piece UTF-8 encoded and
    deflate-compressed once. Kept in the cache; a change of anything it shows changes its key.
 3. the bits: the CSRF token, the cart count and table (from the shell cookie, see
-   shell/state.py), recently used apps (cached per customer and visit stamp), flash
+   shell/state.py), recently used apps (cached per customer and visit stamp), the inbox's
+   unread count (one indexed COUNT, cached per customer and stamp for UNREAD_SECONDS), flash
    messages, the share link and the language form's return path.
 4. the body: the pieces joined; for a browser that accepts gzip, one gzip stream made of the
    pre-compressed pieces with the bits as *stored* (uncompressed) deflate blocks. Nothing is
@@ -56,6 +57,7 @@ from tapgo.core.ids import is_public_id
 from tapgo.discovery import services as discovery
 from tapgo.identity.middleware import current_customer
 from tapgo.merchants.models import Merchant
+from tapgo.messaging import services as messaging
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode, MiniApp
 from tapgo.ordering import services as ordering
@@ -64,8 +66,11 @@ from tapgo.shell import state as shell_state
 MENU_CACHE_SECONDS = 600
 RECENT_CACHE_SECONDS = 600
 RECENT_LIMIT = 6
+# A new message shows in an app page's badge within this long; reading messages (which
+# gives the customer a new stamp) shows at once.
+UNREAD_SECONDS = 30
 BITS = ("csrf", "cart_count", "cart_button", "table", "recent", "pin", "messages", "next",
-        "share")  # fmt: skip
+        "share", "inbox")  # fmt: skip
 _MARK = secrets.token_hex(6)
 _MARK_RE = re.compile("\x1e" + _MARK + r":(\w+)\x1f")
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")
@@ -336,8 +341,8 @@ class _Recent:
     changes (a new visit makes a new stamp), so no process needs telling; entries expire
     after RECENT_CACHE_SECONDS so a renamed or withdrawn app drops out in time."""
 
-    def __init__(self, size: int = 20_000):
-        self.size, self.items = size, {}
+    def __init__(self, size: int = 20_000, seconds: float = RECENT_CACHE_SECONDS):
+        self.size, self.seconds, self.items = size, seconds, {}
 
     def get(self, key):
         found = self.items.get(key)
@@ -351,10 +356,21 @@ class _Recent:
             self.items = {k: v for k, v in self.items.items() if v[0] >= now}
             while len(self.items) >= self.size:
                 self.items.pop(next(iter(self.items)))
-        self.items[key] = (time.monotonic() + RECENT_CACHE_SECONDS, value)
+        self.items[key] = (time.monotonic() + self.seconds, value)
+
+    def move(self, old, new) -> None:
+        """What `old` holds, under `new` too, expiring when it would have."""
+        found = self.items.get(old)
+        if found is not None and found[0] >= time.monotonic():
+            self.set(new, None)
+            self.items[new] = found
 
 
 _recent = _Recent()
+# Unread counts, per process: keyed by customer and visit stamp like the recently used
+# list; reading messages makes a new stamp (lists_changed), and a count is trusted for
+# UNREAD_SECONDS, so a message delivered meanwhile shows on app pages within that time.
+_unread = _Recent(seconds=UNREAD_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -407,7 +423,9 @@ def recent_apps(request, st: shell_state.ShellState, app_pk: int) -> Switcher:
 def note_visit(request, st: shell_state.ShellState, state: AppState) -> None:
     """After a visit is recorded: a new stamp, and the cached list moved on without a query."""
     old = _recent.get((st.customer_id, st.stamp)) if st.stamp else None
+    before = (st.customer_id, st.stamp)
     st.visited()
+    _unread.move(before, (st.customer_id, st.stamp))  # a visit reads no message
     if old is not None:
         apps = [(state.pk, state.slug, state.row[4])]
         apps += [a for a in old[0] if a[0] != state.pk][:RECENT_LIMIT]
@@ -415,9 +433,27 @@ def note_visit(request, st: shell_state.ShellState, state: AppState) -> None:
 
 
 def lists_changed(st: shell_state.ShellState) -> None:
-    """After the customer pinned, unpinned or removed an app: a new stamp, so every page
-    (in every process) reads the list and the pins afresh."""
+    """After the customer pinned, unpinned or removed an app, or read messages: a new stamp,
+    so every page (in every process) reads the list, the pins and the unread count afresh."""
     st.visited()
+
+
+def unread_cached(st: shell_state.ShellState) -> int | None:
+    """The customer's unread messages, if this process knows them for this stamp."""
+    if not st.customer_id:
+        return 0
+    return _unread.get((st.customer_id, st.stamp))
+
+
+def unread_of(st: shell_state.ShellState, *, fresh: bool = False) -> int:
+    """The customer's unread messages: cached, or (fresh, or not known) one indexed COUNT."""
+    if not st.customer_id:
+        return 0
+    found = None if fresh else _unread.get((st.customer_id, st.stamp))
+    if found is None:
+        found = messaging.unread_count(st.customer_id)
+        _unread.set((st.customer_id, st.stamp), found)
+    return found
 
 
 def cart_of(request, st: shell_state.ShellState, state: AppState) -> tuple[int, str]:
@@ -465,6 +501,7 @@ def share_endpoint(slug: str, path: str) -> str:
 
 RECENTLY_USED = gettext_noop("Recently used")
 TABLE_CHIP = gettext_noop("Table %(table_label)s")
+INBOX = gettext_noop("Inbox")
 PIN = gettext_noop("Pin to home")
 UNPIN = gettext_noop("Unpin from home")
 
@@ -483,12 +520,33 @@ def _cart_button(language: str, slug: str, count: int) -> str:
     return f'<a class="button primary sticky" href="{url("shell:cart", slug)}">{escape(text)}</a>'
 
 
+@lru_cache(maxsize=512)
+def inbox_link(language: str, unread: int) -> str:
+    """The top bar's link to the inbox, with the unread count when there is one."""
+    label = escape(_text(language, INBOX))
+    if not unread:
+        return (
+            f'<a class="inbox-link" href="{reverse("shell:inbox")}" data-testid="inbox-badge"'
+            f' data-unread="0">{label}</a>'
+        )
+    with translation.override(language):
+        said = ngettext("Inbox: %(n)s unread", "Inbox: %(n)s unread", unread) % {"n": unread}
+    shown = str(unread) if unread < 100 else "99+"
+    return (
+        f'<a class="inbox-link unread" href="{reverse("shell:inbox")}" data-testid="inbox-badge"'
+        f' data-unread="{unread}" aria-label="{escape(said)}">{label}'
+        f' <span class="count">{shown}</span></a>'
+    )
+
+
 def bits(request, pk: int, slug: str, st, *, count: int, table: str) -> dict[str, str]:
     """The per-request parts of a mini-app page, as safe HTML strings."""
+    recent = recent_apps(request, st, pk)
     return bits_of(
         language=translation.get_language(),
         slug=slug,
-        recent=recent_apps(request, st, pk),
+        recent=recent,
+        unread=unread_of(st),
         count=count,
         table=table,
         csrf=csrf_token(request),
@@ -499,7 +557,7 @@ def bits(request, pk: int, slug: str, st, *, count: int, table: str) -> dict[str
 
 
 def bits_of(
-    *, language, slug, recent, count, table, csrf, origin, path, messages
+    *, language, slug, recent, unread, count, table, csrf, origin, path, messages
 ) -> dict[str, str]:
     if recent.links:
         links = "".join(
@@ -530,6 +588,7 @@ def bits_of(
         "messages": messages,
         "next": escape(path),
         "share": share_endpoint(slug, path.split("?", 1)[0]),
+        "inbox": SafeString(inbox_link(language, unread)),
     }
 
 

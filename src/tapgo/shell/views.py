@@ -32,7 +32,7 @@ from tapgo.ordering.models import Fulfilment, OrderStatus
 from tapgo.payments import providers, stored_value
 from tapgo.payments import services as payments
 from tapgo.payments.models import IntentStatus, PaymentIntent
-from tapgo.shell import page
+from tapgo.shell import notifications, page
 from tapgo.shell import state as shell_state
 
 ENTRY_SCENES = {Scene.SHARE, Scene.SEARCH, Scene.NEARBY, Scene.RECENT, Scene.ACCOUNT,
@@ -427,6 +427,7 @@ def order(request, slug: str, order_id: str):
         lines=order.lines.all(),
         status_html=_status_html(request, order),
         last_event=ordering.last_event_id(order=order),
+        ask=notifications.order_ask(request, order),  # "tell me when it's ready"
     )
     return render(request, "shell/order.html", context)
 
