@@ -24,6 +24,7 @@ PASSWORD = "tapgo-demo"
 CAFE_OWNER = "owner@cafe.demo"
 CAFE_STAFF = "staff@cafe.demo"
 BAKERY_OWNER = "owner@bakery.demo"
+OPERATOR = "ops@tapgo.demo"  # the platform operator: /ops/ (templates, dead letters)
 
 CAFE_MENU = {
     "Coffee": [
@@ -126,9 +127,9 @@ def _shares(app: MiniApp) -> None:
             )
 
 
-def _user(email: str) -> User:
+def _user(email: str, *, operator: bool = False) -> User:
     user = User.objects.filter(email=email).first()
-    return user or User.objects.create_user(email=email, password=PASSWORD)
+    return user or User.objects.create_user(email=email, password=PASSWORD, is_staff=operator)
 
 
 def _business(owner: User, name: str, slug: str, description: str, menu: dict, **store) -> MiniApp:
@@ -154,6 +155,7 @@ def _business(owner: User, name: str, slug: str, description: str, menu: dict, *
 @transaction.atomic
 def seed() -> dict:
     owner, staff, baker = _user(CAFE_OWNER), _user(CAFE_STAFF), _user(BAKERY_OWNER)
+    _user(OPERATOR, operator=True)
     cafe = _business(
         owner,
         "Harbour Café",
@@ -210,6 +212,8 @@ def print_welcome(info: dict, public_url: str) -> None:
         f"    {CAFE_OWNER} / {PASSWORD}   (owner of {cafe.name})",
         f"    {CAFE_STAFF} / {PASSWORD}   (staff of {cafe.name})",
         f"    {BAKERY_OWNER} / {PASSWORD}   (owner of {bakery.name})",
+        f"  Operator console:                   {public_url}{reverse('ops:home')}",
+        f"    {OPERATOR} / {PASSWORD}",
         "",
         "  Scan this code for table 1 (use --public-url with your LAN address for a phone):",
     ]
