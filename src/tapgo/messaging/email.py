@@ -27,7 +27,7 @@ def unsubscribe_target(token: str) -> tuple[int, int, int] | None:
         customer, app, template = signing.loads(token, salt=SALT)
     except (signing.BadSignature, ValueError, TypeError):
         return None
-    if not all(isinstance(v, int) for v in (customer, app, template)):
+    if not all(type(v) is int and 0 < v < 2**63 for v in (customer, app, template)):
         return None
     return customer, app, template
 
@@ -37,7 +37,11 @@ def unsubscribe_url(message) -> str:
 
 
 def open_url(message) -> str:
-    return settings.PUBLIC_URL + reverse("shell:message_open", args=[message.public_id])
+    """The message's link for a push or an email, signed (services.open_token)."""
+    from tapgo.messaging.services import open_token
+
+    path = reverse("shell:message_open", args=[message.public_id])
+    return f"{settings.PUBLIC_URL}{path}?k={open_token(message)}"
 
 
 def send(message) -> Outcome:
@@ -76,7 +80,7 @@ def send(message) -> Outcome:
         # 5xx is for good (no such user); 4xx (greylisting, a full mailbox) is for later.
         codes = [code for code, _reply in exc.recipients.values()]
         result = "dead" if codes and all(500 <= code < 600 for code in codes) else "retry"
-        return Outcome(result, f"the mail server refused the address: {exc.recipients}"[:300])
+        return Outcome(result, f"the mail server refused the address ({codes})")
     except smtplib.SMTPResponseException as exc:
         if 500 <= exc.smtp_code < 600:
             return Outcome("dead", f"mail server: {exc.smtp_code} {exc.smtp_error!r}"[:300])

@@ -75,6 +75,7 @@ class Consent(MerchantOwned):
         ACTIVE = "active", _("Active")
         USED = "used", _("Used")
         REVOKED = "revoked", _("Turned off")
+        ENDED = "ended", _("Ended")  # what it was about is over (a completed order)
 
     public_id = PublicIdField()
     customer = models.ForeignKey("identity.Customer", on_delete=models.CASCADE, related_name="+")

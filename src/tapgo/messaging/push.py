@@ -7,6 +7,7 @@ import base64
 import ipaddress
 import json
 import logging
+import re
 import socket
 import threading
 from dataclasses import dataclass
@@ -114,7 +115,12 @@ def _local_host(host: str) -> bool:
             address = ipaddress.IPv4Address(socket.inet_aton(host))
         except OSError:
             return False
+    if isinstance(address, ipaddress.IPv6Address) and address in _NAT64:
+        return True  # 64:ff9b::7f00:1 is 127.0.0.1 through a NAT64 gateway
     return not address.is_global
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def check_subscription(endpoint, p256dh, auth) -> tuple[str, str, str]:
@@ -126,12 +132,23 @@ def check_subscription(endpoint, p256dh, auth) -> tuple[str, str, str]:
     endpoint = endpoint.strip()
     parts = urlsplit(endpoint)
     allow_local = settings.PUSH_ALLOW_LOCAL
-    if len(endpoint) > 1000 or not parts.hostname:
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        len(endpoint) > 1000
+        or not parts.hostname
+        or parts.username is not None
+        or any(ch.isspace() or not ch.isprintable() for ch in endpoint)
+    ):
         raise SubscriptionError(_("This browser sent a subscription we cannot use."))
     if parts.scheme != "https" and not (allow_local and parts.scheme == "http"):
         raise SubscriptionError(_("A push endpoint must use https."))
     if _local_host(parts.hostname) and not allow_local:
         raise SubscriptionError(_("A push endpoint must be on the internet."))
+    if port not in (None, 443) and not allow_local:  # push services listen on 443
+        raise SubscriptionError(_("This browser sent a subscription we cannot use."))
     try:
         key, secret = unb64url(p256dh.strip()), unb64url(auth.strip())
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), key)
@@ -150,17 +167,38 @@ _sessions = threading.local()
 def _session() -> requests.Session:
     session = getattr(_sessions, "session", None)
     if session is None:
-        session = _sessions.session = requests.Session()
+        session = _sessions.session = _NoRedirects()
     return session
+
+
+_ADDRESSES = re.compile(r"[a-z][a-z0-9+.-]*://\S+|[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+", re.I)
+
+
+def redact(text: str) -> str:
+    """An error as it may be stored and logged: without URLs (a push endpoint's path is the
+    device's secret) or email addresses."""
+    return _ADDRESSES.sub("…", text)[:300]
 
 
 @dataclass
 class Outcome:
     """What one attempt at a channel came to: sent, retry (temporary), dead (permanent) or
-    gone (the push subscription expired: drop it)."""
+    gone (the push subscription expired: drop it). The error is redacted as it is made."""
 
     result: str
     error: str = ""
+
+    def __post_init__(self):
+        self.error = redact(self.error)
+
+
+class _NoRedirects(requests.Session):
+    """A push service answers; it does not redirect. Following a redirect would let an
+    endpoint on a public host send the worker to a private one."""
+
+    def request(self, method, url, **kwargs):
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, **kwargs)
 
 
 def send(subscription, payload: dict) -> Outcome:
@@ -183,12 +221,13 @@ def send(subscription, payload: dict) -> Outcome:
         )
     except WebPushException as exc:
         status = getattr(exc.response, "status_code", None)
+        reason = f"push service answered {status}"
         if status in (404, 410):
-            return Outcome("gone", f"push service answered {status}")
+            return Outcome("gone", reason)
         if status is None or status == 429 or status >= 500:
-            return Outcome("retry", f"push service answered {status}: {exc.message}"[:300])
-        return Outcome("dead", f"push service answered {status}: {exc.message}"[:300])
+            return Outcome("retry", reason)
+        return Outcome("dead", reason)  # 3xx (no redirects), 400, 401, 403, 413
     except requests.RequestException as exc:
-        return Outcome("retry", f"push service unreachable: {exc}"[:300])
+        return Outcome("retry", f"push service unreachable ({type(exc).__name__})")
     status = getattr(response, "status_code", 201)
     return Outcome("sent") if status < 300 else Outcome("retry", f"push service answered {status}")

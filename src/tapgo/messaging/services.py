@@ -7,10 +7,13 @@ two senders racing for one consent exactly one sends.
 """
 
 import logging
+import re
 
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from tapgo.identity.models import Customer
@@ -26,6 +29,10 @@ from tapgo.messaging.models import (
 from tapgo.miniapps.models import MiniApp
 
 log = logging.getLogger(__name__)
+
+
+KEY_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # ASCII only: it is part of URLs
+MAX_DEVICES = 10  # push subscriptions a customer keeps; a new one beyond drops the oldest
 
 
 class MessagingError(ValueError):
@@ -61,7 +68,7 @@ def template_save(
         raise MessagingError(_("Choose what the template is about."))
     if template is None:
         key = (key or "").strip().lower()
-        if not key or len(key) > 40 or not key.replace("_", "").replace("-", "").isalnum():
+        if not KEY_RE.fullmatch(key):
             raise MessagingError(_("A key is a short word of letters, digits, - and _."))
     elif template.fields != clean_fields and Message.objects.filter(template=template).exists():
         # Messages already sent keep their values: their fields must not change under them.
@@ -220,6 +227,14 @@ def consent_grant_for_order(order) -> None:
         pass  # granted already: paying is recorded once, and a grant is given once
 
 
+def consents_end(*, subject: str) -> int:
+    """What was allowed about one thing (an order that is over) ends with it, so the
+    customer's list does not fill with finished orders."""
+    return Consent.objects.filter(subject=subject, status=Consent.Status.ACTIVE).update(
+        status=Consent.Status.ENDED, revoked_at=timezone.now()
+    )
+
+
 def consents_of(customer: Customer | None):
     """The customer's consents still in force, newest first, for /me/notifications."""
     if customer is None:
@@ -280,9 +295,9 @@ def _candidates(customer, app, template, subject):
     without being used up), then one-time ones for this subject, then any-subject ones, then
     the grant of a paid order."""
     mine = Q(customer=customer, app=app, status=Consent.Status.ACTIVE)
-    allowed = Q(template=template, kind=Consent.Kind.STANDING) | Q(
-        template=template, kind=Consent.Kind.ONE_TIME, subject__in=[subject, ""]
-    )
+    allowed = Q(template=template, kind=Consent.Kind.ONE_TIME, subject__in=[subject, ""])
+    if template.standing:  # an operator who withdraws "standing" ends standing consents' use
+        allowed |= Q(template=template, kind=Consent.Kind.STANDING)
     if subject and template.subject and subject.startswith(template.subject + ":"):
         allowed |= Q(template=None, kind=Consent.Kind.GRANT, subject=subject)
     return Consent.objects.filter(mine & allowed)
@@ -426,12 +441,28 @@ def inbox_read_all(*, customer: Customer) -> int:
     ).update(read_at=timezone.now())
 
 
-def message_open(*, public_id: str) -> Message | None:
-    """A message's link was followed (from the inbox, a push or an email): it counts as
-    opened and read. The opaque id is the capability, as an email's link has no cookie."""
+OPEN_SALT = "tapgo.messaging.open"
+
+
+def open_token(message: Message) -> str:
+    """Signs a message's link for channels that carry no cookie (email, a push opened in
+    another browser): following it counts as the customer opening the message."""
+    return signing.Signer(salt=OPEN_SALT).signature(message.public_id)
+
+
+def message_open(*, public_id: str, customer: Customer | None, token: str = "") -> Message | None:
+    """A message's link was followed (from the inbox, a push or an email). It counts as
+    opened and read only for its customer (their cookie, or the link's signature): anyone
+    else who has the link is sent to the page, which checks its own access, and marks
+    nothing."""
     message = Message.objects.filter(public_id=public_id).select_related("app").first()
     if message is None:
         return None
+    owner = customer is not None and customer.pk == message.customer_id
+    if not owner and not (isinstance(token, str) and token):
+        return message
+    if not owner and not constant_time_compare(token, open_token(message)):
+        return message
     now = timezone.now()
     Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(opened_at=now)
     Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now)
@@ -465,6 +496,11 @@ def push_subscribe(
     except IntegrityError:  # created by a racing request
         PushSubscription.objects.filter(endpoint=endpoint).update(**values)
         subscription = PushSubscription.objects.get(endpoint=endpoint)
+    # A customer has a few phones, not hundreds of endpoints for the worker to call.
+    keep = PushSubscription.objects.filter(customer=customer).order_by("-created_at", "-pk")
+    stale = list(keep.values_list("pk", flat=True)[MAX_DEVICES:])
+    if stale:
+        PushSubscription.objects.filter(pk__in=stale).delete()
     return subscription
 
 

@@ -406,23 +406,26 @@ def _notify(order: Order, was: str, to: str) -> None:
     if to == S.PAID:
         messaging.consent_grant_for_order(order)
         return
+    subject = messaging.subject_of("order", order.public_id)
+    key, values = None, {}
     if to == S.READY:
-        key, values = "order_ready", {}
+        key = "order_ready"
     elif was in ACTIVE and to in {S.CANCELLED, S.REJECTED}:
         refund = {"amount": order.total, "currency": order.currency}
         key, values = "order_cancelled", {"refund": refund, "reason": order.reason or "—"}
-    else:
-        return
-    app = MiniApp.objects.get(pk=order.app_id)
-    messaging.notify_quietly(
-        customer=Customer.objects.get(pk=order.customer_id),
-        app=app,
-        key=key,
-        values={"order": order.number, "app": app.name, **values},
-        link=f"/m/{app.slug}/orders/{order.public_id}/",
-        subject=messaging.subject_of("order", order.public_id),
-        dedupe=f"order:{order.public_id}:{key}",
-    )
+    if key:
+        app = MiniApp.objects.get(pk=order.app_id)
+        messaging.notify_quietly(
+            customer=Customer.objects.get(pk=order.customer_id),
+            app=app,
+            key=key,
+            values={"order": order.number, "app": app.name, **values},
+            link=f"/m/{app.slug}/orders/{order.public_id}/",
+            subject=subject,
+            dedupe=f"order:{order.public_id}:{key}",
+        )
+    if not TRANSITIONS[to]:  # the order is over, and so is what was allowed about it
+        messaging.consents_end(subject=subject)
 
 
 def order_mark_paid(*, order: Order, amount: int, currency: str) -> bool:

@@ -260,11 +260,14 @@ def inbox_read(request):
 @require_GET
 @shell_state.keeps
 def message_open(request, public_id: str):
-    """A message's link (inbox, push, email): counts it opened, then opens its page in the
-    mini app with scene `notification`."""
+    """A message's link (inbox, push, email): counts it opened (for its customer: their
+    cookie or the link's signature), then opens its page in the mini app with scene
+    `notification`."""
     if not is_public_id(public_id):
         raise Http404
-    message = messaging.message_open(public_id=public_id)
+    message = messaging.message_open(
+        public_id=public_id, customer=current_customer(request), token=request.GET.get("k", "")
+    )
     if message is None:
         raise Http404
     page.lists_changed(shell_state.of(request))  # read now: the badge counts afresh

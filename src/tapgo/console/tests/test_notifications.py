@@ -201,9 +201,9 @@ def test_the_figures_count_only_the_merchant_s_own_messages(
         article_message(guest, app, 3)
         # The bakery: two messages to the same people, both opened (not the café's).
         bakery_messages = [article_message(reader, bakery, 4), article_message(guest, bakery, 5)]
-    messaging.message_open(public_id=opened.public_id)
+    messaging.message_open(public_id=opened.public_id, customer=opened.customer)
     for message in bakery_messages:
-        messaging.message_open(public_id=message.public_id)
+        messaging.message_open(public_id=message.public_id, customer=message.customer)
 
     page = owner_client.get(page_url(merchant)).content.decode()
 

@@ -65,4 +65,4 @@ def test_a_push_reaches_the_device_encrypted(
     payload = phone.decrypt(push.body)
     assert payload["title"] == "Your order is ready"
     assert paid.number in payload["body"]
-    assert payload["url"].endswith(f"/me/n/{Message.objects.get().public_id}")
+    assert f"/me/n/{Message.objects.get().public_id}?k=" in payload["url"]

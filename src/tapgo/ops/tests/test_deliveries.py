@@ -174,7 +174,7 @@ def test_the_log_shows_channels_statuses_and_times_not_addresses(
     ops_client, dead_push, phone, reader
 ):
     message = dead_push.message
-    messaging.message_open(public_id=message.public_id)
+    messaging.message_open(public_id=message.public_id, customer=message.customer)
     page = ops_client.get(LOG, {"message": message.public_id}).content.decode()
     rows = re.findall(r'data-testid="delivery" data-channel="(\w+)" data-status="(\w+)"', page)
     assert rows == [("inbox", "sent"), ("push", "dead")]
