@@ -537,6 +537,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="then run bench/search.py too (search on 10,000 apps and 200,000 products)",
     )
+    parser.add_argument(
+        "--notify",
+        action="store_true",
+        help="then run bench/notify.py too (10,000 notifications through `tapgo worker`)",
+    )
     opts = parser.parse_args(argv)
     opts.duration = opts.duration or (3.0 if opts.quick else 10.0)
     opts.rounds = opts.rounds or (1 if opts.quick else 3)
@@ -582,7 +587,7 @@ def main(argv=None) -> int:
     if not opts.skip_codes:  # QR codes and posters: in-process, no database (bench/codes.py)
         codes = [sys.executable, str(BENCH / "codes.py"), "--out", opts.out]
         failed = subprocess.call(codes + (["--quick"] if opts.quick else []), cwd=ROOT) or failed
-    for name in ("payments", "nearby", "search"):  # the database benchmarks asked for
+    for name in ("payments", "nearby", "search", "notify"):  # the database benchmarks asked for
         if getattr(opts, name):
             script = str(BENCH / f"{name}.py")
             command = [sys.executable, script, "--db", opts.db, "--out", opts.out]
