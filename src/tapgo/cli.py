@@ -123,8 +123,7 @@ def serve(args) -> int:
 
 def _sweep_forever(stop: threading.Event) -> None:
     """The safety nets under the per-item tasks: expire unpaid orders, ask providers about
-    payments whose webhook is late, send refunds whose request did not get through, deliver
-    notifications whose task did not run or whose worker died; and
+    payments whose webhook is late, send refunds whose request did not get through; and
     search popularity, recounted every few minutes."""
     import logging
 
@@ -132,26 +131,37 @@ def _sweep_forever(stop: threading.Event) -> None:
     from django.db import close_old_connections
 
     from tapgo.discovery.search import popularity_sweep
-    from tapgo.messaging.delivery import deliveries_due
     from tapgo.ordering.services import orders_expire_due
     from tapgo.payments.services import reconcile_due, refunds_send_due
 
     while not stop.wait(settings.SWEEP_SECONDS):
         # popularity_sweep recounts search popularity every few minutes, not every round
-        sweeps = (
-            orders_expire_due,
-            reconcile_due,
-            refunds_send_due,
-            deliveries_due,
-            popularity_sweep,
-        )
-        for sweep in sweeps:
+        for sweep in (orders_expire_due, reconcile_due, refunds_send_due, popularity_sweep):
             try:
                 sweep()
             except Exception:  # keep sweeping; the next round retries
                 logging.getLogger("tapgo.worker").exception("%s failed", sweep.__name__)
             finally:
                 close_old_connections()
+
+
+def _deliveries_forever(stop: threading.Event) -> None:
+    """Notification deliveries whose task did not run, whose worker died holding them, or
+    whose retry is due. A thread of its own: slow push services must not hold up payments."""
+    import logging
+
+    from django.conf import settings
+    from django.db import close_old_connections
+
+    from tapgo.messaging.delivery import deliveries_due
+
+    while not stop.wait(settings.SWEEP_SECONDS):
+        try:
+            deliveries_due()
+        except Exception:  # keep sweeping; the next round retries
+            logging.getLogger("tapgo.worker").exception("deliveries_due failed")
+        finally:
+            close_old_connections()
 
 
 def worker(args) -> int:
@@ -164,6 +174,7 @@ def worker(args) -> int:
     ensure_vapid_keys()  # made on the first start, kept from then on
     stop = threading.Event()
     threading.Thread(target=_sweep_forever, args=(stop,), daemon=True).start()
+    threading.Thread(target=_deliveries_forever, args=(stop,), daemon=True).start()
     try:
         call_command("db_worker", "--no-reload", "--interval", str(args.interval), verbosity=0)
     finally:

@@ -127,7 +127,8 @@ def _email_wanted(message: Message) -> bool:
     return bool(consent and consent["email"])
 
 
-def _record(delivery: Delivery, token: str, outcome: push_channel.Outcome) -> None:
+def _record(delivery: Delivery, token: str, outcome: push_channel.Outcome):
+    """Write down an attempt's outcome; returns when to try again, for a retry."""
     now = timezone.now()
     if outcome.result == "sent":
         _finish(delivery, token, status=S.SENT, sent_at=now, last_error="")
@@ -139,7 +140,8 @@ def _record(delivery: Delivery, token: str, outcome: push_channel.Outcome) -> No
     else:
         when = now + backoff(delivery.attempts)
         _finish(delivery, token, status=S.FAILED, next_attempt_at=when, last_error=outcome.error)
-        _schedule(delivery.message_id, when)
+        return when
+    return None
 
 
 def _schedule(message_id: int, when) -> None:
@@ -149,13 +151,44 @@ def _schedule(message_id: int, when) -> None:
     transaction.on_commit(lambda: enqueue_at(deliver_message, when, message_id))
 
 
-def _release(token: str, message_id: int, wait: timedelta) -> None:
-    """Give a message's claimed deliveries back without spending a try."""
-    later = timezone.now() + wait
+def _release(token: str, message_id: int, until) -> None:
+    """Give a message's claimed deliveries back until `until`, without spending a try."""
     Delivery.objects.filter(message_id=message_id, lease_token=token).update(
-        lease_until=None, lease_token="", attempts=F("attempts") - 1, next_attempt_at=later
+        lease_until=None, lease_token="", attempts=F("attempts") - 1, next_attempt_at=until
     )
-    _schedule(message_id, later)
+
+
+def _inbox_first(message_id: int, token: str):
+    """For a push or email whose message is not in the inbox yet and whose inbox delivery
+    this worker does not hold: when to come back (the inbox's own next try, or the end of
+    another worker's lease), or None when the inbox delivery failed for good."""
+    inbox = (
+        Delivery.objects.filter(message_id=message_id, channel=Delivery.Channel.INBOX)
+        .values("status", "next_attempt_at", "lease_until")
+        .first()
+    )
+    if inbox is None or inbox["status"] == S.DEAD:
+        return None
+    now = timezone.now()
+    candidates = [t for t in (inbox["next_attempt_at"], inbox["lease_until"]) if t and t > now]
+    return max(candidates, default=now) + timedelta(seconds=1)
+
+
+def _still_mine(delivery: Delivery, token: str) -> bool:
+    """Whether the worker still holds a delivery it is about to send: once half its lease
+    has gone (a long batch, a slow push service), the lease is renewed first, and a delivery
+    whose lease ran out and was taken by another worker is left to that worker, so a live
+    worker never sends what another one sends too."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
+    if delivery.lease_until is not None and delivery.lease_until - now > lease / 2:
+        return True
+    delivery.lease_until = now + lease
+    return bool(
+        Delivery.objects.filter(pk=delivery.pk, lease_token=token).update(
+            lease_until=delivery.lease_until
+        )
+    )
 
 
 def _deliver(token: str, claimed: list[Delivery]) -> int:
@@ -164,27 +197,40 @@ def _deliver(token: str, claimed: list[Delivery]) -> int:
     done = 0
     in_inbox = {d.message_id for d in claimed if d.message.delivered_at is not None}
     released: set[int] = set()
+    again: dict[int, object] = {}  # message -> its next try: one task each, not one per row
     for delivery in claimed:
         message = delivery.message
         if message.pk in released:
             continue
         if message.pk not in in_inbox:
-            wait = _over_limit(message) if delivery.channel == Delivery.Channel.INBOX else None
-            if delivery.channel != Delivery.Channel.INBOX:
-                wait = timedelta(seconds=5)  # its inbox delivery is elsewhere: after it
-            if wait is not None:
+            if delivery.channel == Delivery.Channel.INBOX:
+                wait = _over_limit(message)
+                until = timezone.now() + wait if wait is not None else None
+            else:
+                until = _inbox_first(message.pk, token)
+                if until is None:  # the inbox never got it: nor do the other channels
+                    _finish(delivery, token, status=S.DEAD, last_error="the inbox delivery failed")
+                    continue
+            if until is not None:  # rate-limited, or its inbox delivery is not done yet
                 released.add(message.pk)
-                _release(token, message.pk, wait)
+                _release(token, message.pk, until)
+                again[message.pk] = min(until, again.get(message.pk, until))
                 continue
+        if not _still_mine(delivery, token):
+            continue  # its lease ran out under a long batch, and another worker took it
         try:
             outcome = _attempt(delivery)
         except Exception as exc:  # a bug or an outage must not stop the other deliveries
             log.exception("delivery %s failed", delivery.pk)
-            outcome = push_channel.Outcome("retry", f"{type(exc).__name__}: {exc}"[:300])
-        _record(delivery, token, outcome)
+            outcome = push_channel.Outcome("retry", f"{type(exc).__name__}: {exc}")
+        when = _record(delivery, token, outcome)
+        if when is not None:
+            again[message.pk] = min(when, again.get(message.pk, when))
         if delivery.channel == Delivery.Channel.INBOX and outcome.result == "sent":
             in_inbox.add(message.pk)
         done += outcome.result == "sent"
+    for message_id, when in again.items():
+        _schedule(message_id, when)
     return done
 
 
@@ -194,7 +240,7 @@ def deliver_message(message_id: int) -> int:
     return _deliver(token, claimed) if claimed else 0
 
 
-def deliveries_due(*, limit: int = 500) -> int:
+def deliveries_due(*, limit: int = 100) -> int:
     """The safety net (the worker's sweep): deliveries whose task never ran, whose worker
     died holding them, or whose retry is due. Inbox deliveries of a message come first."""
     token, claimed = _claim(Q(), limit=limit)

@@ -26,7 +26,7 @@ from tapgo.core.crypto import fernet
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 24 * 3600  # a push service keeps an undelivered push this long
-TIMEOUT_SECONDS = 10
+TIMEOUT_SECONDS = 5  # to connect, and again to answer: a dead host holds a worker no longer
 
 
 class SubscriptionError(ValueError):
