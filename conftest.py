@@ -28,6 +28,16 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test ends in the default language: a request with a language cookie leaves its
+    language active in the thread (LocaleMiddleware does not reset it)."""
+    yield
+    from django.utils import translation
+
+    translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (on Redis too, where it outlives the test)."""
     from django.core.cache import cache

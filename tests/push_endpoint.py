@@ -8,6 +8,8 @@ decrypts them (RFC 8291, aes128gcm) with the subscription's private key, as the 
         payload = phone.decrypt(service.received("/phone")[0].body)
 
 `service.answer("/gone", 410)` makes an endpoint answer as an expired subscription does;
+`service.answer("/moved", 301, location=service.url("/else"))` makes it redirect (a GET, which
+no push service gets, is recorded too, so a followed redirect shows in `received`);
 `service.delay = 0.5` makes every answer slow (to kill a worker mid-delivery).
 
 As a pytest plugin (root conftest.py) it gives the fixture `push_endpoint`.
@@ -37,12 +39,14 @@ class Push:
     headers: dict  # names in lower case
     body: bytes
     at: float = field(default_factory=time.monotonic)
+    method: str = "POST"
 
 
 class PushEndpoint:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.pushes: list[Push] = []
         self.answers: dict[str, int] = {}
+        self.locations: dict[str, str] = {}
         self.delay = 0.0
         self.lock = threading.Lock()
         service = self
@@ -59,10 +63,14 @@ class PushEndpoint:
                 if status < 300:
                     with service.lock:
                         headers = {k.lower(): v for k, v in self.headers.items()}
-                        service.pushes.append(Push(self.path, headers, body))
+                        service.pushes.append(Push(self.path, headers, body, method=self.command))
                 self.send_response(status)
+                if self.path in service.locations:
+                    self.send_header("Location", service.locations[self.path])
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            do_GET = do_POST  # noqa: N815 (a client following a 301/302 comes back with GET)
 
             def log_message(self, *args):
                 pass
@@ -87,8 +95,10 @@ class PushEndpoint:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def answer(self, path: str, status: int) -> None:
+    def answer(self, path: str, status: int, location: str | None = None) -> None:
         self.answers[path] = status
+        if location is not None:
+            self.locations[path] = location
 
     def received(self, path: str | None = None) -> list[Push]:
         with self.lock:

@@ -222,7 +222,7 @@ def test_allow_on_this_phone_then_ready_is_pushed_and_in_the_inbox(
             phone_device.subscription()["keys"]["p256dh"],
             phone_device.subscription()["keys"]["auth"],
         )
-        assert kept.label == "Chrome on Android"
+        assert kept.label == "Chrome · Android"
         registration_id = worker_registration(c, registrations, scope)
         assert push_endpoint.received() == []
         assert not Message.objects.exists()
@@ -339,7 +339,7 @@ def test_allow_on_this_phone_then_ready_is_pushed_and_in_the_inbox(
         # /me/notifications lists this phone.
         c.goto(f"{url}/me/notifications")
         expect(c.get_by_test_id("device")).to_have_count(1)
-        expect(c.get_by_test_id("device")).to_contain_text("Chrome on Android")
+        expect(c.get_by_test_id("device")).to_contain_text("Chrome · Android")
 
         # --- 8. one push only; no errors, no CSP violations, no failed requests ----------
         c.wait_for_timeout(500)  # a late push or console message still counts
@@ -423,6 +423,87 @@ def test_permission_refused_the_inbox_still_gets_it_and_nothing_is_pushed(
 
         c.wait_for_timeout(500)  # a late push or console message still counts
         assert push_endpoint.received() == []
+        assert watch.problems == []
+    finally:
+        phone.close()
+
+
+# This browser's push subscription, as PushManager.getSubscription() gives it (the test made
+# it on the server beforehand); unsubscribe() is recorded in localStorage, which outlives the
+# page that the sign-out form leaves.
+SIGNED_IN_PHONE_STUB = """
+((endpoint) => {
+  document.addEventListener("securitypolicyviolation", (e) => {
+    console.error("CSP violation: " + e.violatedDirective + " blocked " + e.blockedURI);
+  });
+  if (!window.PushManager) return;
+  PushManager.prototype.getSubscription = function () {
+    if (localStorage.getItem("unsubscribed")) return Promise.resolve(null);
+    return Promise.resolve({
+      endpoint: endpoint,
+      unsubscribe: () => {
+        localStorage.setItem("unsubscribed", "1");
+        return Promise.resolve(true);
+      },
+    });
+  };
+})(%s);
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signing_out_takes_this_phone_off_the_account(live, push_endpoint, browser, playwright):
+    """The phone was subscribed while signed in: the subscription is the account's. Signing
+    out there removes it (on the server, then in the browser) before the form goes, so the
+    next customer of this phone sees none of the account's notifications; the account's other
+    device keeps them."""
+    from django.http import HttpResponse
+
+    from tapgo.identity import middleware
+    from tapgo.identity.models import Customer
+    from tapgo.messaging import services as messaging
+
+    url = live.url
+    account = Customer.objects.create(email="ann@example.com")
+    phone_device, tablet_device = (
+        Device(push_endpoint.url("/phone")),
+        Device(push_endpoint.url("/tablet")),
+    )
+    for device in (phone_device, tablet_device):
+        sub = device.subscription()
+        messaging.push_subscribe(
+            customer=account,
+            endpoint=sub["endpoint"],
+            p256dh=sub["keys"]["p256dh"],
+            auth=sub["keys"]["auth"],
+        )
+    watch = Watch(scripts=(SIGNED_IN_PHONE_STUB % json.dumps(phone_device.endpoint),))
+    phone = phone_context(browser, playwright)
+    signed = HttpResponse()  # the guest cookie as signing in leaves it, for the account
+    signed.set_signed_cookie(middleware.COOKIE, account.public_id, salt=middleware.SALT)
+    cookie = signed.cookies[middleware.COOKIE].value
+    phone.add_cookies([{"name": middleware.COOKIE, "value": cookie, "url": url}])
+    try:
+        c = watch.page(phone, "customer")
+        posted: list[str] = []
+        c.on("request", lambda r: r.method == "POST" and posted.append(r.url[len(url) :]))
+        c.goto(f"{url}/me/signin/")
+        expect(c.locator("main")).to_contain_text("You are signed in as ann@example.com.")
+        c.evaluate(
+            "async () => { await navigator.serviceWorker.register('/sw.js', {scope: '/'});"
+            " await navigator.serviceWorker.ready; }"
+        )
+
+        c.get_by_test_id("signout").tap()
+
+        expect(c.locator("body")).to_contain_text("You are signed out on this device.")
+        assert posted == ["/me/push/unsubscribe", "/me/signout"]
+        assert c.evaluate("() => localStorage.getItem('unsubscribed')") == "1"
+        assert [d.endpoint for d in messaging.devices_of(account)] == [tablet_device.endpoint]
+
+        # Signed out and without a subscription, the form just goes.
+        c.goto(f"{url}/me/signin/")
+        expect(c.locator("main")).not_to_contain_text("You are signed in")
         assert watch.problems == []
     finally:
         phone.close()

@@ -45,12 +45,12 @@ def notifications(request, merchant):
     for template in templates:
         texts = template_texts.text_for(template.texts, request.LANGUAGE_CODE)
         described.append({"template": template, "name": texts["name"], "ask": texts["ask"]})
-    apps = []
-    for app in miniapps.apps_of(merchant):
-        on = messaging.app_templates_on(app)
-        apps.append(
-            {"app": app, "templates": [{**d, "on": d["template"].pk in on} for d in described]}
-        )
+    mini_apps = list(miniapps.apps_of(merchant))
+    on = messaging.apps_templates_on(mini_apps)  # one query for every app
+    apps = [
+        {"app": app, "templates": [{**d, "on": d["template"].pk in on[app.pk]} for d in described]}
+        for app in mini_apps
+    ]
     names = {d["template"].pk: d["name"] for d in described}
     return _render(
         request,

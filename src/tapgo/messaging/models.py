@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tapgo.core.ids import PublicIdField
 from tapgo.core.tenancy import MerchantOwned
@@ -152,9 +153,9 @@ class Delivery(models.Model):
     """One channel of one message: the outbox row the worker delivers, and its log."""
 
     class Channel(models.TextChoices):
-        INBOX = "inbox", _("Inbox")
-        PUSH = "push", _("Push")
-        EMAIL = "email", _("Email")
+        INBOX = "inbox", pgettext_lazy("channel", "Inbox")
+        PUSH = "push", pgettext_lazy("channel", "Push")
+        EMAIL = "email", pgettext_lazy("channel", "Email")  # not the address field's "Email"
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -198,7 +199,8 @@ class PushSubscription(models.Model):
     endpoint = models.URLField(max_length=1000, unique=True)
     p256dh = models.CharField(max_length=200)
     auth = models.CharField(max_length=60)
-    label = models.CharField(max_length=80, blank=True)  # "Chrome on Android", for /me
+    # "Chrome · Android", for /me: names only, in no language ("" shows as "A browser").
+    label = models.CharField(max_length=80, blank=True)
     language = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_sent_at = models.DateTimeField(null=True, blank=True)

@@ -107,6 +107,16 @@ def app_templates_on(app: MiniApp) -> set[int]:
     return set(AppTemplate.objects.filter(app=app).values_list("template_id", flat=True))
 
 
+def apps_templates_on(apps) -> dict[int, set[int]]:
+    """app_templates_on for many apps in one query: app id -> the ids of its templates on."""
+    on: dict[int, set[int]] = {app.pk: set() for app in apps}
+    if on:
+        rows = AppTemplate.objects.filter(app_id__in=list(on)).values_list("app_id", "template_id")
+        for app_id, template_id in rows:
+            on[app_id].add(template_id)
+    return on
+
+
 def app_template_switch(*, app: MiniApp, template: Template, on: bool) -> None:
     if on:
         if not template.active:
@@ -211,7 +221,8 @@ def consent_give(
 
 
 def consent_grant_for_order(order) -> None:
-    """Paying an order grants one notification about it (called in the paying transaction)."""
+    """Paying an order grants one notification about it (called in the paying transaction,
+    often a provider's webhook: the language is the one the customer ordered in)."""
     try:
         with transaction.atomic():
             Consent.objects.create(
@@ -221,7 +232,7 @@ def consent_grant_for_order(order) -> None:
                 template=None,
                 subject=subject_of("order", order.public_id),
                 kind=Consent.Kind.GRANT,
-                language=_language(),
+                language=order.language,
             )
     except IntegrityError:
         pass  # granted already: paying is recorded once, and a grant is given once

@@ -10,6 +10,7 @@ from datetime import datetime
 from babel.dates import format_datetime
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from tapgo.core.money import format_money
 
@@ -19,6 +20,20 @@ MAX_TEXT = {"name": 60, "ask": 80, "title": 80, "body": 400}
 MAX_VALUE = 200  # characters of a text field's value
 MAX_NUMBER = 10**15  # bigger ints overflow JSON numbers and str() (a message would never render)
 
+# What messages call the parts and the types (the codes are for the code and the ops form).
+PART_LABELS = {
+    "name": pgettext_lazy("template part", "name"),
+    "ask": pgettext_lazy("template part", "question"),
+    "title": pgettext_lazy("template part", "title"),
+    "body": pgettext_lazy("template part", "text"),
+}
+TYPE_LABELS = {
+    "text": pgettext_lazy("field type", "text"),
+    "money": pgettext_lazy("field type", "money"),
+    "datetime": pgettext_lazy("field type", "date and time"),
+    "number": pgettext_lazy("field type", "whole number"),
+}
+
 
 class TemplateTextError(ValueError):
     pass
@@ -26,6 +41,11 @@ class TemplateTextError(ValueError):
 
 def languages() -> list[str]:
     return [code for code, _name in settings.LANGUAGES]
+
+
+def language_name(code: str) -> str:
+    """A language's name as settings.LANGUAGES gives it (translated), not its code."""
+    return str(dict(settings.LANGUAGES).get(code, code))
 
 
 def _placeholders(text: str) -> list[str]:
@@ -37,9 +57,19 @@ def _placeholders(text: str) -> list[str]:
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
-        if not name.isidentifier() or spec or conversion:
+        if not name.isidentifier():
             raise TemplateTextError(
                 _("“{%(name)s}” is not a field: write a field's name in braces.") % {"name": name}
+            )
+        if spec or conversion:
+            written = "{" + name + (f"!{conversion}" if conversion else "")
+            written += (f":{spec}" if spec else "") + "}"
+            raise TemplateTextError(
+                _(
+                    "“%(written)s”: a field is written as {%(name)s}, without a conversion (!) "
+                    "or a format (:)."
+                )
+                % {"written": written, "name": name}
             )
         names.append(name)
     return names
@@ -78,12 +108,12 @@ def check_template(fields, texts) -> tuple[list[dict], dict]:
             if not value:
                 raise TemplateTextError(
                     _("Every language needs a %(part)s (%(language)s is missing one).")
-                    % {"part": part, "language": language}
+                    % {"part": PART_LABELS[part], "language": language_name(language)}
                 )
             if len(value) > MAX_TEXT[part]:
                 raise TemplateTextError(
                     _("A %(part)s is at most %(max)d characters.")
-                    % {"part": part, "max": MAX_TEXT[part]}
+                    % {"part": PART_LABELS[part], "max": MAX_TEXT[part]}
                 )
             for name in _placeholders(value):
                 if name not in names:
@@ -134,7 +164,8 @@ def check_values(fields: list[dict], values) -> dict:
                 ok = False
         if not ok:
             raise TemplateTextError(
-                _("The field %(name)s needs a %(type)s value.") % {"name": name, "type": kind}
+                _("The field %(name)s needs a %(type)s value.")
+                % {"name": name, "type": TYPE_LABELS[kind]}
             )
         clean[name] = value
     return clean

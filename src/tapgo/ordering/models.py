@@ -88,6 +88,9 @@ class Order(MerchantOwned):
     share = models.ForeignKey(
         "miniapps.ShareLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The language the customer ordered in (one of settings.LANGUAGES, "" for the default):
+    # what is said about the order later, from a webhook or the kitchen, is said in it.
+    language = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)

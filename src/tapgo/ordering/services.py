@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Least
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tapgo.catalog import services as catalog
@@ -238,6 +238,14 @@ def _pickup_number(store, business_date) -> str:
     return f"A{counters.values_list('last', flat=True).get():03d}"
 
 
+def _language() -> str:
+    """The language the customer is using now, as one of settings.LANGUAGES ("" if none)."""
+    try:
+        return translation.get_supported_language_variant(translation.get_language() or "")
+    except LookupError:
+        return ""
+
+
 def _record(order: Order, status: str) -> None:
     OrderEvent.objects.create(merchant_id=order.merchant_id, order=order, status=status)
 
@@ -330,6 +338,7 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
             checkout_key=checkout_key,
             scene=scene,
             share_id=share_id,
+            language=_language(),
             created_at=now,
             updated_at=now,
             expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_SECONDS),

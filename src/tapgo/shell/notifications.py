@@ -62,16 +62,6 @@ def _ask_text(template: Template) -> str:
     return template_texts.text_for(template.texts, translation.get_language())["ask"]
 
 
-def _order(request, slug: str, order_id: str):
-    """The customer's own order of this app, or 404 (another's, another app's, made up)."""
-    order = ordering.access_order_for_customer(
-        customer=current_customer(request), public_id=order_id
-    )
-    if order.app.slug != slug:
-        raise Http404
-    return order
-
-
 def order_ask(request, order) -> dict | None:
     """The order page's card: "tell me when my order is ready", or that we will, while the
     order is in the kitchen and the app sends that notification; None otherwise."""
@@ -101,7 +91,9 @@ def order_ask(request, order) -> dict | None:
 def order_notify(request, slug: str, order_id: str):
     """Tell me when my order is ready: a one-time consent for this order (a double submit is
     one consent). `push` says what the page's script managed: "on", "denied", or nothing."""
-    order = _order(request, slug, order_id)
+    from tapgo.shell.views import customer_order  # views imports this module
+
+    order = customer_order(request, slug, order_id)
     back = reverse("shell:order", args=[slug, order.public_id])
     if order.status not in ASK_STATUSES:
         flash.info(request, _("This order is past that point: its status is on this page."))
@@ -394,13 +386,13 @@ _SYSTEMS = (
 
 
 def device_label(user_agent: str) -> str:
-    """A device's name for /me/notifications from its User-Agent: "Chrome on Android"."""
+    """A device's name for /me/notifications from its User-Agent: "Chrome · Android". It is
+    stored, so it holds names only, in no language; "" (nothing known) shows as "A browser",
+    translated when the page is shown."""
     user_agent = user_agent or ""
     browser = next((name for marks, name in _BROWSERS if any(m in user_agent for m in marks)), "")
     system = next((name for marks, name in _SYSTEMS if any(m in user_agent for m in marks)), "")
-    if browser and system:
-        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
-    return browser or system or _("A browser")
+    return " · ".join(name for name in (browser, system) if name)
 
 
 def _json_body(request):

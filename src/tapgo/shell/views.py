@@ -292,7 +292,9 @@ def checkout(request, slug: str):
     return redirect("shell:order_pay", slug=app.slug, order_id=order.public_id)
 
 
-def _order(request, slug: str, order_id: str):
+def customer_order(request, slug: str, order_id: str):
+    """The customer's own order of this app, or 404 (another's, another app's, made up).
+    The order pages here and shell/notifications.py use it."""
     order = ordering.access_order_for_customer(
         customer=current_customer(request), public_id=order_id
     )
@@ -327,7 +329,7 @@ def order_pay(request, slug: str, order_id: str):
     """Pay an order: from the card balance (method=wallet) or through a provider (method=its
     name; none given: the first). Coming straight from checkout (a GET), the customer goes to
     the provider's page when that is the only way to pay, else to the order page to choose."""
-    order = _order(request, slug, order_id)
+    order = customer_order(request, slug, order_id)
     back = reverse("shell:order", args=[slug, order.public_id])
     method = request.POST.get("method", "")
     if request.method == "GET" and (
@@ -419,7 +421,7 @@ def _steps(order):
 @require_GET
 @shell_state.keeps
 def order(request, slug: str, order_id: str):
-    order = _order(request, slug, order_id)
+    order = customer_order(request, slug, order_id)
     record_door(request, page.AppState.of_app(order.app))
     context = _frame(request, order.app)
     context.update(
@@ -434,7 +436,7 @@ def order(request, slug: str, order_id: str):
 
 @require_POST
 def order_cancel(request, slug: str, order_id: str):
-    order = _order(request, slug, order_id)
+    order = customer_order(request, slug, order_id)
     try:
         ordering.order_cancel_unpaid(order=order)
     except ordering.OrderingError as exc:
@@ -445,7 +447,7 @@ def order_cancel(request, slug: str, order_id: str):
 @require_GET
 def order_events(request, slug: str, order_id: str):
     """The order's status, live: each event carries the re-rendered status block."""
-    order = _order(request, slug, order_id)
+    order = customer_order(request, slug, order_id)
 
     def fetch(after: int):
         events = ordering.events_after(order=order, after=after)

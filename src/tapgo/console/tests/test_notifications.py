@@ -81,6 +81,35 @@ def test_the_page_lists_every_active_template_per_app_with_its_state(owner_clien
     assert "no-stats" in page
 
 
+def test_the_page_makes_as_many_queries_for_five_apps_as_for_one(
+    owner_client, merchant, app, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    article_message(customer_create_guest(), app, 1)
+    owner_client.get(page_url(merchant))  # warm: the session, the staff's roles
+    with CaptureQueriesContext(connection) as one_app:
+        assert owner_client.get(page_url(merchant)).status_code == 200
+    booking = Template.objects.get(key="booking_confirmed")
+    more = [
+        miniapps.app_create(merchant=merchant, name=f"Counter {n}", slug=f"counter-{n}")
+        for n in range(4)
+    ]
+    for n, extra in enumerate(more):
+        messaging.app_template_switch(app=extra, template=booking, on=n % 2 == 0)
+        article_message(customer_create_guest(), extra, 10 + n)
+
+    with django_assert_max_num_queries(len(one_app)):
+        page = owner_client.get(page_url(merchant)).content.decode()
+
+    assert page.count('data-testid="app-templates"') == 5
+    for n, extra in enumerate(more):
+        assert shown(page, extra)["booking_confirmed"] == ("1" if n % 2 == 0 else "0")
+        assert shown(page, extra)["order_ready"] == ("1" if is_on(extra, "order_ready") else "0")
+    assert stat_row(page, "new_article")["sent"] == "5"
+
+
 def test_names_are_in_the_staff_language(owner_client, merchant, app):
     owner_client.cookies["django_language"] = "zh-hans"
     page = owner_client.get(page_url(merchant), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()

@@ -199,6 +199,37 @@ def test_the_grant_from_paying_never_emails(
     assert smtp.envelopes == []
 
 
+def test_the_grant_speaks_the_language_the_order_was_placed_in(
+    signed_in, app, product, smtp, django_capture_on_commit_callbacks
+):
+    """The grant is made when the payment is confirmed (a provider's webhook, in English);
+    its messages are in the language the customer ordered in."""
+    ordering.cart_add(customer=signed_in, app=app, product_public_id=product.public_id, quantity=1)
+    with translation.override("zh-hans"):
+        order = ordering.order_place(
+            customer=signed_in, app=app, checkout_key="k-zh", fulfilment="pickup", pickup_name="安"
+        )
+    assert order.language == "zh-hans"
+    with translation.override("en"):  # the webhook
+        assert ordering.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+        grant = Consent.objects.get(customer=signed_in, kind=Consent.Kind.GRANT)
+        assert grant.language == "zh-hans"
+        # The customer chose email for it on /me/notifications.
+        assert messaging.consent_set_email(
+            customer=signed_in, public_id=grant.public_id, email=True
+        )
+        ordering.order_accept(order=order)
+        with django_capture_on_commit_callbacks(execute=True):
+            ordering.order_mark_ready(order=order)
+
+    message = Message.objects.get(customer=signed_in)
+    assert (message.consent_id, message.language) == (grant.pk, "zh-hans")
+    assert email_of(message).status == S.SENT
+    mail = smtp.messages()[0]
+    assert mail["Subject"] == "Test Café: 您的订单已做好"
+    assert order.number in mail.get_content()
+
+
 # --- one-click unsubscribe -------------------------------------------------------------------
 
 

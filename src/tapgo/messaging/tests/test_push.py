@@ -248,6 +248,75 @@ def test_a_failure_that_heals_is_delivered_on_the_retry(customer, app, push_endp
     assert phone.decrypt(push_endpoint.wait_for(1, "/phone")[0].body)["body"] == "Spring menu"
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_never_followed_and_the_delivery_is_dead(
+    customer, app, push_endpoint, status
+):
+    """A push service answers; it does not redirect. An endpoint that redirects (to another
+    path of the same service here; in the wild, to a private address) gets nothing sent on."""
+    phone = Device(push_endpoint.url("/moved"))
+    subscribe(customer, phone)
+    push_endpoint.answer("/moved", status, location=push_endpoint.url("/elsewhere"))
+    message = send_article(customer, app)
+
+    delivery.deliver_message(message.pk)
+
+    row = push_of(message)
+    assert (row.status, row.attempts) == (S.DEAD, 1)
+    assert str(status) in row.last_error
+    assert "/moved" not in row.last_error and "/elsewhere" not in row.last_error
+    time.sleep(0.2)  # anything following the redirect would have arrived by now
+    assert push_endpoint.received("/elsewhere") == []
+    assert push_endpoint.received() == []
+    assert delivery.deliveries_due() == 0  # and it is not tried again
+
+
+def test_the_loopback_service_records_a_followed_redirect():
+    """The check above can fail: a client that follows redirects reaches the Location."""
+    import requests
+    from tests.push_endpoint import PushEndpoint
+
+    with PushEndpoint() as service:
+        service.answer("/moved", 302, location=service.url("/elsewhere"))
+        requests.post(service.url("/moved"), data=b"x", timeout=5)
+        assert [p.method for p in service.received("/elsewhere")] == ["GET"]
+
+
+SECRET_PATH = "/wpush/v2/gAAAAABsecretDeviceToken"
+
+
+@pytest.mark.parametrize("answer", [400, 404, 503, "closed"])
+def test_a_delivery_s_error_never_holds_the_endpoint_s_path(customer, app, push_endpoint, answer):
+    if answer == "closed":
+        phone = Device(f"http://127.0.0.1:{closed_port()}{SECRET_PATH}")
+    else:
+        phone = Device(push_endpoint.url(SECRET_PATH))
+        push_endpoint.answer(SECRET_PATH, answer)
+    subscribe(customer, phone)
+    message = send_article(customer, app)
+    delivery.deliver_message(message.pk)
+    row = push_of(message)
+    assert row.last_error
+    assert "gAAAA" not in row.last_error and "127.0.0.1" not in row.last_error
+    assert "secretDeviceToken" not in row.last_error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "push service unreachable: HTTPSConnectionPool(host='fcm.googleapis.com', port=443): "
+        "Max retries exceeded with url: https://fcm.googleapis.com/fcm/send/abc123secret",
+        "mail server: 554 b'5.7.1 <ann@example.test>: Recipient address rejected'",
+        "refused ann.lee+cafe@example.test, bo@xn--caf-dma.example and http://10.0.0.1/x",
+    ],
+)
+def test_an_outcome_s_error_is_redacted_as_it_is_made(error):
+    said = push_channel.Outcome("dead", error).error
+    assert "@" not in said
+    assert "abc123secret" not in said and "://" not in said
+    assert len(push_channel.Outcome("retry", error * 20).error) <= 300
+
+
 @pytest.mark.parametrize("status", [400, 403, 413])
 def test_a_push_the_service_refuses_for_good_is_dead_at_once(customer, app, push_endpoint, status):
     phone = Device(push_endpoint.url("/phone"))
@@ -354,6 +423,22 @@ def test_a_browsers_subscription_is_taken_as_it_comes(settings):
         "https://2130706433/x",
         "https://0x7f.0.0.1/x",
         "https://push.example.com/" + "a" * 2000,
+        # Push services listen on 443: another port is somebody else's service.
+        "https://push.example.com:8443/x",
+        "https://push.example.com:80/x",
+        "https://push.example.com:22/x",
+        "https://push.example.com:99999/x",
+        "https://push.example.com:x/x",
+        # Credentials in the URL, and what a browser never sends.
+        "https://user@push.example.com/x",
+        "https://user:secret@push.example.com/x",
+        "https://x.com/a b",
+        "https://x.com/a\tb",
+        "https://x.com/a\x00b",
+        "https://x.com/a\u200bb",
+        # 127.0.0.1 through a NAT64 gateway.
+        "https://[64:ff9b::7f00:1]/x",
+        "https://[64:ff9b::a00:1]/x",
     ],
 )
 def test_endpoints_that_are_refused(settings, endpoint):
@@ -361,6 +446,21 @@ def test_endpoints_that_are_refused(settings, endpoint):
     p256dh, auth = _keys(Device("https://push.example.com/x"))
     with pytest.raises(SubscriptionError):
         check_subscription(endpoint, p256dh, auth)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://fcm.googleapis.com/fcm/send/abc",
+        "https://fcm.googleapis.com:443/fcm/send/abc",
+        "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
+        "https://web.push.apple.com/QGz",
+    ],
+)
+def test_push_services_endpoints_are_taken(settings, endpoint):
+    settings.PUSH_ALLOW_LOCAL = False
+    p256dh, auth = _keys(Device(endpoint))
+    assert check_subscription(endpoint, p256dh, auth)[0] == endpoint
 
 
 def test_loopback_is_allowed_only_when_the_setting_says(settings):
@@ -420,6 +520,40 @@ def test_keys_that_are_refused(settings):
 def test_values_that_are_not_text_are_refused(values):
     with pytest.raises(SubscriptionError):
         check_subscription(*values)
+
+
+def test_a_customer_keeps_at_most_max_devices_and_the_oldest_goes(customer, app, push_endpoint):
+    from tapgo.identity.services import customer_create_guest
+
+    assert messaging.MAX_DEVICES == 10
+    someone_else = subscribe(customer_create_guest(), Device(push_endpoint.url("/theirs")))
+    phones = [Device(push_endpoint.url(f"/phone{n}")) for n in range(11)]
+    made = []
+    for n, phone in enumerate(phones[:10]):
+        made.append(subscribe(customer, phone))
+        PushSubscription.objects.filter(pk=made[-1].pk).update(
+            created_at=timezone.now() - timedelta(minutes=60 - n)
+        )
+    assert messaging.devices_of(customer).count() == 10
+
+    newest = subscribe(customer, phones[10])
+
+    kept = set(messaging.devices_of(customer).values_list("pk", flat=True))
+    assert len(kept) == 10
+    assert made[0].pk not in kept  # the oldest went
+    assert kept == {d.pk for d in made[1:]} | {newest.pk}
+    assert PushSubscription.objects.filter(pk=someone_else.pk).exists()  # not theirs
+    # Subscribing a kept phone again makes no room: it is the same row.
+    subscribe(customer, phones[5])
+    assert set(messaging.devices_of(customer).values_list("pk", flat=True)) == kept
+    # A message goes to the ten devices kept, not to the one dropped.
+    message = send_article(customer, app)
+    targets = set(push_of_all(message).values_list("subscription_id", flat=True))
+    assert targets == kept
+
+
+def push_of_all(message: Message):
+    return Delivery.objects.filter(message=message, channel=Delivery.Channel.PUSH)
 
 
 def test_push_subscribe_keeps_one_row_per_endpoint_and_refuses_bad_ones(

@@ -5,6 +5,7 @@ import copy
 import string
 
 import pytest
+from django.utils import translation
 
 from tapgo.messaging import services as messaging
 from tapgo.messaging import texts
@@ -97,26 +98,79 @@ def test_escaped_braces_are_text():
     assert shown[0] == "Hello {who} Ann"
 
 
+PART_SAID = {"name": "a name", "ask": "a question", "title": "a title", "body": "a text"}
+
+
 @pytest.mark.parametrize("part", ["name", "ask", "title", "body"])
 def test_every_part_in_every_language(part):
-    for language in ("en", "zh-hans"):
+    for language, name in (("en", "English"), ("zh-hans", "Simplified Chinese")):
+        said = f"Every language needs {PART_SAID[part]} ({name} is missing one)."
         given = make_texts()
         del given[language][part]
-        with pytest.raises(TemplateTextError, match=part):
+        with pytest.raises(TemplateTextError) as refused:
             check_template(FIELDS, given)
+        assert str(refused.value) == said
         given[language][part] = "   "
-        with pytest.raises(TemplateTextError, match=part):
+        with pytest.raises(TemplateTextError, match=PART_SAID[part]):
             check_template(FIELDS, given)
         given[language][part] = ["a list"]
-        with pytest.raises(TemplateTextError, match=part):
+        with pytest.raises(TemplateTextError, match=PART_SAID[part]):
             check_template(FIELDS, given)
 
 
 def test_a_missing_language_is_refused():
     given = make_texts()
     del given["zh-hans"]
-    with pytest.raises(TemplateTextError, match="zh-hans"):
+    with pytest.raises(TemplateTextError, match="Simplified Chinese is missing one"):
         check_template(FIELDS, given)
+
+
+def test_messages_name_parts_and_languages_in_the_operators_language_not_by_code():
+    given = make_texts()
+    del given["zh-hans"]["ask"]
+    with translation.override("zh-hans"), pytest.raises(TemplateTextError) as refused:
+        check_template(FIELDS, given)
+    said = str(refused.value)
+    assert "简体中文" in said and "询问语" in said
+    assert "zh-hans" not in said and "ask" not in said
+    with translation.override("zh-hans"), pytest.raises(TemplateTextError) as refused:
+        check_template(FIELDS, make_texts(body="x" * 401))
+    assert "正文" in str(refused.value) and "body" not in str(refused.value)
+    with translation.override("zh-hans"), pytest.raises(TemplateTextError) as refused:
+        check_values(FIELDS, {"who": "Ann", "total": 5})
+    assert "金额" in str(refused.value) and "money" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("title", "written", "name"),
+    [
+        ("Hello {who!r}", "{who!r}", "who"),
+        ("Hello {who!s}", "{who!s}", "who"),
+        ("Hello {who:>10}", "{who:>10}", "who"),
+        ("Hello {total!a:^9}", "{total!a:^9}", "total"),
+    ],
+)
+def test_a_conversion_or_format_is_refused_as_such(title, written, name):
+    with pytest.raises(TemplateTextError) as refused:
+        check_template(FIELDS, make_texts(title=title))
+    assert str(refused.value) == (
+        f"“{written}”: a field is written as {{{name}}}, without a conversion (!) or a format (:)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("text", "a text value"),
+        ("money", "a money value"),
+        ("datetime", "a date and time value"),
+        ("number", "a whole number value"),
+    ],
+)
+def test_a_wrong_value_names_the_type_in_words(kind, said):
+    with pytest.raises(TemplateTextError) as refused:
+        check_values([{"name": "x", "type": kind}], {"x": [1]})
+    assert str(refused.value) == f"The field x needs {said}."
 
 
 @pytest.mark.parametrize("part,limit", list(texts.MAX_TEXT.items()))
@@ -313,11 +367,35 @@ def test_an_operator_adds_a_template(db):
     assert template.texts["zh-hans"]["title"] == "{who}，您好"
 
 
-@pytest.mark.parametrize("key", ["", "   ", "has space", "a/b", "k" * 41, "dots.are.out"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "   ",
+        "has space",
+        "a/b",
+        "k" * 41,
+        "a" * 41,
+        "dots.are.out",
+        # A key is part of URLs (the ops console's, the console's switches): ASCII only.
+        "ключ",
+        "拿铁",
+        "café",
+        "latte_拿铁",
+        "-x",
+        "_x",
+        "a\nb",
+    ],
+)
 def test_a_template_key_must_be_a_short_word(db, key):
-    with pytest.raises(MessagingError):
+    with pytest.raises(MessagingError, match="A key is a short word of letters, digits"):
         messaging.template_save(key=key, fields=FIELDS, texts=make_texts())
     assert not Template.objects.filter(fields=FIELDS).exists()
+
+
+@pytest.mark.parametrize("key", ["a" * 40, "x-1", "9lives", "order_ready_2"])
+def test_a_template_key_of_ascii_letters_digits_dash_and_underscore_is_taken(db, key):
+    assert messaging.template_save(key=key, fields=FIELDS, texts=make_texts()).key == key
 
 
 def test_a_taken_key_or_an_unknown_subject_is_refused(db):

@@ -111,6 +111,9 @@ def test_adding_a_template(ops_client, app):
         ({"key": ""}, "This field is required."),
         ({"key": "<script>alert(1)</script>"}, "A key is a short word of letters, digits"),
         ({"key": "order ready"}, "A key is a short word of letters, digits"),
+        ({"key": "ключ"}, "A key is a short word of letters, digits"),
+        ({"key": "拿铁"}, "A key is a short word of letters, digits"),
+        ({"key": "-x"}, "A key is a short word of letters, digits"),
         ({"key": "order_ready"}, "There is already a template called “order_ready”."),
         ({"key": "ORDER_READY"}, "There is already a template called “order_ready”."),
         ({"key": "k" * 41}, "Ensure this value has at most 40 characters"),
@@ -125,13 +128,26 @@ def test_adding_a_template(ops_client, app):
             "At most 30 fields a template.",
         ),
         ({"field_lines": "x text\n" * 200}, "Ensure this value has at most 1000 characters"),
-        ({"zh-hans__title": ""}, "Every language needs a title (zh-hans is missing one)."),
-        ({"zh-hans__title": None}, "Every language needs a title (zh-hans is missing one)."),
+        (
+            {"zh-hans__title": ""},
+            "Every language needs a title (Simplified Chinese is missing one).",
+        ),
+        (
+            {"zh-hans__title": None},
+            "Every language needs a title (Simplified Chinese is missing one).",
+        ),
+        ({"en__ask": ""}, "Every language needs a question (English is missing one)."),
         ({"en__body": "Hi {nobody}"}, "The text names {nobody}, which is not one of the fields."),
         ({"en__body": "Hi {table.__class__}"}, "is not a field: write a field"),
         ({"en__body": "Hi {0}"}, "is not a field: write a field"),
-        ({"en__body": "Hi {table!r}"}, "is not a field: write a field"),
-        ({"en__body": "Hi {table:>999999}"}, "is not a field: write a field"),
+        (
+            {"en__body": "Hi {table!r}"},
+            "“{table!r}”: a field is written as {table}, without a conversion (!) or a format",
+        ),
+        (
+            {"en__body": "Hi {table:>999999}"},
+            "“{table:&gt;999999}”: a field is written as {table}, without a conversion (!)",
+        ),
         ({"en__body": "Hi {table"}, "A text has an unmatched"),
         ({"en__title": "x" * 81}, "A title is at most 80 characters."),
         ({"en__body": "x" * 1001}, "Ensure this value has at most 1000 characters"),
@@ -151,6 +167,17 @@ def test_the_service_s_message_shows_as_the_form_s_error(ops_client):
     page = ops_client.post(NEW, good(**{"en__body": "Hi {nobody}"})).content.decode()
     assert form_error(page) == "The text names {nobody}, which is not one of the fields."
     assert 'value="table_call"' in page  # the form keeps what was typed
+
+
+@pytest.mark.parametrize("key", ["ключ", "拿铁", "latte拿铁", "-x", "_x"])
+def test_a_key_that_is_not_ascii_letters_digits_dash_underscore_is_refused(ops_client, key):
+    before = snapshot()
+    response = ops_client.post(NEW, good(key=key))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert form_error(page) == "A key is a short word of letters, digits, - and _."
+    assert f'value="{key}"' in page  # kept as typed, to correct
+    assert snapshot() == before
 
 
 def test_editing_a_template(ops_client, app):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tapgo.catalog.models import Product, Variant
 from tapgo.catalog.services import product_set_available, product_update
@@ -416,6 +416,52 @@ def test_checkout_keys_are_per_customer(customer, app, product):
     mine, theirs = place(customer, app, key="same"), place(other, app, key="same")
     assert mine.pk != theirs.pk
     assert (mine.customer_id, theirs.customer_id) == (customer.pk, other.pk)
+
+
+# --- the customer's language ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "kept"),
+    [("zh-hans", "zh-hans"), ("zh-Hans", "zh-hans"), ("en", "en"), ("en-gb", "en"), ("fr", "")],
+)
+def test_the_order_keeps_the_language_it_was_placed_in(customer, app, product, language, kept):
+    add(customer, app, product)
+    with translation.override(language):
+        order = place(customer, app)
+    assert order.language == kept
+    order.refresh_from_db()
+    assert order.language == kept
+
+
+def test_the_grant_of_paying_speaks_the_order_s_language_not_the_webhook_s(customer, app, product):
+    """Paying is confirmed by a provider's webhook, which has no customer's language."""
+    from tapgo.messaging.models import Consent
+
+    add(customer, app, product)
+    with translation.override("zh-hans"):
+        order = place(customer, app)
+    with translation.override("en"):
+        assert services.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    grant = Consent.objects.get(kind=Consent.Kind.GRANT, customer=customer)
+    assert grant.language == "zh-hans"
+
+
+def test_checkout_in_the_shell_keeps_the_customer_s_language(client, app, product):
+    from django.urls import reverse
+
+    from tapgo.miniapps.models import EntryCode
+
+    client.cookies["django_language"] = "zh-hans"
+    entry = EntryCode.objects.get(app=app, kind="table", table_label="1")
+    with translation.override("en"):  # the middleware's zh-hans ends with the block
+        client.get(reverse("shell:scan", args=[entry.code]))
+        client.post(reverse("shell:cart_add", args=[app.slug]), {"item": product.public_id})
+        client.post(
+            reverse("shell:checkout", args=[app.slug]),
+            {"checkout_key": "zh-1", "fulfilment": "dine_in"},
+        )
+    assert Order.objects.get().language == "zh-hans"
 
 
 # --- reads and tenancy --------------------------------------------------------------------

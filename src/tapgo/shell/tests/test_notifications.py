@@ -9,6 +9,7 @@ import time
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from tests.push_endpoint import Device
 
 from tapgo.identity.models import Customer
@@ -294,6 +295,29 @@ def test_notifications_lists_and_turns_off(client, app, product):
     assert client.post(reverse("shell:consent_off", args=["bad"])).status_code == 404
 
 
+@pytest.mark.parametrize("end", ["complete", "cancel"])
+def test_an_order_that_is_over_leaves_the_list(client, app, product, end):
+    order = paid_order(client, app, product)
+    messaging.consent_give(
+        customer=order.customer,
+        app=app,
+        key="order_cancelled",
+        subject=messaging.subject_of("order", order.public_id),
+    )
+    follower(order.customer, app)
+    assert text(client.get(reverse("shell:notifications"))).count('data-testid="consent"') == 3
+    ordering.order_accept(order=order)
+    if end == "complete":
+        ordering.order_mark_ready(order=order)
+        ordering.order_complete(order=order)
+    else:
+        ordering.order_cancel(order=order, reason="Closed early")
+    html = text(client.get(reverse("shell:notifications")))
+    assert html.count('data-testid="consent"') == 1  # following the account goes on
+    assert f"Order {order.number}" not in html and "New article" in html
+    assert Consent.objects.filter(status=Consent.Status.ENDED).exists()
+
+
 def test_someone_elses_consent_cannot_be_turned_off(client, app):
     owner = Client()
     visit(owner, app)
@@ -350,9 +374,9 @@ def test_a_device_subscribes_once_per_endpoint(client, app, push_endpoint):
         assert response.status_code == 200 and response.json()["ok"] is True
     device = PushSubscription.objects.get()
     assert device.customer_id == customer.pk and device.endpoint == phone.endpoint
-    assert device.label == "Chrome on Android"
+    assert device.label == "Chrome · Android"
     html = text(client.get(reverse("shell:notifications")))
-    assert html.count('data-testid="device"') == 1 and "Chrome on Android" in html
+    assert html.count('data-testid="device"') == 1 and "Chrome · Android" in html
     response = client.post(
         reverse("shell:push_unsubscribe"),
         data=json.dumps({"endpoint": phone.endpoint}),
@@ -420,18 +444,112 @@ def test_a_device_is_removed_from_the_settings(client, app, push_endpoint):
 def test_device_labels():
     from tapgo.shell.notifications import device_label
 
-    assert device_label(CHROME_ANDROID) == "Chrome on Android"
+    assert device_label(CHROME_ANDROID) == "Chrome · Android"
     iphone = (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
     )
-    assert device_label(iphone) == "Safari on iPhone"
+    assert device_label(iphone) == "Safari · iPhone"
     edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36 Edg/126.0"
-    assert device_label(edge) == "Edge on Windows"
+    assert device_label(edge) == "Edge · Windows"
     assert device_label("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0") == (
-        "Firefox on Linux"
+        "Firefox · Linux"
     )
-    assert device_label("") == "A browser"
+    assert device_label("curl/8.5") == ""
+    assert device_label("") == ""
+    # Stored, so in no language: the same whatever language the customer subscribed in.
+    with translation.override("zh-hans"):
+        assert device_label(CHROME_ANDROID) == "Chrome · Android"
+
+
+def test_a_device_without_a_label_shows_as_a_browser_in_the_customer_s_language(
+    client, app, push_endpoint
+):
+    visit(client, app)
+    subscribe(client, Device(push_endpoint.url("/phone")).subscription(), user_agent="curl/8")
+    assert PushSubscription.objects.get().label == ""
+    html = text(client.get(reverse("shell:notifications")))
+    assert re.search(r'data-testid="device".*?<strong>A browser</strong>', html, re.S)
+    client.cookies["django_language"] = "zh-hans"
+    with translation.override("en"):  # the middleware's zh-hans ends with the block
+        html = text(client.get(reverse("shell:notifications")))
+    assert re.search(r'data-testid="device".*?<strong>浏览器</strong>', html, re.S)
+
+
+# --- signing out takes this phone's subscription away from the account ------------------------
+
+
+def signed_in(client, app) -> Customer:
+    """A customer with an address, as signing in leaves one (the cookie is theirs)."""
+    customer = visit(client, app)
+    Customer.objects.filter(pk=customer.pk).update(email="ann@example.com")
+    customer.refresh_from_db()
+    return customer
+
+
+def test_the_sign_out_form_is_marked_for_the_script_and_works_without_it(client, app):
+    signed_in(client, app)
+    html = text(client.get(reverse("shell:signin")))
+    form = re.search(r'<form [^>]*action="/me/signout"[^>]*>', html)[0]
+    assert "data-notify-signout" in form
+    assert f'data-push-unsubscribe="{reverse("shell:push_unsubscribe")}"' in form
+    assert re.search(r'<script src="[^"]*/shell/notify[^"]*\.js" defer></script>', html)
+    # Without JavaScript the form is sent as it is: signed out all the same.
+    response = client.post(reverse("shell:signout"))
+    assert response.status_code == 302 and response.url == reverse("shell:home")
+    assert "You are signed in" not in text(client.get(reverse("shell:signin")))
+
+
+def test_signing_out_with_the_script_leaves_the_account_without_this_phone(
+    client, app, push_endpoint
+):
+    account = signed_in(client, app)
+    phone, tablet = Device(push_endpoint.url("/phone")), Device(push_endpoint.url("/tablet"))
+    for device in (phone, tablet):
+        assert subscribe(client, device.subscription()).status_code == 200
+    assert messaging.devices_of(account).count() == 2
+
+    # What notify.js does on the phone before sending the sign-out form.
+    response = client.post(
+        reverse("shell:push_unsubscribe"),
+        data=json.dumps({"endpoint": phone.endpoint}),
+        content_type="application/json",
+    )
+    assert response.json() == {"ok": True, "removed": True}
+    assert client.post(reverse("shell:signout")).status_code == 302
+
+    assert [d.endpoint for d in messaging.devices_of(account)] == [tablet.endpoint]
+    follower(account, app)
+    message = messaging.notify(
+        customer=account,
+        app=app,
+        key="new_article",
+        values={"app": app.name, "title": "Hi"},
+        link=f"/m/{app.slug}/a/",
+    )
+    pushed = message.deliveries.filter(channel="push").values_list("subscription_id", flat=True)
+    assert list(pushed) == [messaging.devices_of(account).get().pk]
+
+
+def test_only_the_device_s_own_customer_can_unsubscribe_it(client, app, push_endpoint):
+    account = signed_in(client, app)
+    phone = Device(push_endpoint.url("/phone"))
+    subscribe(client, phone.subscription())
+    stranger = Client()
+    visit(stranger, app)
+    response = stranger.post(
+        reverse("shell:push_unsubscribe"),
+        data=json.dumps({"endpoint": phone.endpoint}),
+        content_type="application/json",
+    )
+    assert response.json() == {"ok": True, "removed": False}
+    nobody = Client().post(
+        reverse("shell:push_unsubscribe"),
+        data=json.dumps({"endpoint": phone.endpoint}),
+        content_type="application/json",
+    )
+    assert nobody.json() == {"ok": True, "removed": False}
+    assert messaging.devices_of(account).count() == 1
 
 
 # --- the inbox and the unread badge ---------------------------------------------------------
@@ -585,6 +703,69 @@ def test_opening_a_message_reads_it_and_records_a_notification_visit(
     assert badge(html) == 0
     message.refresh_from_db()
     assert message.read_at is not None and message.opened_at is not None
+
+
+def _ready_message(client, app, product, capture) -> Message:
+    order = paid_order(client, app, product)
+    ordering.order_accept(order=order)
+    with capture(execute=True):
+        ordering.order_mark_ready(order=order)
+    return Message.objects.get()
+
+
+def _opened(message) -> tuple[bool, bool]:
+    message.refresh_from_db()
+    return message.read_at is not None, message.opened_at is not None
+
+
+def test_another_guest_following_the_link_marks_nothing_but_gets_there(
+    client, app, product, django_capture_on_commit_callbacks
+):
+    message = _ready_message(client, app, product, django_capture_on_commit_callbacks)
+    stranger = Client()
+    visit(stranger, app)
+    response = stranger.get(reverse("shell:message_open", args=[message.public_id]))
+    assert response.status_code == 302
+    assert response.url == f"{message.link}?scene=notification"
+    assert _opened(message) == (False, False)
+    # The page itself checks who may see it: the order is not theirs.
+    assert stranger.get(response.url).status_code == 404
+    assert badge(text(client.get(reverse("shell:inbox")))) == 1  # still unread for its owner
+    # Nor does a visitor with no cookie at all.
+    assert Client().get(reverse("shell:message_open", args=[message.public_id])).status_code == 302
+    assert _opened(message) == (False, False)
+
+
+def test_the_signed_link_marks_it_without_the_cookie(
+    client, app, product, django_capture_on_commit_callbacks
+):
+    """A push opened in another browser, or an email read on a computer: no cookie, but the
+    link's signature says it is the message's own link."""
+    message = _ready_message(client, app, product, django_capture_on_commit_callbacks)
+    url = reverse("shell:message_open", args=[message.public_id])
+    token = messaging.open_token(message)
+    response = Client().get(url, {"k": token})
+    assert response.status_code == 302 and response.url == f"{message.link}?scene=notification"
+    assert _opened(message) == (True, True)
+
+
+@pytest.mark.parametrize("wrong", ["x", "", "another-message", "A" * 500, "k", "é"])
+def test_a_wrong_signature_marks_nothing(
+    client, app, product, django_capture_on_commit_callbacks, wrong
+):
+    message = _ready_message(client, app, product, django_capture_on_commit_callbacks)
+    if wrong == "another-message":
+        other = Message(public_id="b" * len(message.public_id))
+        wrong = messaging.open_token(other)
+    elif wrong == "k":
+        wrong = messaging.open_token(message)[:-1]  # one character short
+    url = reverse("shell:message_open", args=[message.public_id])
+    response = Client().get(url, {"k": wrong})
+    assert response.status_code == 302
+    assert _opened(message) == (False, False)
+    # Its owner's cookie still marks it (a wrong ?k= does not spoil the cookie).
+    client.get(url, {"k": wrong})
+    assert _opened(message) == (True, True)
 
 
 def test_a_link_with_a_query_keeps_it(client, app, django_capture_on_commit_callbacks):

@@ -9,6 +9,10 @@
 // - form[data-notify-device] ("Also on this phone"): hidden without JavaScript; shown where
 //   this browser can show notifications and has no subscription yet (always on the settings
 //   page, [data-explain]); it subscribes this device without sending the form.
+// - form[data-notify-signout] (sign out, shell/signin.html): this device's subscription is
+//   the account's; before the form goes, it is removed on the server (POST {endpoint} to
+//   [data-push-unsubscribe]) and in the browser, so the phone shows no more of the account's
+//   notifications. Whatever fails, the form is sent; without JavaScript it is sent as is.
 (function () {
   "use strict";
 
@@ -73,8 +77,31 @@
     }).catch(function () { return "failed"; });
   }
 
+  // Forget this browser's subscription, here and on the server; resolves whatever happens.
+  function unsubscribe(form) {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window)) return Promise.resolve();
+    return navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      return registration ? registration.pushManager.getSubscription() : null;
+    }).then(function (subscription) {
+      if (!subscription) return null;
+      return fetch(form.getAttribute("data-push-unsubscribe"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": token(form) },
+        body: JSON.stringify({ endpoint: subscription.endpoint })
+      }).then(function () { return subscription.unsubscribe(); });
+    }).catch(function () { return null; });
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form.hasAttribute && form.hasAttribute("data-notify-signout")) {
+      event.preventDefault();
+      if (form.dataset.leaving) return;
+      form.dataset.leaving = "1";
+      unsubscribe(form).then(function () { form.submit(); });
+      return;
+    }
     var box = form.closest && form.closest("[data-push-key]");
     if (!box) return;
     if (form.hasAttribute("data-notify-ask")) {
