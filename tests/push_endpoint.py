@@ -18,6 +18,7 @@ As a pytest plugin (root conftest.py) it gives the fixture `push_endpoint`.
 import base64
 import json
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,12 +48,23 @@ class PushEndpoint:
         self.pushes: list[Push] = []
         self.answers: dict[str, int] = {}
         self.locations: dict[str, str] = {}
+        self.connections: set[socket.socket] = set()
         self.delay = 0.0
         self.lock = threading.Lock()
         service = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            protocol_version = "HTTP/1.1"  # keep-alive, as a push service; closed on exit
+
+            def setup(self):
+                super().setup()
+                with service.lock:
+                    service.connections.add(self.connection)
+
+            def finish(self):
+                with service.lock:
+                    service.connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self):  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -86,6 +98,14 @@ class PushEndpoint:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+        # A client keeping its connection alive would hold its handler thread for ever.
+        with self.lock:
+            open_connections = list(self.connections)
+        for connection in open_connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     @property
     def base(self) -> str:

@@ -179,14 +179,15 @@ def consent_give(
     if standing:
         subject = ""
     email = bool(email and customer.email)
-    existing = Consent.objects.filter(
+    active = Consent.objects.filter(
         customer=customer,
         app=app,
         template=template,
         subject=subject,
         status=Consent.Status.ACTIVE,
         kind__in=[Consent.Kind.ONE_TIME, Consent.Kind.STANDING],
-    ).first()
+    )
+    existing = active.first()
     if existing is not None:
         if existing.kind == kind and existing.email != email:
             Consent.objects.filter(pk=existing.pk).update(email=email)
@@ -210,14 +211,7 @@ def consent_give(
                 language=_language(),
             )
     except IntegrityError:  # a racing double submit made it first
-        return Consent.objects.get(
-            customer=customer,
-            app=app,
-            template=template,
-            subject=subject,
-            status=Consent.Status.ACTIVE,
-            kind__in=[Consent.Kind.ONE_TIME, Consent.Kind.STANDING],
-        )
+        return active.get()
 
 
 def consent_grant_for_order(order) -> None:
