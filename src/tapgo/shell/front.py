@@ -152,7 +152,6 @@ def _serve(environ, slug: str):
             count=cart[0],
             table=cart[1],
             csrf=page.masked_csrf(secret),
-            origin=f"{scheme}://{host}",
             path=environ.get("PATH_INFO", ""),
             messages="",
         )

@@ -550,14 +550,13 @@ def bits(request, pk: int, slug: str, st, *, count: int, table: str) -> dict[str
         count=count,
         table=table,
         csrf=csrf_token(request),
-        origin=f"{request.scheme}://{request.get_host()}",
         path=request.get_full_path(),
         messages=messages_html(request),
     )
 
 
 def bits_of(
-    *, language, slug, recent, unread, count, table, csrf, origin, path, messages
+    *, language, slug, recent, unread, count, table, csrf, path, messages
 ) -> dict[str, str]:
     if recent.links:
         links = "".join(
