@@ -463,6 +463,11 @@ def order_accept(*, order: Order) -> Order:
     return _transition(order, S.ACCEPTED)
 
 
+def order_awaits_ready(order: Order) -> bool:
+    """Paid and not ready yet: "tell me when it's ready" still means something."""
+    return order.status in (S.PAID, S.ACCEPTED)
+
+
 def order_mark_ready(*, order: Order) -> Order:
     return _transition(order, S.READY)
 

@@ -37,14 +37,11 @@ from tapgo.messaging.models import Consent, Template
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
-from tapgo.ordering.models import OrderStatus
 from tapgo.shell import page
 from tapgo.shell import state as shell_state
 
 ORDER_READY = "order_ready"
 NEW_ARTICLE = "new_article"
-# The order page asks "tell me when it's ready" while the kitchen has it: paid or accepted.
-ASK_STATUSES = {OrderStatus.PAID, OrderStatus.ACCEPTED}
 INBOX_PAGE_SIZE = 25
 MAX_SUBSCRIPTION_BYTES = 4096
 SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "shell" / "sw.js"
@@ -65,7 +62,7 @@ def _ask_text(template: Template) -> str:
 def order_ask(request, order) -> dict | None:
     """The order page's card: "tell me when my order is ready", or that we will, while the
     order is in the kitchen and the app sends that notification; None otherwise."""
-    if order.status not in ASK_STATUSES:
+    if not ordering.order_awaits_ready(order):
         return None
     template = messaging.template_offered(app=order.app, key=ORDER_READY)
     if template is None:
@@ -95,7 +92,7 @@ def order_notify(request, slug: str, order_id: str):
 
     order = customer_order(request, slug, order_id)
     back = reverse("shell:order", args=[slug, order.public_id])
-    if order.status not in ASK_STATUSES:
+    if not ordering.order_awaits_ready(order):
         flash.info(request, _("This order is past that point: its status is on this page."))
         return redirect(back)
     customer = current_customer(request)
