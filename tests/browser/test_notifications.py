@@ -524,3 +524,51 @@ def test_signing_out_takes_this_phone_off_the_account(live, push_endpoint, brows
         assert watch.problems == []
     finally:
         phone.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_merchant_switches_order_ready_off_and_the_customer_is_not_asked(
+    live, push_endpoint, browser, playwright, merchant, owner, app, product
+):
+    from tapgo.messaging.models import Message
+    from tapgo.ordering import services as ordering
+
+    url = live.url
+    watch = Watch()
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900})
+    phone = phone_context(browser, playwright)
+    try:
+        # The owner switches "Order ready for pickup" off for the app on the console.
+        m = watch.page(desktop, "merchant")
+        m.goto(f"{url}/console/login/?next=/console/{merchant.public_id}/notifications/")
+        m.fill("input[name=username]", owner.email)
+        m.fill("input[name=password]", PASSWORD)
+        m.get_by_role("button", name="Log in").click()
+        expect(m).to_have_url(re.compile(rf"/console/{merchant.public_id}/notifications/$"))
+        templates = m.locator(f'[data-app="{app.public_id}"] [data-testid=template]')
+        row = templates.and_(m.locator("[data-key=order_ready]"))
+        expect(row).to_have_attribute("data-on", "1")
+        row.get_by_test_id("switch-off").click()
+        expect(row).to_have_attribute("data-on", "0")
+
+        # The customer pays: the order page offers nothing about "ready".
+        c = watch.page(phone, "customer")
+        order = order_and_pay(c, url, app, product)
+        expect(c.get_by_test_id("notify-card")).to_have_count(0)
+
+        # Ready sends nothing: the app does not send that notification any more.
+        ordering.order_mark_ready(order=ordering.order_accept(order=order))
+        expect(c.get_by_test_id("order-status")).to_have_attribute(
+            "data-status", "ready", timeout=LIVE
+        )
+        assert not Message.objects.exists()
+
+        # The owner can switch it on again.
+        row.get_by_test_id("switch-on").click()
+        expect(row).to_have_attribute("data-on", "1")
+        c.wait_for_timeout(500)  # a late console message still counts
+        assert push_endpoint.received() == []
+        assert watch.problems == []
+    finally:
+        desktop.close()
+        phone.close()
