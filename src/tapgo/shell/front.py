@@ -32,7 +32,6 @@ Anything else, any error included, is Django's to answer.
 
 import logging
 import re
-import time
 from functools import lru_cache
 
 from tapgo.wsgi import application as django_application  # first: it sets Django up
@@ -43,6 +42,7 @@ from django.db import connections, router
 from django.http import Http404, parse_cookie
 from django.utils import translation
 
+from tapgo.core.caches import ExpiringCache
 from tapgo.miniapps.models import MiniApp
 from tapgo.shell import page
 from tapgo.shell import state as shell_state
@@ -56,29 +56,27 @@ MAX_HEADER_SETS = 64
 
 APP_STATE_SECONDS = 1.0
 MAX_APP_STATES = 1024
+HEADERS_SECONDS = 24 * 3600  # settings do not change while the process runs
 
 # (host, scheme, language) → the headers Django's stack sent with this page there.
-_headers: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
-# slug → (until, the app's state)
-_app_states: dict[str, tuple[float, page.AppState]] = {}
+_headers = ExpiringCache("front.headers", size=MAX_HEADER_SETS, seconds=HEADERS_SECONDS)
+# slug → the app's state
+_app_states = ExpiringCache("front.app_states", size=MAX_APP_STATES, seconds=APP_STATE_SECONDS)
 
 
 def _app_state(slug: str) -> page.AppState | None:
-    now = time.monotonic()
     found = _app_states.get(slug)
-    if found is not None and found[0] > now:
-        return found[1]
+    if found is not None:
+        return found
     connection = connections[router.db_for_read(MiniApp)]
     if not connection.in_atomic_block:  # what Django does when a request starts
         connection.close_if_unusable_or_obsolete()
     try:
         state = page.app_state(slug)
     except Http404:
-        _app_states.pop(slug, None)
+        _app_states.pop(slug)
         return None  # Django answers the 404 page
-    if len(_app_states) >= MAX_APP_STATES:
-        _app_states.clear()
-    _app_states[slug] = (now + APP_STATE_SECONDS, state)
+    _app_states.set(slug, state)
     return state
 
 
@@ -173,10 +171,8 @@ def _recording(environ, start_response):
         ):
             language = next((v for k, v in headers if k.lower() == "content-language"), "")
             key = (environ.get("HTTP_HOST", ""), _scheme(environ), language)
-            if key not in _headers:
-                if len(_headers) >= MAX_HEADER_SETS:
-                    _headers.clear()
-                _headers[key] = [(k, v) for k, v in headers if k.lower() not in SKIP_HEADERS]
+            if _headers.get(key) is None:
+                _headers.set(key, [(k, v) for k, v in headers if k.lower() not in SKIP_HEADERS])
         return start_response(status, headers, exc_info)
 
     return start

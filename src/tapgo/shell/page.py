@@ -52,6 +52,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from tapgo.catalog.services import menu_for
+from tapgo.core.caches import ExpiringCache
 from tapgo.core.csp import enforced_policy
 from tapgo.core.ids import is_public_id
 from tapgo.discovery import services as discovery
@@ -336,41 +337,14 @@ def csrf_token(request) -> str:
     return get_token(request)  # no cookie yet: make one (and set it on the response)
 
 
-class _Recent:
-    """Recently used lists, per process: keyed by customer and visit stamp, a list never
-    changes (a new visit makes a new stamp), so no process needs telling; entries expire
-    after RECENT_CACHE_SECONDS so a renamed or withdrawn app drops out in time."""
-
-    def __init__(self, size: int = 20_000, seconds: float = RECENT_CACHE_SECONDS):
-        self.size, self.seconds, self.items = size, seconds, {}
-
-    def get(self, key):
-        found = self.items.get(key)
-        if found is None or found[0] < time.monotonic():
-            return None
-        return found[1]
-
-    def set(self, key, value) -> None:
-        if len(self.items) >= self.size:
-            now = time.monotonic()
-            self.items = {k: v for k, v in self.items.items() if v[0] >= now}
-            while len(self.items) >= self.size:
-                self.items.pop(next(iter(self.items)))
-        self.items[key] = (time.monotonic() + self.seconds, value)
-
-    def move(self, old, new) -> None:
-        """What `old` holds, under `new` too, expiring when it would have."""
-        found = self.items.get(old)
-        if found is not None and found[0] >= time.monotonic():
-            self.set(new, None)
-            self.items[new] = found
-
-
-_recent = _Recent()
+# Recently used lists, per process: keyed by customer and visit stamp, a list never changes
+# (a new visit makes a new stamp), so no process needs telling; entries expire after
+# RECENT_CACHE_SECONDS so a renamed or withdrawn app drops out in time.
+_recent = ExpiringCache("shell.recent", size=20_000, seconds=RECENT_CACHE_SECONDS)
 # Unread counts, per process: keyed by customer and visit stamp like the recently used
 # list; reading messages makes a new stamp (lists_changed), and a count is trusted for
 # UNREAD_SECONDS, so a message delivered meanwhile shows on app pages within that time.
-_unread = _Recent(seconds=UNREAD_SECONDS)
+_unread = ExpiringCache("shell.unread", size=20_000, seconds=UNREAD_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -425,7 +399,7 @@ def note_visit(request, st: shell_state.ShellState, state: AppState) -> None:
     old = _recent.get((st.customer_id, st.stamp)) if st.stamp else None
     before = (st.customer_id, st.stamp)
     st.visited()
-    _unread.move(before, (st.customer_id, st.stamp))  # a visit reads no message
+    _unread.copy(before, (st.customer_id, st.stamp))  # a visit reads no message
     if old is not None:
         apps = [(state.pk, state.slug, state.row[4])]
         apps += [a for a in old[0] if a[0] != state.pk][:RECENT_LIMIT]

@@ -29,7 +29,7 @@ CHROME_ANDROID = (
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    page._unread.items.clear()
+    page._unread.clear()
     front._headers.clear()
     front._app_states.clear()
 
@@ -647,7 +647,7 @@ def test_the_menu_page_counts_at_most_once(
     send_article(customer, app, django_capture_on_commit_callbacks)
     menu = reverse("shell:app", args=[app.slug])
     inside = {"Referer": "http://testserver/"}
-    page._unread.items.clear()
+    page._unread.clear()
     with django_assert_max_num_queries(2):  # the app's state and one COUNT
         assert badge(text(client.get(menu, headers=inside))) == 1
     with django_assert_max_num_queries(1):  # the app's state; the count is known
@@ -662,7 +662,7 @@ def test_the_front_door_shows_the_same_badge(
     customer = visit(client, app)
     follower(customer, app)
     send_article(customer, app, django_capture_on_commit_callbacks)
-    page._unread.items.clear()
+    page._unread.clear()
     calls = []
     real = front.django_application
 
@@ -677,7 +677,7 @@ def test_the_front_door_shows_the_same_badge(
     status, _headers, html = _call(_environ(path, _cookies(client)))
     assert status == "200 OK" and calls == [path]  # the front door answered
     assert badge(html) == 1
-    page._unread.items.clear()  # not known in this process: Django answers
+    page._unread.clear()  # not known in this process: Django answers
     _call(_environ(path, _cookies(client)))
     assert calls == [path, path]
 
