@@ -1,9 +1,12 @@
 """Fixtures shared by every test: a café with a published app, a menu and table codes."""
 
+import os
+
 import pytest
 
-# `localstripe`: a fake Stripe on loopback; `push_endpoint`: a Web Push service on loopback.
-pytest_plugins = ["tests.localstripe_server", "tests.push_endpoint"]
+# `localstripe`: a fake Stripe on loopback; `push_endpoint`: a Web Push service on loopback;
+# `process_env`: the environment of real `tapgo` processes.
+pytest_plugins = ["tests.localstripe_server", "tests.push_endpoint", "tests.processes"]
 
 
 def pytest_configure(config):
@@ -18,6 +21,15 @@ def pytest_configure(config):
 
     # The SQLite test database is a file under var/ (race tests need a shared one).
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+    # Parallel workers (pytest-xdist) each have their own database (pytest-django names it
+    # per worker) and, on Redis, their own keys.
+    cache = settings.CACHES["default"]
+    if cache["BACKEND"].endswith(".RedisCache"):
+        run = os.environ.get("TAPGO_TEST_DATABASE_NAME", "test")
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        cache["BACKEND"] = "tests.worker_cache.WorkerRedisCache"
+        cache["KEY_PREFIX"] = f"{run}-{worker}"
 
 
 @pytest.fixture(autouse=True)

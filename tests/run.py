@@ -1,12 +1,20 @@
-"""The one test command: `uv run python tests/run.py [pytest arguments]`.
+"""The full test command: `uv run python tests/run.py [pytest arguments]`.
 
-It runs the whole suite (pytest, with any arguments given here) twice:
+It runs the whole suite — every tier: the fast one that `uv run pytest` runs, and the
+browser, race and process tests — with any pytest arguments given here, twice, side by side:
 
-1. on SQLite, the embedded default (a file database in WAL mode under ./var/);
+1. on SQLite, the embedded default (a file database in WAL mode);
 2. on PostgreSQL, when one answers at TAPGO_TEST_POSTGRES_URL
-   (default postgresql://postgres@127.0.0.1:5432/test; Django creates its own test database
-   beside it and drops it afterwards), with Redis as the cache when one answers at
-   TAPGO_TEST_REDIS_URL (default redis://127.0.0.1:6379/15) — the scale-out configuration.
+   (default postgresql://postgres@127.0.0.1:5432/test; Django creates its own test databases
+   beside it, one per worker, and drops them afterwards), with Redis as the cache when one
+   answers at TAPGO_TEST_REDIS_URL (default redis://127.0.0.1:6379/15) — the scale-out
+   configuration.
+
+Each run is parallel (pytest-xdist, TAPGO_TEST_WORKERS workers each, default: as many as
+the machine has cores); much of the suite waits on browsers, servers and sleeps, so the two
+runs side by side finish sooner than one after the other. TAPGO_TEST_SIDE_BY_SIDE=0 runs them
+one after the other. A run's output is printed whole when it ends, with a line a minute
+meanwhile.
 
 Browser tests (tests/browser/) need Chromium at /usr/bin/chromium or TAPGO_CHROMIUM.
 
@@ -16,6 +24,7 @@ The exit code is non-zero when any run fails; the last line is the combined coun
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -102,22 +111,58 @@ def counts(junit: Path) -> dict[str, int] | None:
     }
 
 
-def run_pytest(name: str, args: list[str], env: dict[str, str]) -> tuple[int, dict | None, float]:
-    print(f"\n===== {name} =====", flush=True)
-    with tempfile.TemporaryDirectory(prefix="tapgo-tests-") as tmp:
-        junit = Path(tmp) / "junit.xml"
-        started = time.monotonic()
-        code = subprocess.call(  # noqa: S603 (this interpreter, running pytest)
-            [sys.executable, "-m", "pytest", *args, f"--junitxml={junit}"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        elapsed = time.monotonic() - started
-        found = counts(junit)
-    if code == 5:
-        print(f"{name}: pytest collected no tests; a run that tests nothing is a failure.")
-    return code, found, elapsed
+class Run:
+    """One pytest run in the background, its output in a file until it ends."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], tmp: Path):
+        self.name = name
+        self.junit = tmp / f"{name}.xml"
+        self.log = tmp / f"{name}.log"
+        workers = env.get("TAPGO_TEST_WORKERS", "auto")
+        # Every tier (-m ""), in parallel; the caller's arguments come last and win.
+        command = [sys.executable, "-m", "pytest", "-m", "", "-n", workers, *args]
+        self.started = time.monotonic()
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(  # noqa: S603 (this interpreter, running pytest)
+                [*command, f"--junitxml={self.junit}"],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.code: int | None = None
+        self.elapsed = 0.0
+
+    def poll(self) -> bool:
+        """True once it has ended (and its output has been printed)."""
+        if self.code is not None:
+            return True
+        code = self.process.poll()
+        if code is None:
+            return False
+        self.code, self.elapsed = code, time.monotonic() - self.started
+        print(f"\n===== {self.name} =====", flush=True)
+        sys.stdout.write(self.log.read_text(errors="replace"))
+        if code == 5:
+            print(f"{self.name}: pytest collected no tests; a run that tests nothing is a failure.")
+        sys.stdout.flush()
+        return True
+
+    def result(self) -> tuple[str, int, dict | None, float]:
+        code = self.code if self.code is not None else 1
+        return self.name, code, counts(self.junit), self.elapsed
+
+
+def wait_for(runs: list[Run]) -> None:
+    last = time.monotonic()
+    while not all([run.poll() for run in runs]):
+        time.sleep(1)
+        if time.monotonic() - last >= 60:
+            last = time.monotonic()
+            now = time.monotonic()
+            busy = ", ".join(f"{r.name} {now - r.started:.0f}s" for r in runs if r.code is None)
+            print(f"... still running: {busy}", flush=True)
 
 
 def banner(lines: list[str]) -> None:
@@ -128,22 +173,10 @@ def banner(lines: list[str]) -> None:
     print("!" * width, flush=True)
 
 
-def main(argv: list[str]) -> int:
-    ci = on_ci()
-    base_env = dict(os.environ)
-    base_env.pop("TAPGO_DATABASE_URL", None)
-    base_env.pop("TAPGO_REDIS_URL", None)
-    base_env.setdefault("PYTHONUNBUFFERED", "1")
-
-    runs: list[tuple[str, int, dict | None, float]] = []
-    missing: list[str] = []
-
-    browser = chromium_missing()
-    if browser:
-        missing.append(browser)
-
-    code, found, elapsed = run_pytest("SQLite", argv, base_env)
-    runs.append(("SQLite", code, found, elapsed))
+def run_all(argv, base_env, tmp, started, missing, *, side_by_side: bool) -> list:
+    started.append(Run("SQLite", argv, base_env, tmp))
+    if not side_by_side:
+        wait_for(started)
 
     postgres_url = os.environ.get("TAPGO_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     postgres = postgres_missing(postgres_url)
@@ -160,8 +193,37 @@ def main(argv: list[str]) -> int:
             env["TAPGO_REDIS_URL"] = redis_url
         # Our own test database, so two runs on one server never drop each other's.
         env.setdefault("TAPGO_TEST_DATABASE_NAME", f"test_tapgo_{os.getpid()}")
-        code, found, elapsed = run_pytest("PostgreSQL", argv, env)
-        runs.append(("PostgreSQL", code, found, elapsed))
+        started.append(Run("PostgreSQL", argv, env, tmp))
+    wait_for(started)
+    return [run.result() for run in started]
+
+
+def main(argv: list[str]) -> int:
+    ci = on_ci()
+    base_env = dict(os.environ)
+    base_env.pop("TAPGO_DATABASE_URL", None)
+    base_env.pop("TAPGO_REDIS_URL", None)
+    base_env.setdefault("PYTHONUNBUFFERED", "1")
+
+    missing: list[str] = []
+
+    browser = chromium_missing()
+    if browser:
+        missing.append(browser)
+
+    side_by_side = os.environ.get("TAPGO_TEST_SIDE_BY_SIDE", "1") != "0"
+    tmp = Path(tempfile.mkdtemp(prefix="tapgo-tests-"))
+    began = time.monotonic()
+    started: list[Run] = []
+    try:
+        runs = run_all(argv, base_env, tmp, started, missing, side_by_side=side_by_side)
+    finally:
+        for run in started:
+            if run.process.poll() is None:  # interrupted: leave no pytest behind
+                run.process.terminate()
+                run.process.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)
+    wall = time.monotonic() - began
 
     print("\n===== summary =====")
     total = {"passed": 0, "failed": 0, "skipped": 0}
@@ -195,7 +257,10 @@ def main(argv: list[str]) -> int:
             ok = False
             total["failed"] += len(missing)
 
-    print(f"total: {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped")
+    print(
+        f"total: {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped"
+        f" in {wall:.0f}s"
+    )
     return 0 if ok else 1
 
 

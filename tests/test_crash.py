@@ -31,8 +31,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from tests.processes import Browser, django_print, free_port
+from tests.processes import tapgo as tapgo_command
 
-from test_processes import Browser, _django_print, _free_port, _tapgo
+pytestmark = pytest.mark.process  # real `tapgo serve` and worker processes
 
 CUSTOMERS = 30
 AT_ONCE = 10
@@ -42,47 +44,21 @@ STOCK = {"Croissant": 400, "Egg Sandwich": 400}
 # Most approve; some decline (the order stays payable, then expires) or walk away.
 DECISIONS = ["approve", "approve", "approve", "decline", "approve", "leave"]
 SLUG = "harbour-cafe"
-DATABASE = "tapgo_crash_test"  # on PostgreSQL, beside the suite's
 
 
 @pytest.fixture
-def crash_env(tmp_path):
-    """The processes' environment and port; their PostgreSQL database is dropped after."""
-    port = _free_port()
-    env = _env(tmp_path, port)
-    yield env, port
-    if os.environ.get("TAPGO_DATABASE_URL"):
-        import psycopg
-
-        with psycopg.connect(os.environ["TAPGO_DATABASE_URL"], autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-
-
-def _env(tmp_path, port) -> dict:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {"TAPGO_TASKS_IMMEDIATE", "TAPGO_SANDBOX_WEBHOOK_BASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        TAPGO_VAR_DIR=str(tmp_path / "var"),
+def crash_env(process_env):
+    """The processes' environment and port."""
+    port = free_port()
+    env = dict(
+        process_env,
         TAPGO_PUBLIC_URL=f"http://127.0.0.1:{port}",
         TAPGO_ORDER_PAYMENT_SECONDS=str(PAY_SECONDS),
         TAPGO_SWEEP_SECONDS="1",
         TAPGO_RECONCILE_AFTER_SECONDS="2",
         TAPGO_LOG_LEVEL="ERROR",
     )
-    url = os.environ.get("TAPGO_DATABASE_URL")
-    if url:
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-        base = urllib.parse.urlsplit(url)
-        env["TAPGO_DATABASE_URL"] = urllib.parse.urlunsplit(base._replace(path="/" + DATABASE))
-    return env
+    return env, port
 
 
 class Tapgo:
@@ -242,13 +218,13 @@ print(base64.b64encode(facts.encode()).decode())  # one word
 
 def _facts(env) -> dict:
     return json.loads(
-        base64.b64decode(_django_print(env, FACTS.replace("NAMES", repr(list(STOCK)))))
+        base64.b64decode(django_print(env, FACTS.replace("NAMES", repr(list(STOCK)))))
     )
 
 
 def test_killing_server_and_worker_mid_checkout_loses_and_doubles_nothing(tmp_path, crash_env):
     env, port = crash_env
-    _tapgo(env, "migrate", "--noinput", "-v0")
+    tapgo_command(env, "migrate", "--noinput", "-v0")
     seed = (
         "import django; django.setup(); from tapgo import demo; "
         "from tapgo.catalog.models import Product; info = demo.seed(); "
@@ -258,7 +234,7 @@ def test_killing_server_and_worker_mid_checkout_loses_and_doubles_nothing(tmp_pa
         )
         + "print(info['table1'].code)"
     )
-    code = _django_print(env, seed)
+    code = django_print(env, seed)
     logs = tmp_path / "logs"
     logs.mkdir()
     tapgo = Tapgo(env, port, logs)
@@ -308,7 +284,7 @@ def test_killing_server_and_worker_mid_checkout_loses_and_doubles_nothing(tmp_pa
     finally:
         tapgo.stop()
 
-    _tapgo(env, "ledger", "verify")  # exits 1 on any breach
+    tapgo_command(env, "ledger", "verify")  # exits 1 on any breach
 
     orders = facts["orders"]
     assert len(orders) == CUSTOMERS  # one order per checkout, retried or not

@@ -22,50 +22,29 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.parse
 
 import pytest
+from tests.processes import django_print, tapgo
 from tests.push_endpoint import Device, PushEndpoint
 
-from test_processes import _django_print, _tapgo
+pytestmark = pytest.mark.process  # real `tapgo serve` and worker processes
 
 MESSAGES = 40
 PUSH_DELAY = 0.25  # seconds the push service takes to answer each push
 KILL_AFTER = 10  # pushes received before the crash
 LEASE_SECONDS = 2
-DATABASE = "tapgo_notify_crash_test"  # on PostgreSQL, beside the suite's
 
 
 @pytest.fixture
-def notify_env(tmp_path):
-    """The worker's environment; its PostgreSQL database is dropped after."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"TAPGO_TASKS_IMMEDIATE", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        TAPGO_VAR_DIR=str(tmp_path / "var"),
+def notify_env(process_env):
+    """The worker's environment."""
+    return dict(
+        process_env,
         TAPGO_SWEEP_SECONDS="0.5",
         TAPGO_NOTIFY_LEASE_SECONDS=str(LEASE_SECONDS),
         TAPGO_PUSH_ALLOW_LOCAL="1",
         TAPGO_LOG_LEVEL="ERROR",
     )
-    url = os.environ.get("TAPGO_DATABASE_URL")
-    if url:
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-        base = urllib.parse.urlsplit(url)
-        env["TAPGO_DATABASE_URL"] = urllib.parse.urlunsplit(base._replace(path="/" + DATABASE))
-    yield env
-    if url:
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 # Customers who allowed "order ready" and subscribed a phone; a message each, made by notify
@@ -118,7 +97,7 @@ print(base64.b64encode(json.dumps(facts).encode()).decode())
 
 
 def _facts(env) -> dict:
-    return json.loads(base64.b64decode(_django_print(env, FACTS)))
+    return json.loads(base64.b64decode(django_print(env, FACTS)))
 
 
 def _worker(env, log_path) -> subprocess.Popen:
@@ -144,13 +123,13 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def _messages(env, service) -> dict[str, Device]:
     """Make the customers, phones and messages; the phones by their endpoint's path."""
-    _tapgo(env, "migrate", "--noinput", "-v0")
+    tapgo(env, "migrate", "--noinput", "-v0")
     phones = {f"/phone/{i}": Device(service.url(f"/phone/{i}")) for i in range(MESSAGES)}
     subscriptions = []
     for phone in phones.values():
         keys = phone.subscription()["keys"]
         subscriptions.append({"endpoint": phone.endpoint, **keys})
-    queued = _django_print({**env, "CRASH_PHONES": json.dumps(subscriptions)}, SETUP)
+    queued = django_print({**env, "CRASH_PHONES": json.dumps(subscriptions)}, SETUP)
     assert queued == str(MESSAGES), f"{queued} tasks queued, not {MESSAGES}"
     assert not service.received()  # nothing goes out before a worker runs
     return phones

@@ -6,7 +6,6 @@ through the worker's deferred task and gives its stock back. Runs on the databas
 runs on (a database of its own on PostgreSQL).
 """
 
-import http.cookiejar
 import os
 import re
 import socket
@@ -17,56 +16,12 @@ import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 
+import pytest
+from tests.processes import Browser, django_print, free_port, tapgo
+
+pytestmark = pytest.mark.process  # real `tapgo serve` and worker processes
+
 PAY_SECONDS = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(tmp_path, port) -> dict:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {"TAPGO_TASKS_IMMEDIATE", "TAPGO_SANDBOX_WEBHOOK_BASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        TAPGO_VAR_DIR=str(tmp_path / "var"),
-        TAPGO_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        TAPGO_ORDER_PAYMENT_SECONDS=str(PAY_SECONDS),
-    )
-    url = os.environ.get("TAPGO_DATABASE_URL")
-    if url:
-        import psycopg
-
-        base = urllib.parse.urlsplit(url)
-        name = "tapgo_process_test"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name}")
-        env["TAPGO_DATABASE_URL"] = urllib.parse.urlunsplit(base._replace(path="/" + name))
-    return env
-
-
-def _tapgo(env, *args, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "tapgo.cli", *args], env=env, check=True, timeout=120, **kwargs
-    )
-
-
-def _django_print(env, code: str) -> str:
-    """Run Python against the processes' database; the last word it printed."""
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env={**env, "DJANGO_SETTINGS_MODULE": "tapgo.settings"},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout.split()[-1]
 
 
 @contextmanager
@@ -103,28 +58,6 @@ def _running(env, port):
                 os.killpg(p.pid, 9)
 
 
-class Browser:
-    """Just enough of a browser: cookies, redirects, CSRF tokens."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def get(self, path: str) -> tuple[str, str]:
-        with self.opener.open(self.base + path, timeout=15) as r:
-            return r.geturl(), r.read().decode()
-
-    def post(self, path: str, data: dict, page: str) -> tuple[str, str]:
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-        body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, **data}).encode()
-        request = urllib.request.Request(
-            self.base + path, data=body, headers={"Referer": self.base + path}
-        )
-        with self.opener.open(request, timeout=15) as r:
-            return r.geturl(), r.read().decode()
-
-
 def _order(customer: Browser, code: str, product_name: str) -> str:
     _url, menu = customer.get(f"/s/{code}")
     item = re.search(
@@ -155,17 +88,21 @@ def _wait_for(customer, order_url, status, seconds):
         time.sleep(0.3)
 
 
-def test_serve_and_worker_take_an_order_from_scan_to_paid_and_expire_the_unpaid(tmp_path):
-    port = _free_port()
-    env = _env(tmp_path, port)
-    _tapgo(env, "migrate", "--noinput", "-v0")
+def test_serve_and_worker_take_an_order_from_scan_to_paid_and_expire_the_unpaid(process_env):
+    port = free_port()
+    env = dict(
+        process_env,
+        TAPGO_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        TAPGO_ORDER_PAYMENT_SECONDS=str(PAY_SECONDS),
+    )
+    tapgo(env, "migrate", "--noinput", "-v0")
     seed = (
         "import django; django.setup(); from tapgo import demo; "
         "from tapgo.catalog.models import Product; "
         "info = demo.seed(); Product.objects.filter(name='Croissant').update(stock=5); "
         "print(info['table1'].code)"
     )
-    code = _django_print(env, seed)
+    code = django_print(env, seed)
     with _running(env, port):
         base = f"http://127.0.0.1:{port}"
         paying, leaving = Browser(base), Browser(base)
@@ -187,5 +124,5 @@ def test_serve_and_worker_take_an_order_from_scan_to_paid_and_expire_the_unpaid(
         "import django; django.setup(); from tapgo.catalog.models import Product; "
         "print(Product.objects.get(name='Croissant').stock)"
     )
-    stock = _django_print(env, check)
+    stock = django_print(env, check)
     assert stock == "5"  # the expired order gave its croissant back

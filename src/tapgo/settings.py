@@ -148,7 +148,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "tapgo",
+            # Two Tapgo sites (or test runs) can share one Redis database.
+            "KEY_PREFIX": os.environ.get("TAPGO_CACHE_PREFIX", "tapgo"),
         }
     }
 else:

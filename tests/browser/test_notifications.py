@@ -108,8 +108,8 @@ def _fresh_process_caches():
     of the test before is gone, and its ids may come back."""
     from tapgo.shell import front, page
 
-    page._unread.items.clear()
-    page._recent.items.clear()
+    page._unread.clear()
+    page._recent.clear()
     front._headers.clear()
     front._app_states.clear()
 
