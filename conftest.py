@@ -87,10 +87,11 @@ def merchant(owner):
 
 @pytest.fixture
 def app(merchant):
+    from tapgo.flows import listings
     from tapgo.miniapps import services
 
-    app = services.app_create(merchant=merchant, name="Test Café", slug="test-cafe")
-    services.app_set_published(app=app, published=True)
+    app = listings.app_create(merchant=merchant, name="Test Café", slug="test-cafe")
+    listings.app_set_published(app=app, published=True)
     services.table_codes_create(app=app, labels=["1", "2", "3"])
     return app
 
@@ -104,14 +105,15 @@ def category(merchant):
 
 @pytest.fixture
 def product(merchant, category):
-    from tapgo.catalog.services import product_create
+    from tapgo.flows.listings import product_create
 
     return product_create(merchant=merchant, category=category, name="Latte", price=2600, stock=20)
 
 
 @pytest.fixture
 def sized_product(merchant, category):
-    from tapgo.catalog.services import VariantInput, product_create
+    from tapgo.catalog.services import VariantInput
+    from tapgo.flows.listings import product_create
 
     return product_create(
         merchant=merchant,
@@ -132,15 +134,16 @@ def customer(db):
 @pytest.fixture
 def other_merchant(db):
     """A second business, so tenancy can be tried."""
-    from tapgo.catalog.services import category_create, product_create
+    from tapgo.catalog.services import category_create
+    from tapgo.flows.listings import app_create, app_set_published, product_create
     from tapgo.identity.services import staff_user_create
     from tapgo.merchants.services import merchant_create
     from tapgo.miniapps import services
 
     other_owner = staff_user_create(email="owner@bakery.test", password="correct horse battery")
     other = merchant_create(owner=other_owner, name="Bakery")
-    other_app = services.app_create(merchant=other, name="Bakery", slug="bakery")
-    services.app_set_published(app=other_app, published=True)
+    other_app = app_create(merchant=other, name="Bakery", slug="bakery")
+    app_set_published(app=other_app, published=True)
     services.table_codes_create(app=other_app, labels=["1"])
     cat = category_create(merchant=other, name="Bread")
     product_create(merchant=other, category=cat, name="Sourdough", price=3800)

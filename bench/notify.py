@@ -245,12 +245,12 @@ def child_setup(opts) -> dict:
     common.setup_django(migrate=True)
     from django.db import transaction
 
+    from tapgo.flows import listings as apps
     from tapgo.identity.models import Customer
     from tapgo.identity.services import staff_user_create
     from tapgo.merchants.services import merchant_create
     from tapgo.messaging import services as messaging
     from tapgo.messaging.models import Consent, PushSubscription, Template
-    from tapgo.miniapps import services as apps
 
     p256dh, auth = opts.keys.split(":")
     began = time.perf_counter()

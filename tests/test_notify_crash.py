@@ -56,13 +56,13 @@ from django.db import transaction
 from tapgo.identity.services import customer_create_guest, staff_user_create
 from tapgo.merchants.services import merchant_create
 from tapgo.messaging import services as messaging
-from tapgo.miniapps import services as apps
+from tapgo.flows import listings
 from django_tasks_db.models import DBTaskResult
 
 owner = staff_user_create(email="owner@crash.test", password="correct horse battery")
 merchant = merchant_create(owner=owner, name="Crash Café")
-app = apps.app_create(merchant=merchant, name="Crash Café", slug="crash-cafe")
-apps.app_set_published(app=app, published=True)
+app = listings.app_create(merchant=merchant, name="Crash Café", slug="crash-cafe")
+listings.app_set_published(app=app, published=True)
 for i, phone in enumerate(json.loads(os.environ["CRASH_PHONES"])):
     customer = customer_create_guest()
     messaging.consent_give(customer=customer, app=app, key="order_ready")

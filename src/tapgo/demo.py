@@ -11,12 +11,12 @@ from django.urls import reverse
 
 from tapgo.catalog import services as catalog
 from tapgo.discovery import search
+from tapgo.flows import listings
 from tapgo.identity.models import User
 from tapgo.merchants import services as merchants
 from tapgo.merchants.models import Membership, Role
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode, MiniApp
-from tapgo.official import services as official
 from tapgo.official.models import Article
 from tapgo.payments import stored_value
 
@@ -86,11 +86,11 @@ def _articles(app: MiniApp) -> None:
     if Article.objects.for_merchant(app.merchant).exists():
         return
     for title, summary, body, published in CAFE_ARTICLES:
-        article = official.article_create(
+        article = listings.article_create(
             merchant=app.merchant, app=app, title=title, summary=summary, body=body
         )
         if published:
-            official.article_set_published(article=article, published=True)
+            listings.article_set_published(article=article, published=True)
 
 
 def _codes(app: MiniApp) -> None:
@@ -137,18 +137,18 @@ def _business(owner: User, name: str, slug: str, description: str, menu: dict, *
     if app is not None:
         return app
     merchant = merchants.merchant_create(owner=owner, name=name, **store)
-    app = miniapps.app_create(merchant=merchant, name=name, slug=slug, description=description)
+    app = listings.app_create(merchant=merchant, name=name, slug=slug, description=description)
     for category_name, products in menu.items():
         category = catalog.category_create(merchant=merchant, name=category_name)
         for product_name, price, variants in products:
-            catalog.product_create(
+            listings.product_create(
                 merchant=merchant,
                 category=category,
                 name=product_name,
                 price=price,
                 variants=[catalog.VariantInput(name=n, price=p) for n, p in variants] or None,
             )
-    miniapps.app_set_published(app=app, published=True)
+    listings.app_set_published(app=app, published=True)
     return app
 
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "tapgo.official",
     "tapgo.discovery",
     "tapgo.messaging",
+    "tapgo.analytics",
     "tapgo.shell",
     "tapgo.console",
     "tapgo.ops",

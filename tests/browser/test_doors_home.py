@@ -27,7 +27,9 @@ def phone(browser, playwright, **extra):
 def town(owner):
     """Demo-like businesses with stores: the café and the bakery round the corner (the demo's
     coordinates), a tea house 2 km away, and one across the city."""
-    from tapgo.catalog.services import category_create, product_create
+    from tapgo.catalog.services import category_create
+    from tapgo.flows import listings
+    from tapgo.flows.listings import product_create
     from tapgo.merchants.services import merchant_create
     from tapgo.miniapps import services as miniapps
 
@@ -41,8 +43,8 @@ def town(owner):
         merchant = merchant_create(
             owner=owner, name=name, latitude=Decimal(lat), longitude=Decimal(lng)
         )
-        app = miniapps.app_create(merchant=merchant, name=name, slug=slug)
-        miniapps.app_set_published(app=app, published=True)
+        app = listings.app_create(merchant=merchant, name=name, slug=slug)
+        listings.app_set_published(app=app, published=True)
         miniapps.table_codes_create(app=app, labels=["1", "2"])
         category = category_create(merchant=merchant, name="Menu")
         product_create(merchant=merchant, category=category, name=f"{name} special", price=1800)

@@ -9,9 +9,9 @@ from playwright.sync_api import Page, expect
 from tests.browser.watch import CSP_REPORTER
 
 from tapgo.catalog import services as catalog
+from tapgo.flows import listings
 from tapgo.identity.services import staff_user_create
 from tapgo.merchants import services as merchants
-from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import Visit
 
 
@@ -20,11 +20,11 @@ def shop(n: int, name: str, slug: str, products: list[str], lat: str, lng: str):
     merchant = merchants.merchant_create(
         owner=owner, name=name, latitude=Decimal(lat), longitude=Decimal(lng)
     )
-    app = miniapps.app_create(merchant=merchant, name=name, slug=slug)
-    miniapps.app_set_published(app=app, published=True)
+    app = listings.app_create(merchant=merchant, name=name, slug=slug)
+    listings.app_set_published(app=app, published=True)
     category = catalog.category_create(merchant=merchant, name="咖啡")
     made = [
-        catalog.product_create(merchant=merchant, category=category, name=p, price=2800)
+        listings.product_create(merchant=merchant, category=category, name=p, price=2800)
         for p in products
     ]
     return app, made

@@ -82,7 +82,7 @@ def test_split_payment_then_refund_one_item(
     live, localstripe, browser, playwright, merchant, owner, app, category, product, mailoutbox
 ):
     from tapgo.catalog.models import Product
-    from tapgo.catalog.services import product_create
+    from tapgo.flows.listings import product_create
     from tapgo.identity.models import Customer
     from tapgo.ordering.models import Order, OrderStatus
     from tapgo.payments import ledger

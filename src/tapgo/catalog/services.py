@@ -3,14 +3,13 @@
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, ProtectedError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from tapgo.catalog.models import Category, Product, Variant
 from tapgo.core.ids import is_public_id
 from tapgo.core.money import MAX_AMOUNT
-from tapgo.discovery import search as search_index
 from tapgo.merchants.models import Merchant
 
 MAX_STOCK = 1_000_000
@@ -84,7 +83,6 @@ def category_create(*, merchant: Merchant, name: str) -> Category:
 def category_rename(*, category: Category, name: str) -> None:
     Category.objects.filter(pk=category.pk).update(name=_check_name(name, 60))
     _bump(category.merchant)
-    search_index.index_category_later(category.pk)
 
 
 @transaction.atomic
@@ -195,7 +193,6 @@ def product_create(
     if variants:
         _save_variants(product, variants)
     _bump(merchant)
-    search_index.index_product_later(product.pk)
     return product
 
 
@@ -225,7 +222,6 @@ def product_update(
     Product.objects.filter(pk=product.pk).update(**fields)
     _save_variants(product, variants or [])
     _bump(product.merchant)
-    search_index.index_product_later(product.pk)
     product.refresh_from_db()
     return product
 
@@ -234,22 +230,20 @@ def product_update(
 def product_set_available(*, product: Product, available: bool) -> None:
     Product.objects.filter(pk=product.pk).update(available=available)
     _bump(product.merchant)
-    search_index.index_product_later(product.pk)
 
 
 @transaction.atomic
 def product_delete(*, product: Product) -> bool:
-    """Delete a product; True if deleted, False if it was only hidden (it has been ordered)."""
-    from tapgo.ordering.models import OrderLine
-
-    deleted = not OrderLine.objects.filter(product=product).exists()
-    if deleted:
-        Product.objects.filter(pk=product.pk).delete()
-    else:
-        # Orders keep pointing at what was sold: hide it instead of deleting it.
+    """Delete a product; True if deleted, False if it was only hidden (something that must
+    keep pointing at it does: an order line records what was sold)."""
+    try:
+        with transaction.atomic():
+            Product.objects.filter(pk=product.pk).delete()
+        deleted = True
+    except ProtectedError:
         Product.objects.filter(pk=product.pk).update(available=False)
+        deleted = False
     _bump(product.merchant)
-    search_index.remove_product_later(product.pk)
     return deleted
 
 

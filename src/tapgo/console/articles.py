@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tapgo.console.forms import ImageInput
 from tapgo.console.views import _render, _store_image, merchant_view
 from tapgo.core.urls import absolute_url
+from tapgo.flows import listings
 from tapgo.miniapps import services as miniapps
 from tapgo.official import services as official
 
@@ -92,7 +93,7 @@ def _save(request, merchant, form, article=None):
         cover = ""
     try:
         if article is None:
-            return official.article_create(
+            return listings.article_create(
                 merchant=merchant,
                 app=data["app"],
                 title=data["title"],
@@ -100,7 +101,7 @@ def _save(request, merchant, form, article=None):
                 body=body,
                 cover=cover or "",
             )
-        return official.article_update(
+        return listings.article_update(
             article=article,
             app=data["app"],
             title=data["title"],
@@ -175,7 +176,7 @@ def article_edit(request, merchant, article_id: str):
 def article_publish(request, merchant, article_id: str):
     article = official.access_article(merchant=merchant, public_id=article_id)
     published = request.POST.get("published") == "1"
-    official.article_set_published(article=article, published=published)
+    listings.article_set_published(article=article, published=published)
     if published:
         messages.success(
             request, _("Published: customers can read “%(title)s”.") % {"title": article.title}
@@ -193,7 +194,7 @@ def article_delete(request, merchant, article_id: str):
     """GET asks for confirmation (works without JavaScript); POST deletes."""
     article = official.access_article(merchant=merchant, public_id=article_id)
     if request.method == "POST":
-        official.article_delete(article=article)
+        listings.article_delete(article=article)
         messages.success(request, _("“%(title)s” deleted.") % {"title": article.title})
         return redirect("console:articles", merchant.public_id)
     return _render(request, "console/article_delete.html", {"article": article})

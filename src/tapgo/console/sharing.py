@@ -1,7 +1,7 @@
 """The console's Sharing page: a merchant's top sharers and what their links brought.
 
 A thin view like the rest of the console: it reads the period from the query string and asks
-miniapps.selectors.share_report, which aggregates in SQL (three queries whatever the number of
+analytics.sharing.share_report, which aggregates in SQL (three queries whatever the number of
 sharers). No customer's email, phone or id is shown: a sharer is an opaque label derived from
 their link's token, and whether they are signed in.
 """
@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from tapgo.analytics.sharing import share_report
 from tapgo.console.views import _render, merchant_view
-from tapgo.miniapps.selectors import share_report
 from tapgo.miniapps.services import ATTRIBUTION_WINDOW
 
 PERIODS = (7, 30, 90)  # days

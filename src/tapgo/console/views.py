@@ -28,6 +28,7 @@ from tapgo.console import forms
 from tapgo.core import live
 from tapgo.core.images import ImageRejected, image_store
 from tapgo.core.urls import absolute_url, safe_next
+from tapgo.flows import listings
 from tapgo.identity.models import User
 from tapgo.identity.services import staff_user_create
 from tapgo.merchants import services as merchants
@@ -232,7 +233,7 @@ def settings_view(request, merchant):
         data = dict(form.cleaned_data)
         data.pop("currency", None)
         try:
-            merchants.merchant_update(merchant=merchant, **data)
+            listings.merchant_update(merchant=merchant, **data)
         except merchants.MerchantError as error:
             form.add_error(None, str(error))
         else:
@@ -308,7 +309,7 @@ def app_new(request, merchant):
         if form.is_valid():  # no image was refused
             data = form.cleaned_data
             try:
-                app = miniapps.app_create(
+                app = listings.app_create(
                     merchant=merchant,
                     name=data["name"],
                     slug=data["slug"],
@@ -342,7 +343,7 @@ def app_edit(request, merchant, app_id: str):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                miniapps.app_update(
+                listings.app_update(
                     app=app,
                     name=data["name"],
                     slug=data["slug"],
@@ -368,7 +369,7 @@ def app_edit(request, merchant, app_id: str):
 def app_publish(request, merchant, app_id: str):
     app = miniapps.access_app(merchant=merchant, app_public_id=app_id)
     published = request.POST.get("published") == "1"
-    miniapps.app_set_published(app=app, published=published)
+    listings.app_set_published(app=app, published=published)
     if published:
         messages.success(request, _("Published: customers can open %(name)s.") % {"name": app.name})
     else:
@@ -420,7 +421,7 @@ def category_action(request, merchant, category_id: str, action: str):
             form = forms.CategoryForm(request.POST)
             if not form.is_valid():
                 raise catalog.CatalogError(_("Give the category a name (at most 60 characters)."))
-            catalog.category_rename(category=category, name=form.cleaned_data["name"])
+            listings.category_rename(category=category, name=form.cleaned_data["name"])
             messages.success(request, _("Category renamed."))
         elif action == "up":
             catalog.category_move(category=category, direction=-1)
@@ -456,14 +457,14 @@ def _product_form(request, merchant, product=None):
                 }
                 try:
                     if product is None:
-                        catalog.product_create(
+                        listings.product_create(
                             merchant=merchant,
                             image=image or "",
                             variants=variants.variants() or None,
                             **fields,
                         )
                     else:
-                        catalog.product_update(
+                        listings.product_update(
                             product=product, image=image, variants=variants.variants(), **fields
                         )
                 except catalog.CatalogError as error:
@@ -520,13 +521,13 @@ def product_action(request, merchant, product_id: str, action: str):
     product = catalog.access_product(merchant=merchant, public_id=product_id)
     if action == "available":
         available = request.POST.get("available") == "1"
-        catalog.product_set_available(product=product, available=available)
+        listings.product_set_available(product=product, available=available)
         if available:
             messages.success(request, _("%(name)s is available.") % {"name": product.name})
         else:
             messages.success(request, _("%(name)s is sold out.") % {"name": product.name})
     elif action == "delete":
-        if catalog.product_delete(product=product):
+        if listings.product_delete(product=product):
             messages.success(request, _("%(name)s deleted.") % {"name": product.name})
         else:
             messages.info(

@@ -86,7 +86,7 @@ from tapgo.catalog.models import Category, Product
 from tapgo.discovery.models import SearchDoc
 from tapgo.miniapps.models import MiniApp, Visit
 from tapgo.official.models import Article
-from tapgo.ordering.models import Order, OrderStatus
+from tapgo.ordering.models import PAID_STATUSES, Order
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,6 @@ DICTIONARY_WORD_FREQ = 1000  # enough for a name to win over its pieces in jieba
 MAX_DICTIONARY_WORD = 16
 POPULARITY_SECONDS = 300
 
-PAID = (OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.READY, OrderStatus.COMPLETED)
 STOP_WORDS = frozenset({"a", "an", "and", "at", "for", "in", "of", "on", "or", "the", "to", "with"})
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -631,7 +630,7 @@ def popularity_of(app_ids: list[int] | None = None) -> dict[int, float]:
     """ln(1 + visits + ORDER_WEIGHT × paid orders) per app, over the last POPULARITY_DAYS."""
     since = timezone.now() - timedelta(days=POPULARITY_DAYS)
     visits = Visit.objects.filter(created_at__gte=since)
-    orders = Order.objects.filter(created_at__gte=since, status__in=PAID)
+    orders = Order.objects.filter(created_at__gte=since, status__in=PAID_STATUSES)
     if app_ids is not None:
         if not app_ids:
             return {}

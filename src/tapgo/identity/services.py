@@ -64,52 +64,43 @@ def login_code_send(*, email: str) -> None:
     )
 
 
-def login_code_verify(*, email: str, code: str, guest: Customer | None) -> Customer:
-    """Check a code; on success return the account, with the guest's cart and orders moved in."""
+def login_code_check(*, email: str, code: str) -> LoginCode:
+    """The unused code this email was sent, if `code` is it; raises SignInError otherwise.
+
+    Every attempt is counted before the comparison, by one conditional UPDATE that commits at
+    once: call this outside any transaction, so the count sticks although it raises, and
+    parallel guesses cannot all read a low count and get past the limit together."""
     email = email.strip().lower()
     code = code.strip()
-    now = timezone.now()
     candidate = (
-        LoginCode.objects.filter(email=email, used_at__isnull=True, expires_at__gt=now)
+        LoginCode.objects.filter(email=email, used_at__isnull=True, expires_at__gt=timezone.now())
         .order_by("-created_at")
         .first()
     )
-    # Every attempt is counted before the comparison, by one conditional UPDATE (outside any
-    # transaction, so it sticks although we may raise): parallel guesses cannot all read a
-    # low count and get past the limit together.
     if candidate is None or not LoginCode.objects.filter(
         pk=candidate.pk, attempts__lt=CODE_ATTEMPTS
     ).update(attempts=F("attempts") + 1):
         raise SignInError(_("This code has expired. Ask for a new one."))
     if not hmac.compare_digest(candidate.code_hash, _hash_code(email, code)):
         raise SignInError(_("That code is not right. Check the email and try again."))
+    return candidate
+
+
+def login_code_redeem(*, login_code: LoginCode) -> Customer:
+    """Use a checked code (once: two tabs submitting one code sign in once) and return the
+    account of its email, made on first sign-in."""
     with transaction.atomic():
-        # Conditional update: two tabs submitting one code sign in once.
-        used = LoginCode.objects.filter(pk=candidate.pk, used_at__isnull=True).update(used_at=now)
+        used = LoginCode.objects.filter(pk=login_code.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
         if not used:
             raise SignInError(_("This code has already been used."))
-        account, _created = Customer.objects.get_or_create(email=email)
-        if guest is not None and guest.pk and guest.pk != account.pk and guest.is_guest:
-            customer_merge(source=guest, target=account)
+        account, _created = Customer.objects.get_or_create(email=login_code.email)
     return account
 
 
-def customer_merge(*, source: Customer, target: Customer) -> None:
-    """Move a guest's carts, orders, visits, share links, card balances and notifications to
-    an account (called inside a transaction)."""
-    from tapgo.discovery.services import places_move
-    from tapgo.messaging.services import customers_move
-    from tapgo.miniapps.services import share_links_move, visits_move
-    from tapgo.ordering.services import carts_move, orders_move
-    from tapgo.payments.stored_value import cards_move
-
-    carts_move(source=source, target=target)
-    orders_move(source=source, target=target)
-    visits_move(source=source, target=target)
-    share_links_move(source=source, target=target)
-    cards_move(source=source, target=target)
-    places_move(source=source, target=target)  # favourites, recently-used removals
-    customers_move(source=source, target=target)  # consents, inbox, push devices
+def customer_mark_merged(*, source: Customer, target: Customer) -> None:
+    """The guest `source` is now the account `target`: its cookie finds the account."""
     Customer.objects.filter(pk=source.pk).update(merged_into=target)
 
 

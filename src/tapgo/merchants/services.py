@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.core.ids import is_public_id
-from tapgo.discovery import search as search_index
 from tapgo.identity.models import User
 from tapgo.merchants.models import Invitation, Membership, Merchant, Role, Store
 
@@ -92,7 +91,6 @@ def merchant_update(
         opening_hours=opening_hours.strip(),
         time_zone=time_zone,
     )
-    search_index.index_merchant_later(merchant.pk)
     merchant.refresh_from_db()
     return merchant
 
@@ -102,7 +100,6 @@ def merchant_set_active(*, merchant: Merchant, active: bool) -> None:
     found by no search."""
     Merchant.objects.filter(pk=merchant.pk).update(is_active=active)
     merchant.is_active = active
-    search_index.index_merchant_later(merchant.pk)
 
 
 def merchant_store(merchant: Merchant) -> Store:

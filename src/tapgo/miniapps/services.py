@@ -3,6 +3,7 @@
 import io
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -18,10 +19,8 @@ from PIL import Image
 from tapgo.core.ids import is_public_id
 from tapgo.core.scenes import Scene
 from tapgo.core.urls import absolute_url
-from tapgo.discovery import search as search_index
 from tapgo.merchants.models import Merchant
 from tapgo.merchants.services import merchant_store
-from tapgo.messaging.services import app_templates_defaults
 from tapgo.miniapps.models import EntryCode, MiniApp, ShareLink, Template, Visit
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
@@ -76,10 +75,8 @@ def app_create(
                 cover=cover,
             )
             EntryCode.objects.create(merchant=merchant, app=app, kind=EntryCode.Kind.STORE)
-            app_templates_defaults(app)
     except IntegrityError:
         raise MiniAppError(_("The slug “%(slug)s” is taken.") % {"slug": slug}) from None
-    search_index.index_app_later(app.pk)
     return app
 
 
@@ -109,7 +106,6 @@ def app_update(
             MiniApp.objects.filter(pk=app.pk).update(**fields)
     except IntegrityError:
         raise MiniAppError(_("The slug “%(slug)s” is taken.") % {"slug": slug}) from None
-    search_index.index_app_later(app.pk)
     app.refresh_from_db()
     return app
 
@@ -117,7 +113,6 @@ def app_update(
 def app_set_published(*, app: MiniApp, published: bool) -> None:
     status = MiniApp.Status.PUBLISHED if published else MiniApp.Status.DRAFT
     MiniApp.objects.filter(pk=app.pk).update(status=status)
-    search_index.index_app_later(app.pk)
     app.status = status
 
 
@@ -608,30 +603,48 @@ def share_resolve(*, app: MiniApp, token) -> ShareLink | None:
     return ShareLink.objects.filter(app_id=app.pk, token=token).first()
 
 
-def share_links_move(*, source, target) -> None:
-    """A guest's share links become the account's (called inside customer_merge's transaction,
-    after visits and orders moved). Where both have a link for the same app the account's
-    stays, and what the guest's brought is credited to it. What either link credited to the
-    account itself (the sharer visiting through their own link) is credited to no one."""
-    from tapgo.ordering.services import orders_share_repoint
+@dataclass(frozen=True)
+class Recredit:
+    """What was credited to share links `share_ids` is credited to `to` (None: to no one);
+    only the customer `customer_id`'s when one is given."""
 
-    theirs = {
-        app_id: pk
-        for app_id, pk in ShareLink.objects.filter(sharer=target).values_list("app_id", "pk")
-    }
+    share_ids: tuple[int, ...]
+    to: int | None
+    customer_id: int | None = None
+
+
+def share_recredits(*, source, target) -> list[Recredit]:
+    """Merging the guest `source` into the account `target`: where both have a link for the
+    same app the account's stays and what the guest's brought is credited to it; what either
+    link credited to the account itself (the sharer visiting through their own link) is
+    credited to no one. Reads only: the merge applies it to whatever credits links (visits
+    here, orders in ordering) before share_links_move drops the guest's duplicates."""
+    theirs = dict(ShareLink.objects.filter(sharer=target).values_list("app_id", "pk"))
+    recredits = []
     for pk, app_id in ShareLink.objects.filter(sharer=source).values_list("pk", "app_id"):
-        kept = theirs.get(app_id)
-        if kept is None:
-            ShareLink.objects.filter(pk=pk).update(sharer=target)
-            theirs[app_id] = pk
-            continue
-        Visit.objects.filter(share_id=pk).update(share_id=kept)
-        orders_share_repoint(share_ids=[pk], to=kept)
-        ShareLink.objects.filter(pk=pk).delete()
-    own = list(theirs.values())
+        if app_id in theirs:
+            recredits.append(Recredit((pk,), theirs[app_id]))
+    own = tuple(
+        ShareLink.objects.filter(sharer__in=[source, target])
+        .exclude(pk__in=[pk for r in recredits for pk in r.share_ids])
+        .values_list("pk", flat=True)
+    )
     if own:
-        Visit.objects.filter(customer=target, share_id__in=own).update(share=None)
-        orders_share_repoint(share_ids=own, to=None, customer=target)
+        recredits.append(Recredit(own, None, target.pk))
+    return recredits
+
+
+def share_links_move(*, source, target, recredits: list[Recredit]) -> None:
+    """The guest's share links become the account's (inside the merge's transaction), their
+    visits recredited as share_recredits said; the guest's duplicates are dropped."""
+    for recredit in recredits:
+        visits = Visit.objects.filter(share_id__in=recredit.share_ids)
+        if recredit.customer_id is not None:
+            visits = visits.filter(customer_id=recredit.customer_id)
+        visits.update(share=recredit.to)
+    dropped = [pk for r in recredits if r.to is not None for pk in r.share_ids]
+    ShareLink.objects.filter(pk__in=dropped).delete()
+    ShareLink.objects.filter(sharer=source).update(sharer=target)
 
 
 def share_label(token: str) -> str:

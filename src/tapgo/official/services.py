@@ -2,7 +2,8 @@
 
 An article belongs to one mini app of its merchant. Merchants write it in the console (a
 draft first), publish it, unpublish or delete it; customers read the published ones in the
-shell (`/m/<app>/a/`). Every write tells the search index (discovery/search.py) after it.
+shell (`/m/<app>/a/`). The console writes through flows/listings.py, which keeps the search
+index (discovery/search.py) in step.
 
 The body is HTML the merchant types, so it is sanitised with nh3 (ammonia) before it is
 stored, and again when it is shown (cheap, and an allow-list narrowed later then applies to
@@ -152,17 +153,6 @@ def _check_app(merchant: Merchant, app: MiniApp) -> None:
         raise Http404
 
 
-def _search():
-    # Imported when first needed: discovery's index reads articles, so it may import us.
-    from tapgo.discovery import search
-
-    return search
-
-
-def _indexed(article: Article) -> None:
-    _search().index_article_later(article.pk)
-
-
 # --- the console: a merchant's articles ---------------------------------------------------
 
 
@@ -212,7 +202,6 @@ def article_create(
         created_at=now,
         updated_at=now,
     )
-    _indexed(article)
     return article
 
 
@@ -241,7 +230,6 @@ def article_update(
         fields["app"] = app
     Article.objects.filter(pk=article.pk).update(**fields)
     article.refresh_from_db()
-    _indexed(article)
     return article
 
 
@@ -261,7 +249,6 @@ def article_set_published(*, article: Article, published: bool) -> Article:
     came_out = Article.objects.filter(pk=article.pk).exclude(status=status).update(status=status)
     Article.objects.filter(pk=article.pk).update(updated_at=now)
     article.refresh_from_db()
-    _indexed(article)
     if published and came_out:
         _tell_followers(article.pk)
     return article
@@ -276,7 +263,6 @@ def _tell_followers(article_id: int) -> None:
 
 @transaction.atomic
 def article_delete(*, article: Article) -> None:
-    _search().remove_article_later(article.pk)
     Article.objects.filter(pk=article.pk).delete()
 
 

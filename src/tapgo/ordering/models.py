@@ -57,6 +57,11 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# An order counts as sold once it is paid (a rejected or cancelled one was refunded): what
+# popularity, attribution and reports count.
+PAID_STATUSES = (OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.READY, OrderStatus.COMPLETED)
+
+
 class Fulfilment(models.TextChoices):
     DINE_IN = "dine_in", _("Dine in")
     PICKUP = "pickup", _("Pickup")

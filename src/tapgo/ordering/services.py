@@ -522,12 +522,12 @@ def orders_move(*, source: Customer, target: Customer) -> None:
     Order.objects.filter(customer=source).update(customer=target)
 
 
-def orders_share_repoint(*, share_ids, to: int | None, customer: Customer | None = None) -> None:
+def orders_share_repoint(*, share_ids, to: int | None, customer_id: int | None = None) -> None:
     """Orders credited to these share links are credited to `to` (None: to no one); only the
     customer's orders when one is given. For merging accounts (miniapps.share_links_move)."""
     orders = Order.objects.filter(share_id__in=share_ids)
-    if customer is not None:
-        orders = orders.filter(customer=customer)
+    if customer_id is not None:
+        orders = orders.filter(customer_id=customer_id)
     orders.update(share_id=to)
 
 

@@ -24,8 +24,9 @@ from tapgo.core.bots import is_bot
 from tapgo.core.money import MoneyError, amount_input, format_money, parse_amount
 from tapgo.core.scenes import Scene
 from tapgo.core.urls import safe_next
+from tapgo.flows.customers import sign_in
 from tapgo.identity.middleware import current_customer, ensure_customer, switch_customer
-from tapgo.identity.services import SignInError, login_code_send, login_code_verify
+from tapgo.identity.services import SignInError, login_code_send
 from tapgo.miniapps import services as miniapps
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Fulfilment, OrderStatus
@@ -593,7 +594,7 @@ def signin(request):
         else:
             context.update(step="code", email=email, token=request.POST.get("token"))
             try:
-                account = login_code_verify(
+                account = sign_in(
                     email=email, code=request.POST.get("code", ""), guest=current_customer(request)
                 )
             except SignInError as exc:

@@ -7,6 +7,7 @@ from tapgo.catalog import services
 from tapgo.catalog.models import Category, Product, Variant
 from tapgo.catalog.services import CatalogError, OutOfStock, VariantInput
 from tapgo.core.money import MAX_AMOUNT
+from tapgo.flows import listings
 from tapgo.merchants.models import Merchant
 
 
@@ -15,7 +16,7 @@ def version(merchant):
 
 
 def create(merchant, category, **kwargs):
-    return services.product_create(
+    return listings.product_create(
         merchant=merchant, category=category, **{"name": "Mocha", "price": 3000, **kwargs}
     )
 
@@ -32,10 +33,10 @@ def test_categories(merchant):
     services.category_move(category=second, direction=-1)  # already first: nothing
     assert list(services.categories_of(merchant)) == [second, first]
 
-    services.category_rename(category=first, name="Hot drinks")
+    listings.category_rename(category=first, name="Hot drinks")
     assert Category.objects.get(pk=first.pk).name == "Hot drinks"
     with pytest.raises(CatalogError):
-        services.category_rename(category=first, name="  ")
+        listings.category_rename(category=first, name="  ")
     with pytest.raises(CatalogError):
         services.category_create(merchant=merchant, name="x" * 61)
 
@@ -94,7 +95,7 @@ def test_variants_are_kept_replaced_and_removed(merchant, category):
         variants=[VariantInput("Small", 2000, 3), VariantInput("Large", 2600)],
     )
     small = product.variants.get(name="Small")
-    services.product_update(
+    listings.product_update(
         product=product,
         category=category,
         name="Mocha",
@@ -114,7 +115,7 @@ def test_variants_are_kept_replaced_and_removed(merchant, category):
 
 def test_product_update_refuses_bad_input(merchant, category, product):
     with pytest.raises(CatalogError):
-        services.product_update(
+        listings.product_update(
             product=product, category=category, name="Latte", price=0, description="", stock=1
         )
     assert Product.objects.get(pk=product.pk).price == 2600
@@ -143,10 +144,10 @@ def test_uncounted_stock(merchant, category):
 
 
 def test_delete_hides_a_product_that_was_ordered(merchant, category, order, product):
-    services.product_delete(product=product)
+    listings.product_delete(product=product)
     assert Product.objects.get(pk=product.pk).available is False
     fresh = create(merchant, category)
-    services.product_delete(product=fresh)
+    listings.product_delete(product=fresh)
     assert not Product.objects.filter(pk=fresh.pk).exists()
 
 
@@ -182,7 +183,7 @@ def test_another_merchants_catalogue_answers_404(merchant, category, product, ot
     with pytest.raises(Http404):
         create(merchant, bread.category)
     with pytest.raises(Http404):
-        services.product_update(
+        listings.product_update(
             product=product,
             category=bread.category,
             name="Latte",

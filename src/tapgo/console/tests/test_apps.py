@@ -3,6 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tapgo.console.tests.conftest import png_bytes
+from tapgo.flows import listings
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp
 
@@ -37,7 +38,7 @@ def test_create_app_from_template_with_images(owner_client, merchant):
 
 
 def test_app_page_shows_public_url_and_publishes(owner_client, merchant):
-    app = miniapps.app_create(merchant=merchant, name="Noodles", slug="noodles")
+    app = listings.app_create(merchant=merchant, name="Noodles", slug="noodles")
     url = reverse("console:app", args=[merchant.public_id, app.public_id])
     page = owner_client.get(url).content.decode()
     assert "/m/noodles/" in page

@@ -5,11 +5,11 @@ import re
 import pytest
 from django.urls import reverse
 
+from tapgo.flows import listings
 from tapgo.identity.models import Customer
 from tapgo.identity.services import customer_create_guest
 from tapgo.messaging import services as messaging
 from tapgo.messaging.models import AppTemplate, Template
-from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp
 
 
@@ -57,7 +57,7 @@ def article_message(customer, app, n: int, *, email=False):
 
 
 def test_the_page_lists_every_active_template_per_app_with_its_state(owner_client, merchant, app):
-    second = miniapps.app_create(merchant=merchant, name="Second counter", slug="second-counter")
+    second = listings.app_create(merchant=merchant, name="Second counter", slug="second-counter")
     messaging.app_template_switch(
         app=second, template=Template.objects.get(key="order_ready"), on=False
     )
@@ -93,7 +93,7 @@ def test_the_page_makes_as_many_queries_for_five_apps_as_for_one(
         assert owner_client.get(page_url(merchant)).status_code == 200
     booking = Template.objects.get(key="booking_confirmed")
     more = [
-        miniapps.app_create(merchant=merchant, name=f"Counter {n}", slug=f"counter-{n}")
+        listings.app_create(merchant=merchant, name=f"Counter {n}", slug=f"counter-{n}")
         for n in range(4)
     ]
     for n, extra in enumerate(more):

@@ -6,6 +6,7 @@ from django.urls import URLPattern, reverse
 from tapgo.catalog import services as catalog
 from tapgo.console import urls as console_urls
 from tapgo.console.tests.conftest import paid_order
+from tapgo.flows import listings
 from tapgo.merchants import services as merchants
 from tapgo.miniapps import services as miniapps
 from tapgo.official import services as official
@@ -29,7 +30,7 @@ def _ids_of(merchant) -> dict:
         "product_id": product.public_id,
         "order_id": order.public_id,
         "user_id": merchants.staff_list(merchant).first().user.public_id,
-        "article_id": official.article_create(merchant=merchant, app=app, title="News").public_id,
+        "article_id": listings.article_create(merchant=merchant, app=app, title="News").public_id,
         "key": "order_ready",  # a notification template: the platform's, not the merchant's
     }
 

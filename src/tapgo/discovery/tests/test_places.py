@@ -14,7 +14,9 @@ from tapgo.core.scenes import Scene
 from tapgo.discovery import services
 from tapgo.discovery.models import Favourite, RecentRemoval
 from tapgo.discovery.services import DiscoveryError
-from tapgo.identity.services import customer_create_guest, customer_merge, staff_user_create
+from tapgo.flows import listings
+from tapgo.flows.customers import customer_merge
+from tapgo.identity.services import customer_create_guest, staff_user_create
 from tapgo.merchants.models import Merchant, Store
 from tapgo.merchants.services import merchant_create
 from tapgo.miniapps import services as miniapps
@@ -42,9 +44,9 @@ def place(owner_user):
             latitude=None if lat is None else Decimal(f"{lat:.6f}"),
             longitude=None if lng is None else Decimal(f"{lng:.6f}"),
         )
-        app = miniapps.app_create(merchant=merchant, name=name, slug=f"place-{n}")
+        app = listings.app_create(merchant=merchant, name=name, slug=f"place-{n}")
         if published:
-            miniapps.app_set_published(app=app, published=True)
+            listings.app_set_published(app=app, published=True)
         return app
 
     return make
@@ -303,7 +305,7 @@ def test_recently_used_most_recent_first(three, customer):
     assert services.recently_used(customer, limit=2) == [a, c]
     assert services.recently_used(None) == []
     assert services.recently_used(customer_create_guest()) == []
-    miniapps.app_set_published(app=c, published=False)
+    listings.app_set_published(app=c, published=False)
     assert services.recently_used(customer) == [a, b]
 
 
@@ -357,9 +359,9 @@ def test_favourites_pin_and_unpin(three, customer):
     assert services.is_favourite(customer, a) and not services.is_favourite(customer, c)
     assert services.is_favourite(None, a) is False
     assert services.favourites(None) == [] and services.favourite_ids(None) == set()
-    miniapps.app_set_published(app=b, published=False)
+    listings.app_set_published(app=b, published=False)
     assert services.favourites(customer) == [a]  # kept, but only live apps show
-    miniapps.app_set_published(app=b, published=True)
+    listings.app_set_published(app=b, published=True)
     assert services.favourite_remove(customer=customer, app=b) is True
     assert services.favourite_remove(customer=customer, app=b) is False
     assert services.favourites(customer) == [a]

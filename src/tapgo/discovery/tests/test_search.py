@@ -21,12 +21,11 @@ from tapgo.catalog import services as catalog
 from tapgo.catalog.models import Product
 from tapgo.discovery import search
 from tapgo.discovery.models import SearchDoc
+from tapgo.flows import listings
 from tapgo.identity.services import customer_create_guest, staff_user_create
 from tapgo.merchants import services as merchants
 from tapgo.merchants.models import Merchant
-from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp, Visit
-from tapgo.official import services as official
 from tapgo.official.models import Article
 
 # Shanghai, People's Square, and a few stores around it.
@@ -130,13 +129,13 @@ def _build(spec: dict, n: int) -> tuple:
         longitude=Decimal(lng) if lng else None,
     )
     name, slug, description = spec["app"]
-    app = miniapps.app_create(merchant=merchant, name=name, slug=slug, description=description)
-    miniapps.app_set_published(app=app, published=True)
+    app = listings.app_create(merchant=merchant, name=name, slug=slug, description=description)
+    listings.app_set_published(app=app, published=True)
     products = {}
     for category_name, items in spec["menu"].items():
         category = catalog.category_create(merchant=merchant, name=category_name)
         for product_name, description in items:
-            products[product_name] = catalog.product_create(
+            products[product_name] = listings.product_create(
                 merchant=merchant,
                 category=category,
                 name=product_name,
@@ -145,11 +144,11 @@ def _build(spec: dict, n: int) -> tuple:
             )
     articles = {}
     for title, summary, body, published in spec["articles"]:
-        article = official.article_create(
+        article = listings.article_create(
             merchant=merchant, app=app, title=title, summary=summary, body=body
         )
         if published:
-            official.article_set_published(article=article, published=True)
+            listings.article_set_published(article=article, published=True)
         articles[title] = article
     return merchant, app, products, articles
 
@@ -169,7 +168,7 @@ def _make_world() -> None:
         },
         90,
     )
-    miniapps.app_set_published(app=draft[1], published=False)
+    listings.app_set_published(app=draft[1], published=False)
     closed = _build(
         {
             "merchant": "Closed",
@@ -180,15 +179,15 @@ def _make_world() -> None:
         },
         91,
     )
-    merchants.merchant_set_active(merchant=closed[0], active=False)
+    listings.merchant_set_active(merchant=closed[0], active=False)
     cafe = closed[0].__class__.objects.get(name="Harbour Café")
-    off_sale = catalog.product_create(
+    off_sale = listings.product_create(
         merchant=cafe,
         category=catalog.categories_of(cafe).first(),
         name="限定拿铁 Limited Latte",
         price=3000,
     )
-    catalog.product_set_available(product=off_sale, available=False)
+    listings.product_set_available(product=off_sale, available=False)
 
 
 @contextmanager
@@ -453,17 +452,17 @@ def test_unpublishing_and_deactivating_hide_and_bring_back(
     app = world["apps"]["corner-bakery"]
     assert titles(search.search("菠萝包")) == ["菠萝包"]
     with django_capture_on_commit_callbacks(execute=True):
-        miniapps.app_set_published(app=app, published=False)
+        listings.app_set_published(app=app, published=False)
     assert search.search("菠萝包") == [] and search.search("面包房") == []
     with django_capture_on_commit_callbacks(execute=True):
-        miniapps.app_set_published(app=app, published=True)
+        listings.app_set_published(app=app, published=True)
     assert titles(search.search("菠萝包")) == ["菠萝包"]
     merchant = world["merchants"]["街角面包房"]
     with django_capture_on_commit_callbacks(execute=True):
-        merchants.merchant_set_active(merchant=merchant, active=False)
+        listings.merchant_set_active(merchant=merchant, active=False)
     assert search.search("菠萝包") == []
     with django_capture_on_commit_callbacks(execute=True):
-        merchants.merchant_set_active(merchant=merchant, active=True)
+        listings.merchant_set_active(merchant=merchant, active=True)
     assert titles(search.search("菠萝包")) == ["菠萝包"]
 
 
@@ -472,13 +471,13 @@ def test_a_draft_article_and_an_unpublished_one_are_not_found(
 ):
     article = world["articles"]["新品上市：燕麦拿铁"]
     with django_capture_on_commit_callbacks(execute=True):
-        official.article_set_published(article=article, published=False)
+        listings.article_set_published(article=article, published=False)
     assert search.search("新品上市") == []
     with django_capture_on_commit_callbacks(execute=True):
-        official.article_set_published(article=article, published=True)
+        listings.article_set_published(article=article, published=True)
     assert titles(search.search("新品上市")) == ["新品上市：燕麦拿铁"]
     with django_capture_on_commit_callbacks(execute=True):
-        official.article_delete(article=article)
+        listings.article_delete(article=article)
     assert search.search("新品上市") == []
 
 
@@ -488,7 +487,7 @@ def test_a_draft_article_and_an_unpublished_one_are_not_found(
 def test_renaming_a_product_renames_its_doc(world, django_capture_on_commit_callbacks):
     product = world["products"]["蛋挞"]
     with django_capture_on_commit_callbacks(execute=True):
-        catalog.product_update(
+        listings.product_update(
             product=product,
             category=product.category,
             name="葡式蛋挞 Portuguese Tart",
@@ -504,7 +503,7 @@ def test_renaming_a_product_renames_its_doc(world, django_capture_on_commit_call
 def test_deleting_a_product_removes_it(world, django_capture_on_commit_callbacks):
     product = world["products"]["水煮鱼"]
     with django_capture_on_commit_callbacks(execute=True):
-        assert catalog.product_delete(product=product) is True
+        assert listings.product_delete(product=product) is True
     assert search.search("水煮鱼") == []
     assert not SearchDoc.objects.filter(kind="product", ref_id=product.pk).exists()
 
@@ -512,10 +511,10 @@ def test_deleting_a_product_removes_it(world, django_capture_on_commit_callbacks
 def test_taking_a_product_off_sale_and_back(world, django_capture_on_commit_callbacks):
     product = world["products"]["回锅肉"]
     with django_capture_on_commit_callbacks(execute=True):
-        catalog.product_set_available(product=product, available=False)
+        listings.product_set_available(product=product, available=False)
     assert search.search("回锅肉") == []
     with django_capture_on_commit_callbacks(execute=True):
-        catalog.product_set_available(product=product, available=True)
+        listings.product_set_available(product=product, available=True)
     assert titles(search.search("回锅肉")) == ["回锅肉"]
 
 
@@ -524,14 +523,14 @@ def test_renaming_the_app_and_a_category_reach_the_products(
 ):
     app = world["apps"]["chuan-wei"]
     with django_capture_on_commit_callbacks(execute=True):
-        miniapps.app_update(
+        listings.app_update(
             app=app,
             name="蜀香小馆",
             slug=app.slug,
             description=app.description,
             brand_color=app.brand_color,
         )
-        catalog.category_rename(category=world["products"]["担担面"].category, name="Noodles")
+        listings.category_rename(category=world["products"]["担担面"].category, name="Noodles")
     assert titles(search.search("蜀香", kinds=["app"])) == ["蜀香小馆"]
     # the merchant (found by its own name, in the app's body) is still called 川味小馆
     assert titles(search.search("川味", kinds=["app"])) == ["蜀香小馆"]
@@ -546,7 +545,7 @@ def test_a_store_that_moves_moves_its_docs(world, django_capture_on_commit_callb
     merchant = world["merchants"]["Sakura"]
     assert search.search("三文鱼", lat=HOME[0], lng=HOME[1])[0].distance_km is None
     with django_capture_on_commit_callbacks(execute=True):
-        merchants.merchant_update(
+        listings.merchant_update(
             merchant=merchant,
             name=merchant.name,
             address="1 Sushi Street",

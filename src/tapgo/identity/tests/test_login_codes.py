@@ -7,9 +7,10 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from tapgo.flows.customers import sign_in
 from tapgo.identity import services
 from tapgo.identity.models import Customer, LoginCode
-from tapgo.identity.services import SignInError, login_code_send, login_code_verify
+from tapgo.identity.services import SignInError, login_code_send
 
 EMAIL = "ann@example.test"
 
@@ -43,31 +44,31 @@ def test_the_code_is_mailed_and_only_its_hash_stored(mailoutbox, db):
 
 def test_the_right_code_signs_in(mailoutbox, db):
     code = send(mailoutbox)
-    account = login_code_verify(email="ANN@example.test", code=f" {code} ", guest=None)
+    account = sign_in(email="ANN@example.test", code=f" {code} ", guest=None)
     assert account.email == EMAIL
     assert not account.is_guest
     assert LoginCode.objects.get().used_at is not None
     # The next sign-in finds the same account.
-    assert login_code_verify(email=EMAIL, code=send(mailoutbox), guest=None) == account
+    assert sign_in(email=EMAIL, code=send(mailoutbox), guest=None) == account
     assert Customer.objects.filter(email=EMAIL).count() == 1
 
 
 def test_a_code_works_once(mailoutbox, db):
     code = send(mailoutbox)
-    login_code_verify(email=EMAIL, code=code, guest=None)
+    sign_in(email=EMAIL, code=code, guest=None)
     with pytest.raises(SignInError):
-        login_code_verify(email=EMAIL, code=code, guest=None)
+        sign_in(email=EMAIL, code=code, guest=None)
 
 
 def test_a_wrong_code_counts_and_the_fifth_kills_it(mailoutbox, db):
     code = send(mailoutbox)
     for attempt in range(1, services.CODE_ATTEMPTS + 1):
         with pytest.raises(SignInError, match="not right"):
-            login_code_verify(email=EMAIL, code=wrong(code), guest=None)
+            sign_in(email=EMAIL, code=wrong(code), guest=None)
         assert LoginCode.objects.get().attempts == attempt
 
     with pytest.raises(SignInError, match="expired"):
-        login_code_verify(email=EMAIL, code=code, guest=None)
+        sign_in(email=EMAIL, code=code, guest=None)
     assert LoginCode.objects.get().used_at is None
     assert LoginCode.objects.get().attempts == services.CODE_ATTEMPTS
     assert not Customer.objects.filter(email=EMAIL).exists()
@@ -77,8 +78,8 @@ def test_four_wrong_then_the_right_one_still_signs_in(mailoutbox, db):
     code = send(mailoutbox)
     for _ in range(services.CODE_ATTEMPTS - 1):
         with pytest.raises(SignInError):
-            login_code_verify(email=EMAIL, code=wrong(code), guest=None)
-    assert login_code_verify(email=EMAIL, code=code, guest=None).email == EMAIL
+            sign_in(email=EMAIL, code=wrong(code), guest=None)
+    assert sign_in(email=EMAIL, code=code, guest=None).email == EMAIL
 
 
 def test_an_expired_code_is_refused(mailoutbox, db):
@@ -86,7 +87,7 @@ def test_an_expired_code_is_refused(mailoutbox, db):
     later = timezone.now() + timedelta(minutes=services.CODE_MINUTES, seconds=1)
     with mock.patch("django.utils.timezone.now", return_value=later):
         with pytest.raises(SignInError, match="expired"):
-            login_code_verify(email=EMAIL, code=code, guest=None)
+            sign_in(email=EMAIL, code=code, guest=None)
     assert LoginCode.objects.get().used_at is None
 
 
@@ -94,9 +95,9 @@ def test_a_code_for_another_address_is_refused(mailoutbox, db):
     code = send(mailoutbox)
     send(mailoutbox, "bo@example.test")
     with pytest.raises(SignInError):
-        login_code_verify(email="bo@example.test", code=code, guest=None)
+        sign_in(email="bo@example.test", code=code, guest=None)
     with pytest.raises(SignInError):
-        login_code_verify(email="nobody@example.test", code=code, guest=None)
+        sign_in(email="nobody@example.test", code=code, guest=None)
 
 
 def test_only_the_newest_code_counts(mailoutbox, db):
@@ -104,8 +105,8 @@ def test_only_the_newest_code_counts(mailoutbox, db):
     new = send(mailoutbox)
     if old != new:
         with pytest.raises(SignInError):
-            login_code_verify(email=EMAIL, code=old, guest=None)
-    assert login_code_verify(email=EMAIL, code=new, guest=None).email == EMAIL
+            sign_in(email=EMAIL, code=old, guest=None)
+    assert sign_in(email=EMAIL, code=new, guest=None).email == EMAIL
 
 
 def test_five_codes_an_hour(mailoutbox, db):
@@ -123,7 +124,7 @@ def test_five_codes_an_hour(mailoutbox, db):
     later = timezone.now() + timedelta(hours=1, seconds=1)
     with mock.patch("django.utils.timezone.now", return_value=later):
         code = send(mailoutbox)
-        assert login_code_verify(email=EMAIL, code=code, guest=None).email == EMAIL
+        assert sign_in(email=EMAIL, code=code, guest=None).email == EMAIL
 
 
 def test_guests_and_cookies(db):
@@ -136,11 +137,11 @@ def test_guests_and_cookies(db):
 
 
 def test_signing_in_as_a_guest_with_nothing_keeps_working(mailoutbox, customer):
-    account = login_code_verify(email=EMAIL, code=send(mailoutbox), guest=customer)
+    account = sign_in(email=EMAIL, code=send(mailoutbox), guest=customer)
     customer.refresh_from_db()
     assert customer.merged_into_id == account.pk
     # Signing in again with the same (merged) guest does not merge anything twice.
-    again = login_code_verify(email=EMAIL, code=send(mailoutbox), guest=account)
+    again = sign_in(email=EMAIL, code=send(mailoutbox), guest=account)
     assert again == account
 
 

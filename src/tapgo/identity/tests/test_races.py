@@ -4,9 +4,10 @@ import re
 
 import pytest
 
+from tapgo.flows.customers import sign_in
 from tapgo.identity import services
 from tapgo.identity.models import LoginCode
-from tapgo.identity.services import SignInError, login_code_send, login_code_verify
+from tapgo.identity.services import SignInError, login_code_send
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +18,7 @@ def test_parallel_wrong_guesses_count_to_the_limit_and_no_further(concurrently, 
     guesses = [f"{(int(code) + 1 + i) % 1_000_000:06d}" for i in range(20)]
 
     def guess(i):
-        return login_code_verify(email="ann@example.test", code=guesses[i], guest=None)
+        return sign_in(email="ann@example.test", code=guesses[i], guest=None)
 
     results = concurrently(guess, 20)
 
@@ -26,4 +27,4 @@ def test_parallel_wrong_guesses_count_to_the_limit_and_no_further(concurrently, 
     assert len(compared) == services.CODE_ATTEMPTS  # only five guesses were ever compared
     assert LoginCode.objects.get().attempts == services.CODE_ATTEMPTS
     with pytest.raises(SignInError, match="expired"):
-        login_code_verify(email="ann@example.test", code=code, guest=None)
+        sign_in(email="ann@example.test", code=code, guest=None)

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
+from tapgo.flows import listings
 from tapgo.identity.services import staff_user_create
 from tapgo.merchants import services
 from tapgo.merchants.models import Invitation, Membership, Merchant, Role, Store
@@ -73,12 +74,12 @@ def test_edge_locations_are_fine(owner, latitude, longitude):
 def test_update_validates_like_create(merchant):
     store_fields = dict(address="", latitude=None, longitude=None, opening_hours="")
     with pytest.raises(MerchantError):
-        services.merchant_update(merchant=merchant, name=" ", time_zone="UTC", **store_fields)
+        listings.merchant_update(merchant=merchant, name=" ", time_zone="UTC", **store_fields)
     with pytest.raises(MerchantError):
-        services.merchant_update(merchant=merchant, name="X", time_zone="Nowhere", **store_fields)
+        listings.merchant_update(merchant=merchant, name="X", time_zone="Nowhere", **store_fields)
     assert Merchant.objects.get(pk=merchant.pk).name == "Test Café"
 
-    services.merchant_update(
+    listings.merchant_update(
         merchant=merchant, name="New Name", time_zone="Europe/Berlin", **store_fields
     )
     assert merchant.name == "New Name"

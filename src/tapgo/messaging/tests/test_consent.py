@@ -7,8 +7,9 @@ import threading
 import pytest
 from django.db import transaction
 
+from tapgo.flows.customers import customer_merge
 from tapgo.identity.models import Customer
-from tapgo.identity.services import customer_create_guest, customer_merge
+from tapgo.identity.services import customer_create_guest
 from tapgo.messaging import services as messaging
 from tapgo.messaging.library import BUILTIN
 from tapgo.messaging.models import AppTemplate, Consent, Delivery, Message, Template

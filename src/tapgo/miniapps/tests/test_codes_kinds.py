@@ -10,6 +10,7 @@ from django.utils import timezone
 from PIL import Image
 
 from tapgo.catalog.services import products_of
+from tapgo.flows import listings
 from tapgo.merchants.models import Merchant
 from tapgo.miniapps import services
 from tapgo.miniapps.models import EntryCode, MiniApp, Visit
@@ -185,9 +186,9 @@ def test_lookup_tells_working_disabled_expired_and_nothing(app, merchant):
     services.code_set_enabled(entry=entry, enabled=False)  # both: the merchant's switch tells
     assert services.code_lookup(entry.code)[1] == "disabled"
 
-    services.app_set_published(app=app, published=False)  # not live: nothing at all
+    listings.app_set_published(app=app, published=False)  # not live: nothing at all
     assert services.code_lookup(entry.code) is None
-    services.app_set_published(app=app, published=True)
+    listings.app_set_published(app=app, published=True)
     Merchant.objects.filter(pk=merchant.pk).update(is_active=False)
     assert services.code_lookup(entry.code) is None
     for bad in ["", "nosuchcode", entry.code.upper(), entry.code + "2", "x" * 5000, None]:

@@ -4,6 +4,7 @@ import pytest
 from django.http import Http404
 
 from tapgo.core.scenes import Scene
+from tapgo.flows import listings
 from tapgo.identity.services import customer_create_guest
 from tapgo.merchants.models import Merchant
 from tapgo.miniapps import services
@@ -12,7 +13,7 @@ from tapgo.miniapps.services import MiniAppError
 
 
 def create(merchant, **kwargs):
-    return services.app_create(merchant=merchant, **{"name": "Shop", "slug": "shop", **kwargs})
+    return listings.app_create(merchant=merchant, **{"name": "Shop", "slug": "shop", **kwargs})
 
 
 def test_create_makes_a_draft_with_a_store_code(merchant):
@@ -63,14 +64,14 @@ def test_a_taken_slug_is_refused(merchant, app, other_merchant):
 
     mine = create(merchant, slug="second")
     with pytest.raises(MiniAppError, match="taken"):
-        services.app_update(
+        listings.app_update(
             app=mine, name="Second", slug="bakery", description="", brand_color="#000000"
         )
     assert MiniApp.objects.get(pk=mine.pk).slug == "second"
 
 
 def test_update(app):
-    services.app_update(
+    listings.app_update(
         app=app, name=" New ", slug="new-slug", description=" hi ", brand_color="#FFFFFF"
     )
     assert (app.name, app.slug, app.description, app.brand_color) == (
@@ -80,7 +81,7 @@ def test_update(app):
         "#ffffff",
     )
     with pytest.raises(MiniAppError):
-        services.app_update(app=app, name="", slug="new-slug", description="", brand_color="#fff")
+        listings.app_update(app=app, name="", slug="new-slug", description="", brand_color="#fff")
     assert MiniApp.objects.get(pk=app.pk).name == "New"
 
 
@@ -150,11 +151,11 @@ def test_code_resolve_opens_enabled_codes_of_live_apps_only(app, merchant):
     services.code_set_enabled(entry=entry, enabled=True)
     assert services.code_resolve(entry.code) == entry
 
-    services.app_set_published(app=app, published=False)
+    listings.app_set_published(app=app, published=False)
     assert services.code_resolve(entry.code) is None
     with pytest.raises(Http404):
         services.live_app(app.slug)
-    services.app_set_published(app=app, published=True)
+    listings.app_set_published(app=app, published=True)
     assert services.live_app(app.slug) == app
 
     Merchant.objects.filter(pk=merchant.pk).update(is_active=False)
@@ -204,7 +205,7 @@ def test_visits_and_recently_used(app, other_merchant):
 
     assert recently_used(customer) == [bakery, app]
     assert recently_used(None) == []
-    services.app_set_published(app=bakery, published=False)
+    listings.app_set_published(app=bakery, published=False)
     assert recently_used(customer) == [app]
 
     account = customer_create_guest()

@@ -7,8 +7,10 @@ import pytest
 from django.utils import timezone
 
 from tapgo.core.scenes import Scene
+from tapgo.flows import listings
+from tapgo.flows.customers import customer_merge
 from tapgo.identity.models import Customer
-from tapgo.identity.services import customer_create_guest, customer_merge
+from tapgo.identity.services import customer_create_guest
 from tapgo.miniapps import services
 from tapgo.miniapps.models import MiniApp, ShareLink, Visit
 from tapgo.ordering import services as ordering
@@ -83,10 +85,10 @@ def test_a_visit_through_a_link_is_credited_and_the_first_is_marked(app, link):
 
 
 def test_first_is_per_merchant(app, other_merchant, link, merchant, category):
-    from tapgo.catalog.services import product_create
+    from tapgo.flows.listings import product_create
 
     bakery = MiniApp.objects.get(slug="bakery")
-    second_app = services.app_create(merchant=merchant, name="Second", slug="second-app")
+    second_app = listings.app_create(merchant=merchant, name="Second", slug="second-app")
     product_create(merchant=merchant, category=category, name="Tea", price=100)
     friend = customer_create_guest()
     assert services.visit_record(app=app, customer=friend, scene=Scene.DIRECT).first
@@ -212,7 +214,7 @@ def test_merging_leaves_one_first_visit_per_merchant(app, other_merchant):
 
 
 def test_the_report_counts_what_each_link_brought(app, product, merchant, other_merchant):
-    from tapgo.miniapps.selectors import share_report
+    from tapgo.analytics.sharing import share_report
 
     since = timezone.now() - timedelta(days=30)
     a, b = customer_create_guest(), Customer.objects.create(email="b@example.com")
@@ -266,7 +268,7 @@ def test_the_report_counts_what_each_link_brought(app, product, merchant, other_
 def test_the_report_takes_three_queries_however_many_sharers(
     app, merchant, django_assert_num_queries
 ):
-    from tapgo.miniapps.selectors import share_report
+    from tapgo.analytics.sharing import share_report
 
     for _ in range(8):
         link = services.share_link_for(app=app, customer=customer_create_guest())

@@ -2,12 +2,12 @@
 
 import pytest
 
+from tapgo.flows import listings
+
 
 @pytest.fixture
 def article(merchant, app):
-    from tapgo.official import services
-
-    return services.article_create(
+    return listings.article_create(
         merchant=merchant,
         app=app,
         title="Oat latte is here",
@@ -18,22 +18,19 @@ def article(merchant, app):
 
 @pytest.fixture
 def published(article):
-    from tapgo.official import services
-
-    return services.article_set_published(article=article, published=True)
+    return listings.article_set_published(article=article, published=True)
 
 
 @pytest.fixture
 def other_article(other_merchant):
     """A published article of the other business (its app is `bakery`)."""
     from tapgo.miniapps.models import MiniApp
-    from tapgo.official import services
 
     other_app = MiniApp.objects.get(merchant=other_merchant)
-    found = services.article_create(
+    found = listings.article_create(
         merchant=other_merchant, app=other_app, title="Sourdough Sundays", body="<p>Bread.</p>"
     )
-    return services.article_set_published(article=found, published=True)
+    return listings.article_set_published(article=found, published=True)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tapgo.console.tests.conftest import png_bytes
-from tapgo.official import services
+from tapgo.flows import listings
 from tapgo.official.models import Article
 
 
@@ -31,7 +31,7 @@ def _data(for_app, **extra):
 def test_the_list_shows_drafts_and_published_with_a_nav_link(
     owner_client, merchant, article, published
 ):
-    draft = services.article_create(merchant=merchant, app=article.app, title="Autumn hours")
+    draft = listings.article_create(merchant=merchant, app=article.app, title="Autumn hours")
     page = owner_client.get(_url("articles", merchant)).content.decode()
     assert "Oat latte is here" in page and "Autumn hours" in page
     assert "Published" in page and "Draft" in page
@@ -92,12 +92,11 @@ def test_bad_input_shows_a_message_and_changes_nothing(owner_client, merchant, a
 
 
 def test_edit_remove_cover_and_move_to_another_app(owner_client, merchant, app, article):
-    from tapgo.miniapps import services as miniapps
 
-    services.article_update(
+    listings.article_update(
         article=article, title=article.title, summary="", body="", cover="articles/c-large.webp"
     )
-    kiosk = miniapps.app_create(merchant=merchant, name="Kiosk", slug="kiosk")
+    kiosk = listings.app_create(merchant=merchant, name="Kiosk", slug="kiosk")
     url = _url("article", merchant, article.public_id)
     page = owner_client.get(url).content.decode()
     assert "Remove the cover image" in page and "Kiosk" in page

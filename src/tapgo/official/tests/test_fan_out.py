@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tapgo.flows import listings
 from tapgo.identity.services import customer_create_guest
 from tapgo.messaging import services as messaging
 from tapgo.messaging.models import Consent, Delivery, Message
-from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp
-from tapgo.official import services, tasks
+from tapgo.official import tasks
 
 
 def follow(app, n=1):
@@ -22,7 +22,7 @@ def follow(app, n=1):
 
 def publish(article, capture, published=True):
     with capture(execute=True):
-        return services.article_set_published(article=article, published=published)
+        return listings.article_set_published(article=article, published=published)
 
 
 def told(article) -> list[int]:
@@ -137,7 +137,7 @@ def test_consent_is_checked_per_customer(app, article, django_capture_on_commit_
 
 def test_a_follower_who_turns_it_off_meanwhile_gets_nothing(app, article, monkeypatch):
     followers = follow(app, 2)
-    services.article_set_published(article=article, published=True)  # its task not run yet
+    listings.article_set_published(article=article, published=True)  # its task not run yet
     real = messaging.notify
 
     def revoke_first(**kwargs):
@@ -167,13 +167,13 @@ def test_nothing_is_sent_when_the_app_does_not_send_it(
 @pytest.mark.parametrize("why", ["draft again", "deleted", "app unpublished"])
 def test_nothing_is_sent_when_it_cannot_be_read_by_the_time_the_task_runs(app, article, why):
     follow(app, 2)
-    article = services.article_set_published(article=article, published=True)  # task not run
+    article = listings.article_set_published(article=article, published=True)  # task not run
     if why == "draft again":
-        services.article_set_published(article=article, published=False)
+        listings.article_set_published(article=article, published=False)
     elif why == "deleted":
-        services.article_delete(article=article)
+        listings.article_delete(article=article)
     else:
-        miniapps.app_set_published(app=app, published=False)
+        listings.app_set_published(app=app, published=False)
 
     assert tasks.article_fan_out.call(article.pk) == 0
     assert Message.objects.count() == 0
@@ -182,7 +182,7 @@ def test_nothing_is_sent_when_it_cannot_be_read_by_the_time_the_task_runs(app, a
 def test_a_draft_saved_or_edited_tells_nobody(app, article, django_capture_on_commit_callbacks):
     follow(app, 1)
     with django_capture_on_commit_callbacks(execute=True):
-        services.article_update(article=article, title="Oat latte, again", summary="", body="")
+        listings.article_update(article=article, title="Oat latte, again", summary="", body="")
     assert Message.objects.count() == 0
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
+from tapgo.flows import listings
 from tapgo.official import services
 from tapgo.official.models import Article
 
@@ -80,7 +81,7 @@ def test_plain_text_becomes_paragraphs():
 
 
 def test_the_body_is_stored_sanitised_and_shown_sanitised_again(merchant, app):
-    article = services.article_create(
+    article = listings.article_create(
         merchant=merchant, app=app, title="T", body="<p>ok</p><script>alert(1)</script>"
     )
     assert article.body == "<p>ok</p>"
@@ -104,16 +105,16 @@ def test_the_body_is_stored_sanitised_and_shown_sanitised_again(merchant, app):
 )
 def test_bad_input_changes_nothing(merchant, app, article, title, summary, body, message):
     with pytest.raises(services.ArticleError, match=message):
-        services.article_create(merchant=merchant, app=app, title=title, summary=summary, body=body)
+        listings.article_create(merchant=merchant, app=app, title=title, summary=summary, body=body)
     with pytest.raises(services.ArticleError, match=message):
-        services.article_update(article=article, title=title, summary=summary, body=body)
+        listings.article_update(article=article, title=title, summary=summary, body=body)
     assert Article.objects.count() == 1
     article.refresh_from_db()
     assert article.title == "Oat latte is here"
 
 
 def test_limits_are_inclusive_and_text_is_tidied(merchant, app):
-    article = services.article_create(
+    article = listings.article_create(
         merchant=merchant, app=app, title=" " + "t" * 120 + " ", summary="a\n  b" + "s" * 296
     )
     assert article.title == "t" * 120
@@ -126,36 +127,35 @@ def test_limits_are_inclusive_and_text_is_tidied(merchant, app):
 def test_published_at_is_set_on_the_first_publish_only(article):
     assert (article.status, article.published_at) == ("draft", None)
     before = timezone.now()
-    article = services.article_set_published(article=article, published=True)
+    article = listings.article_set_published(article=article, published=True)
     assert article.status == "published"
     first = article.published_at
     assert first is not None and first >= before
-    article = services.article_set_published(article=article, published=False)
+    article = listings.article_set_published(article=article, published=False)
     assert (article.status, article.published_at) == ("draft", first)
-    article = services.article_set_published(article=article, published=True)
+    article = listings.article_set_published(article=article, published=True)
     assert (article.status, article.published_at) == ("published", first)
-    article = services.article_update(article=article, title="New title", summary="", body="")
+    article = listings.article_update(article=article, title="New title", summary="", body="")
     assert (article.status, article.published_at) == ("published", first)
 
 
 def test_update_keeps_or_changes_the_cover_and_app(merchant, app, article):
-    from tapgo.miniapps import services as miniapps
 
-    article = services.article_update(
+    article = listings.article_update(
         article=article, title="T", summary="", body="", cover="articles/x-large.webp"
     )
     assert article.cover == "articles/x-large.webp"
-    article = services.article_update(article=article, title="T", summary="", body="")
+    article = listings.article_update(article=article, title="T", summary="", body="")
     assert article.cover == "articles/x-large.webp"
-    article = services.article_update(article=article, title="T", summary="", body="", cover="")
+    article = listings.article_update(article=article, title="T", summary="", body="", cover="")
     assert article.cover == ""
-    second = miniapps.app_create(merchant=merchant, name="Kiosk", slug="kiosk")
-    article = services.article_update(article=article, title="T", summary="", body="", app=second)
+    second = listings.app_create(merchant=merchant, name="Kiosk", slug="kiosk")
+    article = listings.article_update(article=article, title="T", summary="", body="", app=second)
     assert article.app_id == second.pk
 
 
 def test_delete(article):
-    services.article_delete(article=article)
+    listings.article_delete(article=article)
     assert not Article.objects.exists()
 
 
@@ -175,9 +175,9 @@ def test_an_article_goes_only_in_its_merchants_app(merchant, app, other_merchant
 
     other_app = MiniApp.objects.get(merchant=other_merchant)
     with pytest.raises(Http404):
-        services.article_create(merchant=merchant, app=other_app, title="Sneaky")
+        listings.article_create(merchant=merchant, app=other_app, title="Sneaky")
     with pytest.raises(Http404):
-        services.article_update(article=article, title="T", summary="", body="", app=other_app)
+        listings.article_update(article=article, title="T", summary="", body="", app=other_app)
     assert Article.objects.filter(merchant=merchant).get().app_id == app.pk
 
 
@@ -187,11 +187,11 @@ def test_customers_see_published_articles_of_this_app_newest_first(
     assert list(services.published_articles(app=app)) == []
     with pytest.raises(Http404):
         services.published_article(app=app, public_id=article.public_id)  # a draft
-    older = services.article_set_published(article=article, published=True)
-    newer = services.article_create(merchant=merchant, app=app, title="Newer")
-    newer = services.article_set_published(article=newer, published=True)
+    older = listings.article_set_published(article=article, published=True)
+    newer = listings.article_create(merchant=merchant, app=app, title="Newer")
+    newer = listings.article_set_published(article=newer, published=True)
     Article.objects.filter(pk=older.pk).update(published_at=newer.published_at.replace(year=2020))
-    services.article_create(merchant=merchant, app=app, title="Still a draft")
+    listings.article_create(merchant=merchant, app=app, title="Still a draft")
     assert [a.title for a in services.published_articles(app=app)] == ["Newer", older.title]
     assert services.published_article(app=app, public_id=older.public_id) == older
     with pytest.raises(Http404):  # another app's article, asked for through this app
@@ -200,8 +200,8 @@ def test_customers_see_published_articles_of_this_app_newest_first(
 
 def test_the_list_is_paged_and_a_bad_page_is_the_first(merchant, app):
     for n in range(services.PAGE_SIZE + 1):
-        found = services.article_create(merchant=merchant, app=app, title=f"A{n}")
-        services.article_set_published(article=found, published=True)
+        found = listings.article_create(merchant=merchant, app=app, title=f"A{n}")
+        listings.article_set_published(article=found, published=True)
     assert len(services.published_articles(app=app)) == services.PAGE_SIZE
     assert len(services.published_articles(app=app, page="2")) == 1
     assert services.published_articles(app=app, page="x").number == 1
@@ -233,18 +233,18 @@ def hooks(monkeypatch):
 
 
 def test_every_write_tells_the_search_index(merchant, app, hooks):
-    article = services.article_create(merchant=merchant, app=app, title="T")
-    services.article_update(article=article, title="T2", summary="", body="")
-    services.article_set_published(article=article, published=True)
-    services.article_set_published(article=article, published=False)
+    article = listings.article_create(merchant=merchant, app=app, title="T")
+    listings.article_update(article=article, title="T2", summary="", body="")
+    listings.article_set_published(article=article, published=True)
+    listings.article_set_published(article=article, published=False)
     pk = article.pk
-    services.article_delete(article=article)
+    listings.article_delete(article=article)
     assert hooks == [("index", pk)] * 4 + [("remove", pk)]
 
 
 def test_bad_input_tells_the_index_nothing(merchant, app, hooks):
     with pytest.raises(services.ArticleError):
-        services.article_create(merchant=merchant, app=app, title="")
+        listings.article_create(merchant=merchant, app=app, title="")
     assert hooks == []
 
 
@@ -255,7 +255,7 @@ def test_published_articles_are_found_by_search(merchant, app, django_capture_on
         return [h.ref_public_id for h in search.search(query, kinds=["article"])]
 
     with django_capture_on_commit_callbacks(execute=True):
-        article = services.article_create(
+        article = listings.article_create(
             merchant=merchant,
             app=app,
             title="燕麦拿铁上新",
@@ -264,21 +264,21 @@ def test_published_articles_are_found_by_search(merchant, app, django_capture_on
         )
     assert found("燕麦拿铁") == []  # a draft is not in the index
     with django_capture_on_commit_callbacks(execute=True):
-        services.article_set_published(article=article, published=True)
+        listings.article_set_published(article=article, published=True)
     assert found("燕麦拿铁") == [article.public_id]
     assert found("拿铁") == [article.public_id]
     assert found("oat latte") == [article.public_id]
     with django_capture_on_commit_callbacks(execute=True):
-        services.article_update(
+        listings.article_update(
             article=article, title="Cold brew season", summary="", body="<p>Iced.</p>"
         )
     assert found("燕麦拿铁") == [] and found("cold brew") == [article.public_id]
     with django_capture_on_commit_callbacks(execute=True):
-        services.article_set_published(article=article, published=False)
+        listings.article_set_published(article=article, published=False)
     assert found("cold brew") == []
     with django_capture_on_commit_callbacks(execute=True):
-        services.article_set_published(article=article, published=True)
+        listings.article_set_published(article=article, published=True)
     assert found("cold brew") == [article.public_id]
     with django_capture_on_commit_callbacks(execute=True):
-        services.article_delete(article=article)
+        listings.article_delete(article=article)
     assert found("cold brew") == []

@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from tapgo.flows import listings
 from tapgo.miniapps.models import Visit
-from tapgo.official import services
 from tapgo.official.models import Article
 
 
@@ -26,12 +26,12 @@ INSIDE = {"HTTP_REFERER": "http://testserver/m/test-cafe/"}
 def test_the_account_page_lists_published_articles_newest_first(
     client, merchant, app, published, other_article
 ):
-    newer = services.article_create(merchant=merchant, app=app, title="Autumn menu")
-    newer = services.article_set_published(article=newer, published=True)
+    newer = listings.article_create(merchant=merchant, app=app, title="Autumn menu")
+    newer = listings.article_set_published(article=newer, published=True)
     Article.objects.filter(pk=published.pk).update(
         published_at=newer.published_at.replace(year=2020)
     )
-    services.article_create(merchant=merchant, app=app, title="Secret draft")
+    listings.article_create(merchant=merchant, app=app, title="Secret draft")
     response = client.get(reverse("shell:articles", args=[app.slug]))
     assert response.status_code == 200
     page = response.content.decode()
@@ -93,16 +93,15 @@ def test_drafts_other_apps_and_garbage_are_404(client, app, article, other_artic
     assert client.get(f"/m/no-such-app/a/{article.public_id}/").status_code == 404
     assert client.get("/m/no-such-app/a/").status_code == 404
     assert not Visit.objects.exclude(app__slug="bakery").exists()  # a 404 records no visit
-    services.article_set_published(article=article, published=True)
+    listings.article_set_published(article=article, published=True)
     assert client.get(_article_url(app, article)).status_code == 200
-    services.article_set_published(article=article, published=False)
+    listings.article_set_published(article=article, published=False)
     assert client.get(_article_url(app, article)).status_code == 404
 
 
 def test_an_unpublished_app_hides_its_articles(client, app, published):
-    from tapgo.miniapps import services as miniapps
 
-    miniapps.app_set_published(app=app, published=False)
+    listings.app_set_published(app=app, published=False)
     assert client.get(_article_url(app, published)).status_code == 404
     assert client.get(reverse("shell:articles", args=[app.slug])).status_code == 404
 
@@ -124,8 +123,8 @@ def test_a_stored_body_is_sanitised_again_when_shown(client, app, published):
 def test_the_pages_queries_are_few(client, app, published, django_assert_max_num_queries):
     client.get(_article_url(app, published))  # the guest cookie and shell state, once
     for n in range(3):
-        services.article_set_published(
-            article=services.article_create(merchant=published.merchant, app=app, title=f"N{n}"),
+        listings.article_set_published(
+            article=listings.article_create(merchant=published.merchant, app=app, title=f"N{n}"),
             published=True,
         )
     with django_assert_max_num_queries(8):

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone, translation
 
 from tapgo.catalog.models import Product, Variant
-from tapgo.catalog.services import product_set_available, product_update
-from tapgo.identity.services import customer_create_guest, login_code_send, login_code_verify
+from tapgo.flows.customers import sign_in
+from tapgo.flows.listings import product_set_available, product_update
+from tapgo.identity.services import customer_create_guest, login_code_send
 from tapgo.merchants.services import merchant_store, ordering_pause
 from tapgo.miniapps.services import live_app
 from tapgo.ordering import services
@@ -96,7 +97,7 @@ def test_the_order_keeps_the_price_it_was_placed_at(customer, app, product, cate
 
 
 def test_uncounted_stock_never_runs_out(customer, app, merchant, category):
-    from tapgo.catalog.services import product_create
+    from tapgo.flows.listings import product_create
 
     tea = product_create(merchant=merchant, category=category, name="Tea", price=900)
     add(customer, app, tea, 99)
@@ -507,7 +508,7 @@ def test_events_feed_each_status(order, merchant, other_merchant):
 def _sign_in(mailoutbox, email, guest):
     login_code_send(email=email)
     code = re.search(r"\b(\d{6})\b", mailoutbox[-1].subject)[1]
-    return login_code_verify(email=email, code=code, guest=guest)
+    return sign_in(email=email, code=code, guest=guest)
 
 
 def test_signing_in_moves_the_guests_cart_and_orders(mailoutbox, customer, app, product, order):

@@ -730,7 +730,7 @@ class Books(RuleBasedStateMachine):
 
 @pytest.fixture
 def world(merchant, app, category):
-    from tapgo.catalog.services import product_create
+    from tapgo.flows.listings import product_create
     from tapgo.identity.models import Customer
     from tapgo.identity.services import customer_create_guest
 

@@ -206,7 +206,7 @@ def test_a_guest_cannot_be_topped_up_at_the_counter(merchant, customer):
 
 
 def test_signing_in_moves_a_guests_card_and_payments_to_the_account(order, merchant, customer):
-    from tapgo.identity.services import customer_merge
+    from tapgo.flows.customers import customer_merge
 
     # A card balance a guest holds (from before cards needed an account): Ann tops up
     # while signed in, then the balance sits on her guest record.

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from tapgo.catalog import services as catalog
+from tapgo.flows import listings
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode, MiniApp, Visit
 from tapgo.ordering.models import Cart
@@ -91,7 +92,7 @@ def test_a_product_code_renders_the_product_page_directly(client, app, product, 
 
 
 def test_a_product_code_whose_product_is_gone_opens_the_app(client, app, product, codes):
-    catalog.product_delete(product=product)  # never ordered: deleted, the code points nowhere
+    listings.product_delete(product=product)  # never ordered: deleted, the code points nowhere
     response = scan(client, codes["product"])
     assert response.status_code == 200
     assert 'class="menu-form"' in response.content.decode()
@@ -134,7 +135,7 @@ def test_a_disabled_table_code_sets_no_table(client, app, codes):
 
 def test_a_code_of_an_app_that_is_not_live_opens_nothing(client, app, codes):
     miniapps.code_set_enabled(entry=codes["campaign"], enabled=False)
-    miniapps.app_set_published(app=app, published=False)
+    listings.app_set_published(app=app, published=False)
     for entry in codes.values():
         response = scan(client, entry)
         assert response.status_code == 404 and b"not active" in response.content
@@ -246,7 +247,7 @@ def test_adding_from_the_product_page_comes_back_to_it(client, app, sized_produc
 
 
 def test_a_sold_out_product_says_so(client, app, product, sized_product):
-    catalog.product_set_available(product=product, available=False)
+    listings.product_set_available(product=product, available=False)
     html = client.get(product_url(app, product)).content.decode()
     assert 'data-testid="sold-out"' in html and 'data-testid="add-to-cart"' not in html
     sized_product.variants.update(stock=0)
@@ -278,5 +279,5 @@ def test_another_merchants_or_an_odd_product_is_404(client, app, product, other_
     ]:
         assert client.get(url).status_code == 404, url
     assert not Visit.objects.exists()
-    miniapps.app_set_published(app=app, published=False)
+    listings.app_set_published(app=app, published=False)
     assert client.get(product_url(app, product)).status_code == 404

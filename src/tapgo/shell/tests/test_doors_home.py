@@ -15,9 +15,9 @@ from django.utils import translation
 
 from tapgo.discovery import services as discovery
 from tapgo.discovery.models import Favourite
+from tapgo.flows import listings
 from tapgo.identity.services import staff_user_create
 from tapgo.merchants.services import merchant_create
-from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode, MiniApp, Visit
 from tapgo.shell import front, page
 from tapgo.shell import state as shell_state
@@ -147,7 +147,7 @@ def test_a_bad_pin_request_changes_nothing(client, app, value):
 
 
 def test_pinning_an_app_that_is_not_live_says_so(client, app):
-    miniapps.app_set_published(app=app, published=False)
+    listings.app_set_published(app=app, published=False)
     response = client.post(reverse("shell:pin", args=[app.slug]), {"pinned": "1"}, follow=True)
     assert "That mini app is not available." in response.content.decode()
     assert not Favourite.objects.exists()
@@ -179,8 +179,8 @@ def street(db):
         merchant = merchant_create(
             owner=owner, name=name, latitude=Decimal(lat), longitude=Decimal("121.470000")
         )
-        made[slug] = miniapps.app_create(merchant=merchant, name=name, slug=slug)
-        miniapps.app_set_published(app=made[slug], published=True)
+        made[slug] = listings.app_create(merchant=merchant, name=name, slug=slug)
+        listings.app_set_published(app=made[slug], published=True)
     return made
 
 

@@ -177,7 +177,7 @@ def test_paused_ordering_shows_the_reason_and_refuses(client, app, product):
 
 
 def test_unpublished_app_is_not_found(client, app):
-    from tapgo.miniapps.services import app_set_published
+    from tapgo.flows.listings import app_set_published
 
     app_set_published(app=app, published=False)
     assert client.get(reverse("shell:app", args=[app.slug])).status_code == 404
@@ -243,7 +243,8 @@ def test_sign_in_moves_the_guest_orders_to_the_account(client, app, product, mai
 def test_menu_page_and_cart_do_not_grow_queries_with_the_menu(
     client, app, merchant, category, django_assert_max_num_queries
 ):
-    from tapgo.catalog.services import VariantInput, product_create
+    from tapgo.catalog.services import VariantInput
+    from tapgo.flows.listings import product_create
 
     for n in range(12):
         product_create(

@@ -390,7 +390,7 @@ def test_my_cards_lists_every_card_with_its_balance(client, app, merchant, other
 
 
 def test_the_card_of_an_unknown_or_unpublished_app_is_not_found(client, app):
-    from tapgo.miniapps.services import app_set_published
+    from tapgo.flows.listings import app_set_published
 
     assert client.get(reverse("shell:card", args=["nope"])).status_code == 404
     app_set_published(app=app, published=False)

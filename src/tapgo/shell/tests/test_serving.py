@@ -167,8 +167,8 @@ def test_the_front_door_leaves_the_rest_to_django(client, app, product, django_o
 
 
 def test_what_the_merchant_changes_shows_within_a_second(client, app, product, django_only):
+    from tapgo.flows.listings import app_set_published
     from tapgo.merchants.services import ordering_pause
-    from tapgo.miniapps.services import app_set_published
 
     _scan(client, app)
     cookies = _cookies(client)

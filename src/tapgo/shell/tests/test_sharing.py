@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from PIL import Image
 
+from tapgo.flows import listings
 from tapgo.identity.services import customer_create_guest
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp, ShareLink, Visit
@@ -162,7 +163,7 @@ def test_a_product_or_an_article_page_can_be_shared(client, app, product):
 
 def test_an_unknown_or_unpublished_app_has_no_share_endpoint(client, app):
     assert client.get("/m/nope-nope/share", headers=JSON).status_code == 404
-    miniapps.app_set_published(app=app, published=False)
+    listings.app_set_published(app=app, published=False)
     assert client.get(reverse("shell:share", args=[app.slug]), headers=JSON).status_code == 404
     assert not ShareLink.objects.exists()
 
@@ -276,7 +277,7 @@ def test_an_order_through_a_shared_link_is_credited_to_the_sharer(client, app, p
 
     from django.utils import timezone
 
-    from tapgo.miniapps.selectors import share_report
+    from tapgo.analytics.sharing import share_report
 
     report = share_report(merchant=app.merchant, since=timezone.now() - timedelta(days=1))
     (sharer,) = report.sharers
@@ -313,7 +314,7 @@ def test_the_preview_is_canonical_whatever_door_the_page_was_opened_by(client, a
 
 
 def test_preview_text_is_escaped(client, app, merchant):
-    miniapps.app_update(
+    listings.app_update(
         app=app,
         name='Bob\'s "Best" <script>',
         slug=app.slug,
@@ -331,7 +332,7 @@ def test_preview_text_is_escaped(client, app, merchant):
 
 
 def test_a_logo_alone_makes_a_small_card(client, app):
-    miniapps.app_update(
+    listings.app_update(
         app=app,
         name=app.name,
         slug=app.slug,

@@ -15,10 +15,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from tapgo.core.scenes import Scene
 from tapgo.miniapps.models import ShareLink, Visit
 from tapgo.miniapps.services import share_label
-from tapgo.ordering.models import Order, OrderStatus
-
-# An order counts once it is paid (rejected and cancelled ones were refunded).
-PAID_STATUSES = (OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.READY, OrderStatus.COMPLETED)
+from tapgo.ordering.models import PAID_STATUSES, Order
 
 
 @dataclass
