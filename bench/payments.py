@@ -294,6 +294,7 @@ def child_prepare(count: int, out: str) -> dict:
     """Place `count` orders, each with its started sandbox intent."""
     from tapgo.catalog.models import Product
     from tapgo.identity.services import customer_create_guest
+    from tapgo.flows.paying import intent_for_order
     from tapgo.ordering.services import cart_add, order_place
     from tapgo.payments import services
 
@@ -319,7 +320,7 @@ def child_prepare(count: int, out: str) -> dict:
             fulfilment="pickup",
             pickup_name="Bench",
         )
-        intent = services.intent_start(services.intent_for_order(order=order), return_url="/")
+        intent = services.intent_start(intent_for_order(order=order), return_url="/")
         intents.append(
             {"id": intent.public_id, "amount": intent.amount, "currency": intent.currency}
         )
@@ -333,11 +334,12 @@ def child_prepare(count: int, out: str) -> dict:
 
 
 def child_check() -> dict:
+    from tapgo.flows.checks import verify_books
     from tapgo.ordering.models import Order, OrderStatus
     from tapgo.payments import ledger
 
     started = time.perf_counter()
-    breaches = [str(b) for b in ledger.verify()]
+    breaches = [str(b) for b in verify_books()]
     return {
         "orders_paid": Order.objects.filter(status=OrderStatus.PAID).count(),
         "breaches": breaches[:10],
@@ -467,8 +469,8 @@ def generate(target_entries: int) -> dict:
                 "id": pk,
                 "merchant_id": merchant.pk,
                 "public_id": pid,
-                "order_id": order,
-                "topup_id": topup,
+                "purpose": "order" if order else "topup",
+                "purpose_id": order or topup,
                 "customer_id": customer,
                 "provider": provider,
                 "provider_ref": pid if provider == "sandbox" else "",
@@ -567,7 +569,6 @@ def generate(target_entries: int) -> dict:
                 f"capture:{i}",
                 [(wallet, WALLET_TOTAL), (acc["held"], -WALLET_TOTAL)],
                 intent_id=i,
-                order_id=o,
                 at=at,
             )
         # Card orders, the last of them partly refunded.
@@ -581,7 +582,6 @@ def generate(target_entries: int) -> dict:
                 f"capture:{i}",
                 [(acc["clearing"], total), (acc["held"], -total)],
                 intent_id=i,
-                order_id=o,
                 at=at,
             )
             post(
@@ -589,7 +589,6 @@ def generate(target_entries: int) -> dict:
                 f"fee:capture:{i}",
                 [(acc["held"], fee(total)), (acc["fees"], -fee(total))],
                 intent_id=i,
-                order_id=o,
                 at=at,
             )
             if refunded:
@@ -600,7 +599,6 @@ def generate(target_entries: int) -> dict:
                         "merchant_id": merchant.pk,
                         "public_id": public_id(16),
                         "intent_id": i,
-                        "order_id": o,
                         "amount": refunded,
                         "currency": currency,
                         "status": "succeeded",
@@ -615,7 +613,6 @@ def generate(target_entries: int) -> dict:
                     f"refund:{r}",
                     [(acc["refunds"], refunded), (acc["clearing"], -refunded)],
                     intent_id=i,
-                    order_id=o,
                     refund_id=r,
                     at=at,
                 )
@@ -625,7 +622,6 @@ def generate(target_entries: int) -> dict:
                     f"fee:refund:{r}",
                     [(acc["held"], -back), (acc["fees"], back)],
                     intent_id=i,
-                    order_id=o,
                     refund_id=r,
                     at=at,
                 )
@@ -710,11 +706,13 @@ def measure_verify() -> dict:
     """verify() once, timed as a whole, by rule, and by query."""
     from django.db import connection
 
+    from tapgo.flows import checks
     from tapgo.payments import ledger
 
-    parts = ("_balance_mismatches", "_verify_intents", "_verify_orders", "_verify_topups")
-    spent = dict.fromkeys(parts, 0.0)
+    parts = ("_balance_mismatches", "_verify_intents", "_verify_topups")
+    spent = dict.fromkeys((*parts, "_verify_orders"), 0.0)
     real = {name: getattr(ledger, name) for name in parts}
+    real["_verify_orders"] = checks._verify_orders
 
     def timed(name):
         def run(*args, **kwargs):
@@ -737,14 +735,16 @@ def measure_verify() -> dict:
 
     for name in parts:
         setattr(ledger, name, timed(name))
+    checks._verify_orders = timed("_verify_orders")
     try:
         with connection.execute_wrapper(clock):
             started = time.perf_counter()
-            breaches = [str(b) for b in ledger.verify()]
+            breaches = [str(b) for b in checks.verify_books()]
             total = time.perf_counter() - started
     finally:
         for name in parts:
             setattr(ledger, name, real[name])
+        checks._verify_orders = real["_verify_orders"]
     rules = {
         "balanced, currency, negative wallet": total - sum(spent.values()),
         "cached balances": spent["_balance_mismatches"],

@@ -194,10 +194,12 @@ approved = {
     if json.loads(item.body)["type"] == "payment.succeeded"
 }
 orders = {}
+public_ids = {}
 for o in Order.objects.all():
     orders[o.public_id] = {"status": o.status, "paid": o.paid_at is not None, "intents": []}
-for i in PaymentIntent.objects.select_related("order"):
-    orders[i.order.public_id]["intents"].append(
+    public_ids[o.pk] = o.public_id
+for i in PaymentIntent.objects.all():
+    orders[public_ids[i.purpose_id]]["intents"].append(
         [i.status, i.counted, i.pk in approved, i.refunded_amount]
     )
 sold = {

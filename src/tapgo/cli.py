@@ -131,8 +131,9 @@ def _sweep_forever(stop: threading.Event) -> None:
     from django.db import close_old_connections
 
     from tapgo.discovery.search import popularity_sweep
-    from tapgo.ordering.services import orders_expire_due
-    from tapgo.payments.services import reconcile_due, refunds_send_due
+    from tapgo.flows.orders import orders_expire_due
+    from tapgo.flows.payment_events import reconcile_due
+    from tapgo.payments.services import refunds_send_due
 
     while not stop.wait(settings.SWEEP_SECONDS):
         # popularity_sweep recounts search popularity every few minutes, not every round

@@ -31,6 +31,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.browser.watch import Watch
 from tests.push_endpoint import Device
 
+from tapgo.flows import orders as order_flows
+
 PASSWORD = "correct horse battery"  # the `owner` fixture's
 STREAM_SECONDS = 3  # the live pages' streams end after this and reconnect
 LIVE = 15_000  # ms: how long something live (a webhook, a stream, a push) may take
@@ -372,7 +374,6 @@ def test_permission_refused_the_inbox_still_gets_it_and_nothing_is_pushed(
     live, push_endpoint, browser, playwright, merchant, app, product
 ):
     from tapgo.messaging.models import Consent, Delivery, Message, PushSubscription
-    from tapgo.ordering import services as ordering
 
     url = live.url
     phone_device = Device(push_endpoint.url("/phone"))
@@ -421,8 +422,8 @@ def test_permission_refused_the_inbox_still_gets_it_and_nothing_is_pushed(
         assert not PushSubscription.objects.exists()
 
         # The merchant marks it ready (the board's own services): the inbox has it, no push.
-        order = ordering.order_accept(order=order)
-        ordering.order_mark_ready(order=order)
+        order = order_flows.order_accept(order=order)
+        order_flows.order_mark_ready(order=order)
         expect(c.get_by_test_id("order-status")).to_have_attribute(
             "data-status", "ready", timeout=LIVE
         )
@@ -531,7 +532,6 @@ def test_the_merchant_switches_order_ready_off_and_the_customer_is_not_asked(
     live, push_endpoint, browser, playwright, merchant, owner, app, product
 ):
     from tapgo.messaging.models import Message
-    from tapgo.ordering import services as ordering
 
     url = live.url
     watch = Watch()
@@ -557,7 +557,7 @@ def test_the_merchant_switches_order_ready_off_and_the_customer_is_not_asked(
         expect(c.get_by_test_id("notify-card")).to_have_count(0)
 
         # Ready sends nothing: the app does not send that notification any more.
-        ordering.order_mark_ready(order=ordering.order_accept(order=order))
+        order_flows.order_mark_ready(order=order_flows.order_accept(order=order))
         expect(c.get_by_test_id("order-status")).to_have_attribute(
             "data-status", "ready", timeout=LIVE
         )

@@ -18,10 +18,12 @@ from playwright.sync_api import Page, expect
 from tests.browser.watch import CSP_REPORTER
 from tests.localstripe_server import flush, register_webhook
 
+from tapgo.flows import paying
 from tapgo.identity.middleware import COOKIE, SALT
 from tapgo.ordering.models import Order, OrderStatus
 from tapgo.payments import credentials, services
 from tapgo.payments.models import IntentStatus, PaymentIntent
+from tapgo.shell import pay as shell_pay
 
 
 @pytest.fixture
@@ -89,8 +91,8 @@ def wait_order(order, wanted: str) -> None:
     ids=["card", "3-D Secure"],
 )
 def test_a_customer_pays_by_card(stripe_live, customer_page, order, card, bank):
-    intent = services.intent_for_order(order=order, provider="stripe")
-    intent = services.intent_start(intent, return_url=services.return_url(intent))
+    intent = paying.intent_for_order(order=order, provider="stripe")
+    intent = services.intent_start(intent, return_url=shell_pay.return_url(intent))
     page, problems = customer_page
 
     page.goto(stripe_live.url + intent.client_data["url"])
@@ -109,8 +111,8 @@ def test_a_customer_pays_by_card(stripe_live, customer_page, order, card, bank):
 
 
 def test_a_declined_card_leaves_the_order_payable(stripe_live, customer_page, order):
-    intent = services.intent_for_order(order=order, provider="stripe")
-    intent = services.intent_start(intent, return_url=services.return_url(intent))
+    intent = paying.intent_for_order(order=order, provider="stripe")
+    intent = services.intent_start(intent, return_url=shell_pay.return_url(intent))
     page, problems = customer_page
 
     page.goto(stripe_live.url + intent.client_data["url"])
@@ -118,7 +120,7 @@ def test_a_declined_card_leaves_the_order_payable(stripe_live, customer_page, or
     enter_card(page, "4000000000000341")
     page.get_by_test_id("pay-card").click()
 
-    page.wait_for_url(re.compile(re.escape(services.return_url(intent)) + "$"))
+    page.wait_for_url(re.compile(re.escape(shell_pay.return_url(intent)) + "$"))
     expect(page.get_by_text("Your card was declined.")).to_be_visible()
     expect(page.get_by_test_id("pay")).to_be_visible()  # the customer can try again
     assert PaymentIntent.objects.get(pk=intent.pk).status == IntentStatus.FAILED

@@ -20,12 +20,13 @@ from tapgo.console import forms
 from tapgo.console.views import _render, merchant_view
 from tapgo.core.money import amount_input, format_money
 from tapgo.core.urls import absolute_url
+from tapgo.flows import refunds
 from tapgo.identity.services import customer_from_public_id
 from tapgo.merchants.models import Role
 from tapgo.ordering import services as ordering
 from tapgo.payments import credentials, providers, reports, stored_value
 from tapgo.payments import services as payments
-from tapgo.payments.models import BonusTier, ProviderAccount, Refund
+from tapgo.payments.models import BonusTier, ProviderAccount, Purpose, Refund
 
 # The real providers a merchant can set up here (each only once its module is installed).
 PROVIDER_NAMES = ("stripe", "wechatpay")
@@ -58,18 +59,18 @@ def _provider_label(name: str) -> str:
 def order_money(request, order, lines) -> dict:
     """What the order page shows of money: each payment with what was refunded of it, each
     refund with its status, and (for owners, while something is left) the refund form."""
-    intents = list(payments.intents_of_order(order))
+    intents = list(payments.intents_of(Purpose.ORDER, order.pk))
     for intent in intents:
         intent.label = _provider_label(intent.provider)
     refunds = list(
         Refund.objects.for_merchant(request.merchant)
-        .filter(order=order)
+        .filter(intent__purpose=Purpose.ORDER, intent__purpose_id=order.pk)
         .select_related("intent", "created_by")
         .order_by("id")
     )
     for refund in refunds:
         refund.label = _provider_label(refund.intent.provider)
-    refundable = payments.order_refundable(order) if order.paid_at else 0
+    refundable = payments.refundable(Purpose.ORDER, order.pk) if order.paid_at else 0
     for line in lines:
         line.refundable = line.quantity - line.refunded_quantity
     return {
@@ -91,7 +92,7 @@ def order_refund(request, merchant, order_id: str):
         data = form.cleaned_data
         by_items = data["mode"] == "items"
         try:
-            made = ordering.order_refund(
+            made = refunds.order_refund(
                 order=order,
                 lines=form.quantities() if by_items else None,
                 amount=None if by_items else data["amount"],

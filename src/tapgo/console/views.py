@@ -29,6 +29,7 @@ from tapgo.core import live
 from tapgo.core.images import ImageRejected, image_store
 from tapgo.core.urls import absolute_url, safe_next
 from tapgo.flows import listings
+from tapgo.flows import orders as order_flows
 from tapgo.identity.models import User
 from tapgo.identity.services import staff_user_create
 from tapgo.merchants import services as merchants
@@ -37,6 +38,7 @@ from tapgo.miniapps import services as miniapps
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import OrderStatus
 from tapgo.payments import services as payments
+from tapgo.payments.models import Purpose
 
 S = OrderStatus
 
@@ -613,11 +615,11 @@ def board_pause(request, merchant):
 
 
 ORDER_ACTIONS = {
-    "accept": lambda order, reason: ordering.order_accept(order=order),
-    "ready": lambda order, reason: ordering.order_mark_ready(order=order),
-    "complete": lambda order, reason: ordering.order_complete(order=order),
-    "reject": lambda order, reason: ordering.order_reject(order=order, reason=reason),
-    "cancel": lambda order, reason: ordering.order_cancel(order=order, reason=reason),
+    "accept": lambda order, reason: order_flows.order_accept(order=order),
+    "ready": lambda order, reason: order_flows.order_mark_ready(order=order),
+    "complete": lambda order, reason: order_flows.order_complete(order=order),
+    "reject": lambda order, reason: order_flows.order_reject(order=order, reason=reason),
+    "cancel": lambda order, reason: order_flows.order_cancel(order=order, reason=reason),
 }
 
 
@@ -667,7 +669,7 @@ def order_detail(request, merchant, order_id: str):
             "order": order,
             "lines": lines,
             "events": list(order.events.order_by("pk")),
-            "intent": payments.intent_of_order(order),
+            "intent": payments.latest_attempt(Purpose.ORDER, order.pk),
             "active": order.status in ordering.ACTIVE,
             **money.order_money(request, order, lines),
         },

@@ -283,8 +283,6 @@ def order_place(
 
 
 def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> Order:
-    from tapgo.ordering import tasks
-
     merchant = app.merchant
     if merchant.ordering_paused:
         raise OrderingError(
@@ -357,7 +355,6 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
         CartLine.objects.filter(cart=cart).delete()
         Cart.objects.filter(pk=cart.pk).update(note="")
         _record(order, order.status)
-        transaction.on_commit(lambda: tasks.schedule_expiry(order))
     return order
 
 
@@ -380,7 +377,6 @@ def _transition(order: Order, to: str, *, reason: str = "", **fields) -> Order:
         if not moved:
             order.refresh_from_db()
             raise TransitionError(_("This order changed meanwhile; reload and try again."))
-        was = order.status
         order.status, order.reason, order.updated_at = to, reason[:200], now
         for key, value in fields.items():
             setattr(order, key, value)
@@ -393,65 +389,38 @@ def _transition(order: Order, to: str, *, reason: str = "", **fields) -> Order:
                         variant_id=line.variant_id,
                         quantity=line.quantity - line.refunded_quantity,
                     )
-        if was in ACTIVE and to in {S.CANCELLED, S.REJECTED}:
-            from tapgo.payments.services import payment_refund_order
-
-            payment_refund_order(order=order)
-        if was == S.PENDING_PAYMENT and to in RELEASES_STOCK:
-            from tapgo.payments.services import payment_cancel_open
-
-            payment_cancel_open(order=order)
         _record(order, to)
-        _notify(order, was, to)
     return order
 
 
-def _notify(order: Order, was: str, to: str) -> None:
-    """The customer's messages about their order, written in the same transaction as the
-    change (messaging's outbox delivers them after commit): paying grants one message;
-    ready and cancelled use it, or the customer's explicit consent."""
-    from tapgo.messaging import services as messaging
-
-    if to == S.PAID:
-        messaging.consent_grant_for_order(order)
-        return
-    subject = messaging.subject_of("order", order.public_id)
-    key, values = None, {}
-    if to == S.READY:
-        key = "order_ready"
-    elif was in ACTIVE and to in {S.CANCELLED, S.REJECTED}:
-        refund = {"amount": order.total, "currency": order.currency}
-        key, values = "order_cancelled", {"refund": refund, "reason": order.reason or "—"}
-    if key:
-        app = MiniApp.objects.get(pk=order.app_id)
-        messaging.notify_quietly(
-            customer=Customer.objects.get(pk=order.customer_id),
-            app=app,
-            key=key,
-            values={"order": order.number, "app": app.name, **values},
-            link=f"/m/{app.slug}/orders/{order.public_id}/",
-            subject=subject,
-            dedupe=f"order:{order.public_id}:{key}",
-        )
-    if not TRANSITIONS[to]:  # the order is over, and so is what was allowed about it
-        messaging.consents_end(subject=subject)
+def order_awaits_payment(order: Order) -> bool:
+    """Waiting for its money (past its time too, until the expiry moves it)."""
+    return order.status == S.PENDING_PAYMENT
 
 
-def order_mark_paid(*, order: Order, amount: int, currency: str) -> bool:
-    """Called by payments when a verified provider event says the money arrived.
+def order_payable(order: Order) -> None:
+    """Raise OrderingError unless the order is waiting for payment and in time."""
+    if order.status != S.PENDING_PAYMENT:
+        raise OrderingError(_("This order is not waiting for payment."))
+    if order.expires_at <= timezone.now():
+        raise OrderingError(_("This order has expired. Please order again."))
 
-    Returns False when the order can no longer be paid (expired or cancelled meanwhile):
-    the caller then refunds the payment.
+
+def order_mark_paid(*, order: Order, amount: int, currency: str) -> Order:
+    """The money for the order arrived (a verified provider event, or stored value).
+
+    Raises TransitionError when the order cannot be paid now (expired or cancelled, or paid,
+    meanwhile), OrderingError when the money is not the order's total.
     """
     if amount != order.total or currency != order.currency:
         log.error("payment for order %s does not match its total", order.public_id)
-        return False
-    try:
-        _transition(order, S.PAID, paid_at=timezone.now())
-    except TransitionError:
-        order.refresh_from_db()
-        return order.status in ACTIVE or order.status == S.COMPLETED
-    return True
+        raise OrderingError(_("The payment does not match the order's total."))
+    return _transition(order, S.PAID, paid_at=timezone.now())
+
+
+def order_was_paid(order: Order) -> bool:
+    """Whether the order has been paid (whatever happened to it since)."""
+    return order.status in ACTIVE or order.status == S.COMPLETED
 
 
 def order_payment_failed(*, order: Order) -> None:
@@ -500,7 +469,8 @@ def order_cancel_unpaid(*, order: Order) -> Order:
 
 
 def order_expire(*, order: Order) -> bool:
-    """Expire an unpaid order whose time is up; gives its stock back. Safe to call twice."""
+    """Expire an unpaid order whose time is up; gives its stock back. Safe to call twice:
+    False when it is not due, or moved meanwhile."""
     if order.status != S.PENDING_PAYMENT or order.expires_at > timezone.now():
         return False
     try:
@@ -510,12 +480,13 @@ def order_expire(*, order: Order) -> bool:
     return True
 
 
-def orders_expire_due(*, limit: int = 500) -> int:
-    """Sweep for unpaid orders past their time (a safety net under the per-order task)."""
-    due = Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=timezone.now()).order_by(
-        "id"
-    )[:limit]
-    return sum(order_expire(order=order) for order in due)
+def orders_expire_due_ids(*, limit: int = 500) -> list[int]:
+    """Unpaid orders past their time, oldest first (the sweep under the per-order task)."""
+    return list(
+        Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=timezone.now())
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def orders_move(*, source: Customer, target: Customer) -> None:
@@ -600,25 +571,12 @@ def last_event_id(*, merchant=None, order: Order | None = None) -> int:
 # --- refunds ------------------------------------------------------------------------------
 
 
-def order_refund(
-    *,
-    order: Order,
-    lines: dict[int, int] | None = None,
-    amount: int | None = None,
-    restock: bool = False,
-    reason: str,
-    by=None,
-) -> list:
-    """Refund a paid order by item ({line id: quantity}) or by an amount, in one transaction.
-
-    Item quantities are taken with one conditional UPDATE each (the line's CHECK constraint
-    backs it), so two refunds racing for the last item cannot both have it; the amount is
-    the items' unit prices. Items may go back into stock. Raises OrderingError with a message,
-    changing nothing, for anything wrong (more than is left, an unpaid order, bad input).
-    Returns the payments' Refund rows (provider payments first, then stored value).
-    """
-    from tapgo.payments.services import RefundError, refund_order
-
+def refund_check(
+    *, order: Order, lines: dict | None, amount: int | None, reason: str
+) -> tuple[dict[int, int] | None, str]:
+    """Check a refund asked for by item ({line id: quantity}) or by an amount, changing
+    nothing: OrderingError with a message for anything wrong (an unpaid order, bad input).
+    Returns the items wanted (None for an amount) and the reason, trimmed."""
     reason = (reason or "").strip()
     _check_text(reason)
     if not reason:
@@ -634,30 +592,20 @@ def order_refund(
             raise OrderingError(_("Enter an amount above zero."))
         if amount > order.total:
             raise OrderingError(_("That is more than the order's total."))
-        restock = False
-    refund_lines = None
-    if amount is None:
-        wanted = _refund_quantities(lines)
-        refund_lines = {str(pk): quantity for pk, quantity in sorted(wanted.items())}
-    with transaction.atomic():
-        # The order's row lock orders this refund after any transition in flight: an order
-        # that was cancelled or rejected meanwhile has already put its items back in stock.
-        status = Order.objects.select_for_update().values_list("status", flat=True).get(pk=order.pk)
-        if status in RELEASES_STOCK:
-            restock = False
-        if amount is None:
-            amount = _take_refund_quantities(order, wanted, restock=restock)
-        try:
-            return refund_order(
-                order=order,
-                amount=amount,
-                lines=refund_lines,
-                restock=restock,
-                reason=reason,
-                by=by,
-            )
-        except RefundError as error:
-            raise OrderingError(str(error)) from None
+        return None, reason
+    return _refund_quantities(lines), reason
+
+
+def refund_restocks(status: str) -> bool:
+    """Whether refunded items may go back into stock: not when the order (cancelled,
+    rejected, expired) has put them back already. Read the status under the order's lock
+    (ordering/locks.py), so a transition in flight comes first."""
+    return status not in RELEASES_STOCK
+
+
+def refund_items_take(*, order: Order, wanted: dict[int, int], restock: bool) -> int:
+    """Mark items refunded (back into stock when `restock`) and return what they cost."""
+    return _take_refund_quantities(order, wanted, restock=restock)
 
 
 def _refund_quantities(lines: dict) -> dict[int, int]:

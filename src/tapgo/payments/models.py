@@ -85,9 +85,6 @@ class LedgerTransaction(models.Model):
     # What the money moved for: makes a retried posting a no-op (the database refuses a
     # second transaction with the same key).
     key = models.CharField(max_length=80, unique=True)
-    order = models.ForeignKey(
-        "ordering.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
     intent = models.ForeignKey(
         "PaymentIntent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -149,21 +146,24 @@ class IntentStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class Purpose(models.TextChoices):
+    """What a payment is for. Payments knows it as a value (a kind and the id of the thing
+    in its own domain), never by importing the model: the flow that takes the payment knows
+    what to do with it (flows/payment_events.py)."""
+
+    ORDER = "order", _("Order")
+    TOPUP = "topup", _("Stored value top-up")
+
+
 class PaymentIntent(MerchantOwned):
     """One attempt to collect money through a provider (or stored value), for an order or a
     top-up. Only verified provider events move it (stored value moves at once)."""
 
     public_id = PublicIdField(length=20)
-    order = models.ForeignKey(
-        "ordering.Order",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="payment_intents",
-    )
-    topup = models.ForeignKey(
-        "TopUp", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    purpose_id = models.BigIntegerField()  # the order's or top-up's row id
+    # What the customer and their bank statement know it by (an order's pickup number).
+    reference = models.CharField(max_length=40, blank=True)
     customer = models.ForeignKey(
         "identity.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -188,22 +188,24 @@ class PaymentIntent(MerchantOwned):
 
     class Meta:
         constraints = [
-            # At most one open attempt per order: a refreshed pay page finds the same one.
+            # At most one open attempt per purpose: a refreshed pay page finds the same one.
             models.UniqueConstraint(
-                fields=["order"],
+                fields=["purpose", "purpose_id"],
                 condition=Q(status__in=["requires_action", "processing"]),
-                name="one_open_intent_per_order",
+                name="one_open_intent_per_purpose",
             ),
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=models.F("amount")),
                 name="intent_refund_within_amount",
             ),
             models.CheckConstraint(
-                condition=Q(order__isnull=False) | Q(topup__isnull=False),
-                name="intent_has_purpose",
+                condition=Q(purpose__in=["order", "topup"]), name="intent_has_purpose"
             ),
         ]
-        indexes = [models.Index(fields=["status", "updated_at"])]
+        indexes = [
+            models.Index(fields=["status", "updated_at"]),
+            models.Index(fields=["purpose", "purpose_id"], name="intent_purpose"),
+        ]
 
     @property
     def refundable(self) -> int:
@@ -252,9 +254,6 @@ class Refund(MerchantOwned):
 
     public_id = PublicIdField(length=16)
     intent = models.ForeignKey(PaymentIntent, on_delete=models.PROTECT, related_name="refunds")
-    order = models.ForeignKey(
-        "ordering.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(

@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.core.money import MAX_AMOUNT
-from tapgo.ordering.models import Order
 from tapgo.payments import ledger, providers
 from tapgo.payments.models import (
     AccountKind,
@@ -25,17 +24,16 @@ from tapgo.payments.models import (
     LedgerAccount,
     LedgerEntry,
     PaymentIntent,
+    Purpose,
     TopUp,
     TopUpStatus,
     TxKind,
 )
-from tapgo.payments.services import (
+from tapgo.payments.services.intents import (
     OPEN,
     PaymentError,
-    _cancel_intent,
-    _check_payable,
     fee,
-    order_paid_so_far,
+    of_purpose,
     payment_methods,
     post_fee,
 )
@@ -153,7 +151,8 @@ def topup_online(*, merchant, customer, amount: int, key: str, provider: str | N
                 existing = _new_topup(merchant, customer, amount, key, method="online")
                 PaymentIntent.objects.create(
                     merchant=merchant,
-                    topup=existing,
+                    purpose=Purpose.TOPUP,
+                    purpose_id=existing.pk,
                     customer=customer,
                     amount=amount,
                     currency=merchant.currency,
@@ -164,14 +163,14 @@ def topup_online(*, merchant, customer, amount: int, key: str, provider: str | N
             existing = TopUp.objects.get(merchant=merchant, key=key)
     if existing.customer_id != customer.pk:
         raise StoredValueError(_("This form has expired. Please try again."))
-    return PaymentIntent.objects.get(topup=existing)
+    return of_purpose(Purpose.TOPUP, existing.pk).get()
 
 
 def topup_captured(*, intent: PaymentIntent) -> None:
     """The provider confirmed a top-up's payment: credit the wallet with the bonus.
 
     Dr clearing (paid), Cr wallet (paid + bonus), Dr held revenue (bonus); then the fee."""
-    topup = TopUp.objects.get(pk=intent.topup_id)
+    topup = TopUp.objects.get(pk=intent.purpose_id)
     clearing = ledger.account(
         AccountKind.CLEARING, currency=intent.currency, provider=intent.provider
     )
@@ -195,9 +194,16 @@ def _credit(topup: TopUp, *, kind: str, source: LedgerAccount) -> None:
             (held, topup.bonus),
         ],
         topup=topup,
-        intent=PaymentIntent.objects.filter(topup=topup).first(),
+        intent=of_purpose(Purpose.TOPUP, topup.pk).first(),
     )
     TopUp.objects.filter(pk=topup.pk).update(status=TopUpStatus.SUCCEEDED)
+
+
+def topup_failed(*, intent: PaymentIntent) -> None:
+    """The provider says a top-up's payment failed."""
+    TopUp.objects.filter(pk=intent.purpose_id, status=TopUpStatus.PENDING).update(
+        status=TopUpStatus.FAILED
+    )
 
 
 def topup_counter(*, merchant, customer, amount: int, key: str, by) -> TopUp:
@@ -248,55 +254,51 @@ def cards_move(*, source, target) -> None:
 # --- paying with stored value --------------------------------------------------------------
 
 
-def pay_order(*, order: Order, customer) -> PaymentIntent:
-    """Pay as much of an order as the customer's card holds (all of it, or the first part of
-    a split payment whose rest goes through a provider). Raises StoredValueError with a
-    message when there is nothing to use or the balance moved meanwhile."""
-    if customer is None or order.customer_id != customer.pk:
-        raise StoredValueError(_("This order is not yours."))
-    with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("merchant")
-            .get(pk=order.pk)
+def wallet_pay(
+    *,
+    merchant,
+    customer,
+    purpose: str,
+    purpose_id: int,
+    amount_due: int,
+    currency: str,
+    reference: str = "",
+) -> PaymentIntent:
+    """Pay as much of `amount_due` as the customer's card holds (all of it, or the first part
+    of a split payment whose rest goes through a provider): a succeeded, counted intent, its
+    money moved from the wallet to the merchant's held revenue. Raises StoredValueError with a
+    message when there is nothing to use or the balance moved meanwhile (the wallet's CHECK
+    constraint decides a race between two devices)."""
+    card = wallet(merchant, customer, currency)
+    use = min(card.balance, amount_due)
+    if use <= 0:
+        raise StoredValueError(_("Your card has no balance to use."))
+    intent = PaymentIntent.objects.create(
+        merchant=merchant,
+        purpose=purpose,
+        purpose_id=purpose_id,
+        reference=reference,
+        customer=customer,
+        provider=providers.WALLET,
+        amount=use,
+        currency=currency,
+        status=IntentStatus.SUCCEEDED,
+        counted=True,
+    )
+    held = ledger.account(AccountKind.HELD, currency=currency, merchant=merchant)
+    try:
+        ledger.post(
+            kind=TxKind.WALLET_PAYMENT,
+            merchant=merchant,
+            currency=currency,
+            key=f"capture:{intent.pk}",
+            entries=[(card, use), (held, -use)],
+            intent=intent,
         )
-        _check_payable(order)
-        for intent in PaymentIntent.objects.filter(order=order, status__in=OPEN):
-            _cancel_intent(intent)
-        outstanding = order.total - order_paid_so_far(order)
-        card = wallet(order.merchant, customer, order.currency)
-        use = min(card.balance, outstanding)
-        if use <= 0:
-            raise StoredValueError(_("Your card has no balance to use."))
-        intent = PaymentIntent.objects.create(
-            merchant_id=order.merchant_id,
-            order=order,
-            customer=customer,
-            provider=providers.WALLET,
-            amount=use,
-            currency=order.currency,
-            status=IntentStatus.SUCCEEDED,
-            counted=True,
-        )
-        held = ledger.account(AccountKind.HELD, currency=order.currency, merchant=order.merchant)
-        try:
-            ledger.post(
-                kind=TxKind.WALLET_PAYMENT,
-                merchant=order.merchant,
-                currency=order.currency,
-                key=f"capture:{intent.pk}",
-                entries=[(card, use), (held, -use)],
-                intent=intent,
-                order=order,
-            )
-        except ledger.InsufficientFunds:
-            raise StoredValueError(
-                _("Your card balance changed meanwhile. Please try again.")
-            ) from None
-        if use == outstanding:
-            from tapgo.ordering.services import order_mark_paid
-
-            order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    except ledger.InsufficientFunds:
+        raise StoredValueError(
+            _("Your card balance changed meanwhile. Please try again.")
+        ) from None
     return intent
 
 
@@ -364,12 +366,15 @@ def open_topups(customer, merchant=None) -> list[PaymentIntent]:
     """The customer's online top-ups of the last day not yet added to a card."""
     if customer is None or customer.is_guest:
         return []
+    since = timezone.now() - timedelta(hours=OPEN_TOPUP_HOURS)
+    pending = TopUp.objects.filter(customer=customer, status=TopUpStatus.PENDING)
     found = PaymentIntent.objects.filter(
         customer=customer,
-        topup__status=TopUpStatus.PENDING,
+        purpose=Purpose.TOPUP,
+        purpose_id__in=pending.values("pk"),
         status__in=OPEN,
-        created_at__gte=timezone.now() - timedelta(hours=OPEN_TOPUP_HOURS),
+        created_at__gte=since,
     ).exclude(provider_ref="")
     if merchant is not None:
         found = found.filter(merchant=merchant)
-    return list(found.select_related("topup", "merchant").order_by("-id")[:20])
+    return list(found.select_related("merchant").order_by("-id")[:20])

@@ -1,5 +1,9 @@
 """Background work for payments: the sandbox's webhook deliveries (with retries, as a real
-provider would), sending refunds to providers, cancelling abandoned provider payments."""
+provider would), sending refunds to providers, cancelling abandoned provider payments.
+
+The services schedule these tasks, so what the tasks run is imported when they run, not when
+this module loads (the services import this module).
+"""
 
 import logging
 import urllib.error
@@ -9,23 +13,25 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import F
 from django.tasks import task
-from django.urls import reverse
 from django.utils import timezone
 
+from tapgo.core import links
 from tapgo.core.tasks import enqueue_at
+from tapgo.payments import providers
+from tapgo.payments.models import PaymentIntent, Refund, SandboxOutbox
+from tapgo.payments.providers import ProviderError
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
 def webhook_url() -> str:
-    return settings.SANDBOX_WEBHOOK_BASE_URL + reverse("payments:webhook", args=["sandbox"])
+    return settings.SANDBOX_WEBHOOK_BASE_URL + links.provider_webhook("sandbox")
 
 
 @task()
 def deliver_sandbox_webhook(outbox_id: int) -> bool:
-    from tapgo.payments.models import SandboxOutbox
-    from tapgo.payments.providers import sandbox
+    from tapgo.payments.providers import sandbox  # it schedules this task
 
     item = SandboxOutbox.objects.filter(pk=outbox_id, delivered_at__isnull=True).first()
     if item is None:
@@ -56,9 +62,7 @@ def deliver_sandbox_webhook(outbox_id: int) -> bool:
 @task()
 def send_refund(refund_id: int, attempt: int = 0) -> bool:
     """Ask the provider to pay a refund; retried with backoff, then left to the sweep."""
-    from tapgo.payments import services
-    from tapgo.payments.models import Refund
-    from tapgo.payments.providers import ProviderError
+    from tapgo.payments import services  # they schedule this task
 
     refund = (
         Refund.objects.select_related("intent", "intent__merchant").filter(pk=refund_id).first()
@@ -84,8 +88,7 @@ def send_refund(refund_id: int, attempt: int = 0) -> bool:
 def cancel_at_provider(intent_id: int) -> None:
     """Cancel an abandoned attempt at its provider, so the customer cannot finish paying it
     (if they do anyway, the capture is refunded as a surplus)."""
-    from tapgo.payments import providers, services
-    from tapgo.payments.models import PaymentIntent
+    from tapgo.payments import services  # they schedule this task
 
     intent = PaymentIntent.objects.select_related("merchant").filter(pk=intent_id).first()
     provider = providers.get(intent.provider) if intent else None

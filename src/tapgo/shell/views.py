@@ -24,6 +24,9 @@ from tapgo.core.bots import is_bot
 from tapgo.core.money import MoneyError, amount_input, format_money, parse_amount
 from tapgo.core.scenes import Scene
 from tapgo.core.urls import safe_next
+from tapgo.flows import checkout as checkout_flow
+from tapgo.flows import orders as order_flows
+from tapgo.flows import paying
 from tapgo.flows.customers import sign_in
 from tapgo.identity.middleware import current_customer, ensure_customer, switch_customer
 from tapgo.identity.services import SignInError, login_code_send
@@ -273,7 +276,7 @@ def checkout(request, slug: str):
         messages.error(request, _("Your cart is empty."))
         return redirect("shell:app", slug=app.slug)
     try:
-        order = ordering.order_place(
+        order = checkout_flow.checkout(
             customer=customer,
             app=app,
             checkout_key=request.POST.get("checkout_key", ""),
@@ -341,7 +344,7 @@ def order_pay(request, slug: str, order_id: str):
     if method == providers.WALLET:
         return _pay_from_card(request, order, back=back)
     try:
-        intent = payments.intent_for_order(order=order, provider=method or None)
+        intent = paying.intent_for_order(order=order, provider=method or None)
     except payments.PaymentError as exc:
         messages.error(request, str(exc))
         return redirect(back)
@@ -350,13 +353,13 @@ def order_pay(request, slug: str, order_id: str):
 
 def _pay_from_card(request, order, *, back: str):
     try:
-        intent = stored_value.pay_order(order=order, customer=current_customer(request))
+        intent = paying.pay_from_card(order=order, customer=current_customer(request))
     except payments.PaymentError as exc:  # StoredValueError among them
         messages.error(request, str(exc))
         return redirect(back)
     order.refresh_from_db()
     if order.status == OrderStatus.PENDING_PAYMENT:
-        left = order.total - payments.order_paid_so_far(order)
+        left = paying.left_to_pay(order)
         messages.success(
             request,
             _("%(paid)s paid from your card; pay the remaining %(left)s.")
@@ -371,44 +374,29 @@ def _pay_from_card(request, order, *, back: str):
 
 
 def _status_html(request, order) -> str:
-    intents = list(payments.intents_of_order(order))
-    counted = [i for i in intents if i.status == IntentStatus.SUCCEEDED and i.counted]
-    attempt = next((i for i in reversed(intents) if i.provider != providers.WALLET), None)
-    waiting = order.status == OrderStatus.PENDING_PAYMENT
-    confirming = waiting and attempt is not None and attempt.status == IntentStatus.PROCESSING
+    state = paying.order_payment_state(order)
     context = {
         "order": order,
-        "confirming": confirming,
-        "declined": waiting and attempt is not None and attempt.status == IntentStatus.FAILED,
+        "confirming": state.confirming,
+        "declined": state.declined,
         "steps": _steps(order),
-        "from_card": sum(i.amount for i in counted if i.provider == providers.WALLET),
-        "left": order.total - sum(i.amount for i in counted),
-        "refunds": _refunds(order, intents),
+        "from_card": state.from_card,
+        "left": state.left,
+        "refunds": [{"refund": r, "to": _refunded_to(r.intent)} for r in state.refunds],
     }
-    if waiting and not confirming:
+    if state.waiting and not state.confirming:
         context["card_balance"] = stored_value.balance(order.merchant, current_customer(request))
         context["methods"] = _methods(order.merchant)
     return render_to_string("shell/_order_status.html", context, request=request)
 
 
-def _refunds(order, intents) -> list[dict]:
-    """The order's refunds, each with where the money goes back to."""
-    if not any(i.status == IntentStatus.SUCCEEDED for i in intents):
-        return []
-    by_id = {i.pk: i for i in intents}
-    shown = []
-    for refund in payments.refunds_of_order(order):
-        intent = by_id.get(refund.intent_id)
-        if intent is None:
-            continue
-        if intent.provider == providers.WALLET:
-            to = _("to your card balance")
-        else:
-            provider = providers.get(intent.provider)
-            label = provider.label if provider else intent.provider
-            to = _("to the way you paid (%(method)s)") % {"method": label}
-        shown.append({"refund": refund, "to": to})
-    return shown
+def _refunded_to(intent) -> str:
+    """Where a refund's money goes back to."""
+    if intent.provider == providers.WALLET:
+        return _("to your card balance")
+    provider = providers.get(intent.provider)
+    label = provider.label if provider else intent.provider
+    return _("to the way you paid (%(method)s)") % {"method": label}
 
 
 def _steps(order):
@@ -439,7 +427,7 @@ def order(request, slug: str, order_id: str):
 def order_cancel(request, slug: str, order_id: str):
     order = customer_order(request, slug, order_id)
     try:
-        ordering.order_cancel_unpaid(order=order)
+        order_flows.order_cancel_unpaid(order=order)
     except ordering.OrderingError as exc:
         messages.error(request, str(exc))
     return redirect("shell:order", slug=slug, order_id=order.public_id)

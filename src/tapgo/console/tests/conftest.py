@@ -34,6 +34,7 @@ def png_bytes(size=(40, 30), color=(200, 40, 40)) -> bytes:
 
 def paid_order(app, product, *, table="1", quantity=1, note="", pickup_name=""):
     """A fresh guest orders and pays, the way the shell and the payment webhook would."""
+    from tapgo.flows import orders as order_flows
     from tapgo.identity.services import customer_create_guest
     from tapgo.ordering import services as ordering
 
@@ -54,6 +55,6 @@ def paid_order(app, product, *, table="1", quantity=1, note="", pickup_name=""):
         pickup_name=pickup_name,
         note=note,
     )
-    assert ordering.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
     order.refresh_from_db()
     return order

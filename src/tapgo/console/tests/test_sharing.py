@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tapgo.core.scenes import Scene
+from tapgo.flows import orders as order_flows
 from tapgo.identity.models import Customer
 from tapgo.identity.services import customer_create_guest
 from tapgo.miniapps import services as miniapps
@@ -32,7 +33,7 @@ def brought_by(app, product, sharer, *, visitors=1, paying=0):
             order = ordering.order_place(
                 customer=friend, app=app, checkout_key=f"k{n}", fulfilment="pickup", pickup_name="F"
             )
-            assert ordering.order_mark_paid(
+            assert order_flows.order_mark_paid(
                 order=order, amount=order.total, currency=order.currency
             )
             orders.append(order)

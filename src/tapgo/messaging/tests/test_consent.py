@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import transaction
 
+from tapgo.flows import orders as order_flows
 from tapgo.flows.customers import customer_merge
 from tapgo.identity.models import Customer
 from tapgo.identity.services import customer_create_guest
@@ -15,7 +16,6 @@ from tapgo.messaging.library import BUILTIN
 from tapgo.messaging.models import AppTemplate, Consent, Delivery, Message, Template
 from tapgo.messaging.services import MessagingError, NoConsent
 from tapgo.miniapps.models import MiniApp
-from tapgo.ordering import services as ordering
 
 READY = {"order": "A001", "app": "Test Café"}
 
@@ -71,8 +71,8 @@ def points_on(library):
 
 @pytest.fixture
 def paid(order, library):
-    assert ordering.order_mark_paid(order=order, amount=order.total, currency=order.currency)
-    return ordering.order_accept(order=order)
+    assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    return order_flows.order_accept(order=order)
 
 
 def _order_subject(order) -> str:
@@ -194,7 +194,7 @@ def test_paying_grants_one_order_message_and_a_cancel_after_ready_has_none_left(
     paid, customer, django_capture_on_commit_callbacks
 ):
     # Paying again (a replayed webhook) grants nothing more.
-    ordering.order_mark_paid(order=paid, amount=paid.total, currency=paid.currency)
+    order_flows.order_mark_paid(order=paid, amount=paid.total, currency=paid.currency)
     grant = Consent.objects.get(customer=customer)
     assert (grant.kind, grant.subject, grant.template_id) == (
         Consent.Kind.GRANT,
@@ -202,8 +202,8 @@ def test_paying_grants_one_order_message_and_a_cancel_after_ready_has_none_left(
         None,
     )
     with django_capture_on_commit_callbacks(execute=True):
-        ordering.order_mark_ready(order=paid)
-        ordering.order_cancel(order=paid, reason="Out of milk")
+        order_flows.order_mark_ready(order=paid)
+        order_flows.order_cancel(order=paid, reason="Out of milk")
     message = Message.objects.get(customer=customer)
     assert (message.template.key, message.consent_id) == ("order_ready", grant.pk)
     grant.refresh_from_db()
@@ -222,8 +222,8 @@ def test_an_explicit_consent_for_the_cancel_sends_it_after_the_grant_is_used(
         customer=customer, app=paid.app, key="order_cancelled", subject=subject
     )
     with django_capture_on_commit_callbacks(execute=True):
-        ordering.order_mark_ready(order=paid)
-        ordering.order_cancel(order=paid, reason="Out of milk")
+        order_flows.order_mark_ready(order=paid)
+        order_flows.order_cancel(order=paid, reason="Out of milk")
     messages = {m.template.key: m for m in Message.objects.filter(customer=customer)}
     assert set(messages) == {"order_ready", "order_cancelled"}
     grant = Consent.objects.get(kind=Consent.Kind.GRANT)
@@ -249,7 +249,7 @@ def test_an_explicit_one_time_consent_is_used_before_the_grant(
         customer=customer, app=paid.app, key="order_ready", subject=subject
     )
     with django_capture_on_commit_callbacks(execute=True):
-        ordering.order_mark_ready(order=paid)
+        order_flows.order_mark_ready(order=paid)
     ready = Message.objects.get(customer=customer)
     assert ready.consent_id == explicit.pk
     grant = Consent.objects.get(kind=Consent.Kind.GRANT)
@@ -258,7 +258,7 @@ def test_an_explicit_one_time_consent_is_used_before_the_grant(
     assert anything.status == Consent.Status.ACTIVE
 
     with django_capture_on_commit_callbacks(execute=True):
-        ordering.order_cancel(order=paid, reason="Out of milk")
+        order_flows.order_cancel(order=paid, reason="Out of milk")
     cancelled = Message.objects.get(customer=customer, template__key="order_cancelled")
     assert cancelled.consent_id == grant.pk
     grant.refresh_from_db()
@@ -283,14 +283,14 @@ def test_consents_about_an_order_end_when_it_completes(
         customer=customer, app=paid.app, key="order_ready", subject="order:anotherorder1"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        ordering.order_mark_ready(order=paid)
+        order_flows.order_mark_ready(order=paid)
     grant = Consent.objects.get(kind=Consent.Kind.GRANT)
     assert Message.objects.get().consent_id == grant.pk  # ready used the grant
     assert messaging.consent_covers(
         customer=customer, app=paid.app, key="order_cancelled", subject=subject
     )
 
-    ordering.order_complete(order=paid)
+    order_flows.order_complete(order=paid)
 
     cancel.refresh_from_db()
     assert (cancel.status, cancel.used_at) == (Consent.Status.ENDED, None)
@@ -313,17 +313,17 @@ def test_a_cancel_message_goes_out_before_the_order_s_consents_end(
     """Cancelling (or rejecting) a paid order sends its message (on the grant of paying) in
     the same transaction that then ends what is left about the order: the unused "tell me
     when it's ready"."""
-    assert ordering.order_mark_paid(order=order, amount=order.total, currency=order.currency)
-    paid = ordering.order_accept(order=order) if end == "cancel" else order
+    assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    paid = order_flows.order_accept(order=order) if end == "cancel" else order
     subject = _order_subject(paid)
     waiting = messaging.consent_give(
         customer=customer, app=paid.app, key="order_ready", subject=subject
     )
     with django_capture_on_commit_callbacks(execute=True):
         if end == "cancel":
-            ordering.order_cancel(order=paid, reason="Out of milk")
+            order_flows.order_cancel(order=paid, reason="Out of milk")
         else:
-            ordering.order_reject(order=paid, reason="Out of milk")
+            order_flows.order_reject(order=paid, reason="Out of milk")
     message = Message.objects.get(customer=customer)
     grant = Consent.objects.get(kind=Consent.Kind.GRANT)
     assert (message.template.key, message.consent_id) == ("order_cancelled", grant.pk)
@@ -348,7 +348,7 @@ def test_consents_about_an_unpaid_order_end_when_it_expires(order, customer, lib
 
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now())
     order.refresh_from_db()
-    assert ordering.order_expire(order=order)
+    assert order_flows.order_expire(order=order)
     waiting.refresh_from_db()
     assert waiting.status == Consent.Status.ENDED
     assert list(messaging.consents_of(customer)) == []
@@ -362,7 +362,7 @@ def test_an_ended_consent_cannot_be_turned_off_or_emailed(paid, customer, librar
     waiting = messaging.consent_give(
         customer=customer, app=paid.app, key="order_ready", subject=subject
     )
-    ordering.order_cancel(order=paid, reason="Closed early")
+    order_flows.order_cancel(order=paid, reason="Closed early")
     assert not messaging.consent_revoke(customer=customer, public_id=waiting.public_id)
     assert not messaging.consent_set_email(
         customer=customer, public_id=waiting.public_id, email=True

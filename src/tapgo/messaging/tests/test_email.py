@@ -14,6 +14,7 @@ from django.core import signing
 from django.test import Client
 from django.utils import timezone, translation
 
+from tapgo.flows import orders as order_flows
 from tapgo.identity.models import Customer
 from tapgo.messaging import delivery
 from tapgo.messaging import email as email_channel
@@ -187,10 +188,10 @@ def test_the_grant_from_paying_never_emails(
     order = ordering.order_place(
         customer=signed_in, app=app, checkout_key="k-mail", fulfilment="pickup", pickup_name="Ann"
     )
-    assert ordering.order_mark_paid(order=order, amount=order.total, currency=order.currency)
-    ordering.order_accept(order=order)
+    assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    order_flows.order_accept(order=order)
     with django_capture_on_commit_callbacks(execute=True):
-        ordering.order_mark_ready(order=order)
+        order_flows.order_mark_ready(order=order)
 
     message = Message.objects.get(customer=signed_in)
     assert message.consent.kind == Consent.Kind.GRANT
@@ -211,16 +212,16 @@ def test_the_grant_speaks_the_language_the_order_was_placed_in(
         )
     assert order.language == "zh-hans"
     with translation.override("en"):  # the webhook
-        assert ordering.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+        assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
         grant = Consent.objects.get(customer=signed_in, kind=Consent.Kind.GRANT)
         assert grant.language == "zh-hans"
         # The customer chose email for it on /me/notifications.
         assert messaging.consent_set_email(
             customer=signed_in, public_id=grant.public_id, email=True
         )
-        ordering.order_accept(order=order)
+        order_flows.order_accept(order=order)
         with django_capture_on_commit_callbacks(execute=True):
-            ordering.order_mark_ready(order=order)
+            order_flows.order_mark_ready(order=order)
 
     message = Message.objects.get(customer=signed_in)
     assert (message.consent_id, message.language) == (grant.pk, "zh-hans")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from tapgo.core.scenes import Scene
 from tapgo.flows import listings
+from tapgo.flows import orders as order_flows
 from tapgo.flows.customers import customer_merge
 from tapgo.identity.models import Customer
 from tapgo.identity.services import customer_create_guest
@@ -224,7 +225,7 @@ def test_the_report_counts_what_each_link_brought(app, product, merchant, other_
     paying, looking = customer_create_guest(), customer_create_guest()
     services.visit_record(app=app, customer=paying, scene=Scene.SHARE, share=link_a)
     order = place(paying, app, product, "pay")
-    assert ordering.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
     for _ in range(2):
         services.visit_record(app=app, customer=looking, scene=Scene.SHARE, share=link_a)
     # B's link: a returning customer, whose order stays unpaid.

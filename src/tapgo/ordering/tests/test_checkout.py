@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone, translation
 
 from tapgo.catalog.models import Product, Variant
+from tapgo.flows import orders as order_flows
 from tapgo.flows.customers import sign_in
 from tapgo.flows.listings import product_set_available, product_update
 from tapgo.identity.services import customer_create_guest, login_code_send
@@ -129,12 +130,12 @@ def test_stock_comes_back(order, product, how):
     if how == "expire":
         Order.objects.filter(pk=order.pk).update(expires_at=timezone.now())
         order.refresh_from_db()
-        assert services.order_expire(order=order)
+        assert order_flows.order_expire(order=order)
     elif how == "cancel":
-        services.order_cancel_unpaid(order=order)
+        order_flows.order_cancel_unpaid(order=order)
     else:
-        assert services.order_mark_paid(order=order, amount=order.total, currency="CNY")
-        services.order_reject(order=order, reason="Out of milk")
+        assert order_flows.order_mark_paid(order=order, amount=order.total, currency="CNY")
+        order_flows.order_reject(order=order, reason="Out of milk")
     assert stock(product) == 20
 
 
@@ -143,7 +144,7 @@ def test_variant_stock_comes_back(customer, app, sized_product):
     add(customer, app, sized_product, 2, large)
     order = place(customer, app)
     assert stock(large) == 3
-    services.order_cancel_unpaid(order=order)
+    order_flows.order_cancel_unpaid(order=order)
     assert stock(large) == 5
 
 
@@ -153,20 +154,20 @@ def test_variant_stock_comes_back(customer, app, sized_product):
 def test_an_unpaid_order_expires_only_after_its_time(order, product, settings):
     assert order.expires_at == order.created_at + timedelta(seconds=settings.ORDER_PAYMENT_SECONDS)
 
-    assert services.order_expire(order=order) is False
-    assert services.orders_expire_due() == 0
+    assert order_flows.order_expire(order=order) is False
+    assert order_flows.orders_expire_due() == 0
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PENDING_PAYMENT
     assert stock(product) == 18
 
     later = order.expires_at + timedelta(seconds=1)
     with mock.patch("django.utils.timezone.now", return_value=later):
-        assert services.order_expire(order=order) is True
+        assert order_flows.order_expire(order=order) is True
         # Twice is harmless: nothing moves, no stock comes back a second time.
-        assert services.order_expire(order=order) is False
+        assert order_flows.order_expire(order=order) is False
         stale = Order.objects.get(pk=order.pk)
         stale.status = OrderStatus.PENDING_PAYMENT
-        assert services.order_expire(order=stale) is False
-        assert services.orders_expire_due() == 0
+        assert order_flows.order_expire(order=stale) is False
+        assert order_flows.orders_expire_due() == 0
 
     assert Order.objects.get(pk=order.pk).status == OrderStatus.EXPIRED
     assert stock(product) == 20
@@ -179,8 +180,8 @@ def test_the_sweep_expires_only_due_orders(customer, app, product):
     second = place(customer, app, key="b")
     Order.objects.filter(pk=first.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
-    assert services.orders_expire_due() == 1
-    assert services.orders_expire_due() == 0
+    assert order_flows.orders_expire_due() == 1
+    assert order_flows.orders_expire_due() == 0
 
     assert Order.objects.get(pk=first.pk).status == OrderStatus.EXPIRED
     assert Order.objects.get(pk=second.pk).status == OrderStatus.PENDING_PAYMENT
@@ -188,19 +189,19 @@ def test_the_sweep_expires_only_due_orders(customer, app, product):
 
 
 def test_the_expiry_task_expires_a_due_order(order, product):
-    from tapgo.ordering.tasks import expire_due_orders, expire_order
+    from tapgo.flows.tasks import expire_order
 
     assert expire_order.call(order.pk) is False
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now())
     assert expire_order.call(order.pk) is True
-    assert expire_due_orders.call() == 0
+    assert expire_order.call(order.pk) is False  # once
     assert stock(product) == 20
 
 
 def test_a_paid_order_never_expires(order):
-    services.order_mark_paid(order=order, amount=order.total, currency="CNY")
+    order_flows.order_mark_paid(order=order, amount=order.total, currency="CNY")
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(hours=1))
-    assert services.orders_expire_due() == 0
+    assert order_flows.orders_expire_due() == 0
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
 
 
@@ -443,7 +444,7 @@ def test_the_grant_of_paying_speaks_the_order_s_language_not_the_webhook_s(custo
     with translation.override("zh-hans"):
         order = place(customer, app)
     with translation.override("en"):
-        assert services.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+        assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
     grant = Consent.objects.get(kind=Consent.Kind.GRANT, customer=customer)
     assert grant.language == "zh-hans"
 
@@ -487,15 +488,15 @@ def test_orders_are_reached_only_by_their_owner(order, merchant, other_merchant,
 
 def test_the_board_shows_paid_orders_only(order, merchant, other_merchant):
     assert list(services.board_orders(merchant)) == []
-    services.order_mark_paid(order=order, amount=order.total, currency="CNY")
+    order_flows.order_mark_paid(order=order, amount=order.total, currency="CNY")
     assert list(services.board_orders(merchant)) == [order]
     assert list(services.board_orders(other_merchant)) == []
 
 
 def test_events_feed_each_status(order, merchant, other_merchant):
     first = services.last_event_id(merchant=merchant)
-    services.order_mark_paid(order=order, amount=order.total, currency="CNY")
-    services.order_accept(order=order)
+    order_flows.order_mark_paid(order=order, amount=order.total, currency="CNY")
+    order_flows.order_accept(order=order)
     events = services.events_after(merchant=merchant, after=first)
     assert [e.status for e in events] == ["paid", "accepted"]
     assert services.events_after(merchant=other_merchant) == []

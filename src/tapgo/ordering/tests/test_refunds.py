@@ -4,12 +4,16 @@ back on request, the payments refunded, and nothing changed by a refused refund.
 import pytest
 
 from tapgo.catalog.models import Product
+from tapgo.flows import orders as order_flows
+from tapgo.flows import paying
+from tapgo.flows import refunds as refund_flows
+from tapgo.flows.checks import verify_books
 from tapgo.identity.models import Customer
 from tapgo.ordering import services
 from tapgo.ordering.models import Order, OrderLine
 from tapgo.ordering.services import OrderingError
-from tapgo.payments import ledger, stored_value
-from tapgo.payments.models import PaymentIntent, Refund
+from tapgo.payments import stored_value
+from tapgo.payments.models import PaymentIntent, Purpose, Refund
 from tapgo.payments.tests.sandbox_helpers import pay_by_sandbox
 
 
@@ -32,7 +36,7 @@ def refunded(order) -> int:
 
 def test_refund_by_item_takes_the_quantity_and_restocks(paid, product, owner):
     line = paid.lines.get()
-    (refund,) = services.order_refund(
+    (refund,) = refund_flows.order_refund(
         order=paid, lines={line.pk: 1}, restock=True, reason="Spilled", by=owner
     )
     assert (refund.amount, refund.lines, refund.restock, refund.reason) == (
@@ -44,46 +48,52 @@ def test_refund_by_item_takes_the_quantity_and_restocks(paid, product, owner):
     assert refund.created_by == owner
     assert refunded(paid) == 1
     assert stock(product) == 19
-    assert PaymentIntent.objects.get(order=paid).refunded_amount == 2600
-    assert ledger.verify() == []
+    assert (
+        PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=paid.pk).refunded_amount == 2600
+    )
+    assert verify_books() == []
 
 
 def test_refund_by_item_without_restock_leaves_the_stock(paid, product):
     line = paid.lines.get()
-    services.order_refund(order=paid, lines={line.pk: 2}, restock=False, reason="Cold")
+    refund_flows.order_refund(order=paid, lines={line.pk: 2}, restock=False, reason="Cold")
     assert refunded(paid) == 2
     assert stock(product) == 18
-    assert PaymentIntent.objects.get(order=paid).refunded_amount == 5200
+    assert (
+        PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=paid.pk).refunded_amount == 5200
+    )
 
 
 def test_more_items_than_are_left_are_refused_and_change_nothing(paid, product):
     line = paid.lines.get()
     with pytest.raises(OrderingError, match="Only 2 of Latte left"):
-        services.order_refund(order=paid, lines={line.pk: 3}, restock=True, reason="x")
-    services.order_refund(order=paid, lines={line.pk: 2}, restock=True, reason="x")
+        refund_flows.order_refund(order=paid, lines={line.pk: 3}, restock=True, reason="x")
+    refund_flows.order_refund(order=paid, lines={line.pk: 2}, restock=True, reason="x")
     with pytest.raises(OrderingError, match="Only 0 of Latte left"):
-        services.order_refund(order=paid, lines={line.pk: 1}, restock=True, reason="x")
+        refund_flows.order_refund(order=paid, lines={line.pk: 1}, restock=True, reason="x")
     assert refunded(paid) == 2
     assert stock(product) == 20
     assert Refund.objects.count() == 1
 
 
 def test_an_amount_above_what_is_left_is_refused(paid):
-    services.order_refund(order=paid, amount=5000, reason="Late")
+    refund_flows.order_refund(order=paid, amount=5000, reason="Late")
     with pytest.raises(OrderingError, match="more than is left"):
-        services.order_refund(order=paid, amount=300, reason="Late")
-    assert PaymentIntent.objects.get(order=paid).refunded_amount == 5000
+        refund_flows.order_refund(order=paid, amount=300, reason="Late")
+    assert (
+        PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=paid.pk).refunded_amount == 5000
+    )
     assert Refund.objects.count() == 1
-    assert ledger.verify() == []
+    assert verify_books() == []
 
 
 def test_items_refused_for_the_money_left_roll_back_their_quantity_and_stock(paid, product):
     """The items and the money move in one transaction: when the money is not there, the
     quantity taken and the stock put back are undone."""
-    services.order_refund(order=paid, amount=4000, reason="Late")  # 12.00 left
+    refund_flows.order_refund(order=paid, amount=4000, reason="Late")  # 12.00 left
     line = paid.lines.get()
     with pytest.raises(OrderingError, match="more than is left"):
-        services.order_refund(order=paid, lines={line.pk: 1}, restock=True, reason="x")
+        refund_flows.order_refund(order=paid, lines={line.pk: 1}, restock=True, reason="x")
     assert refunded(paid) == 0
     assert stock(product) == 18
     assert Refund.objects.count() == 1
@@ -92,7 +102,7 @@ def test_items_refused_for_the_money_left_roll_back_their_quantity_and_stock(pai
 def test_an_unpaid_order_cannot_be_refunded(order):
     line = order.lines.get()
     with pytest.raises(OrderingError, match="Only a paid order"):
-        services.order_refund(order=order, lines={line.pk: 1}, reason="x")
+        refund_flows.order_refund(order=order, lines={line.pk: 1}, reason="x")
     assert refunded(order) == 0
 
 
@@ -123,7 +133,7 @@ def test_bad_input_gets_a_message_and_changes_nothing(paid, product, kwargs, mes
     if "lines" in kwargs:
         kwargs["lines"] = {(line.pk if k == "LINE" else k): v for k, v in kwargs["lines"].items()}
     with pytest.raises(OrderingError, match=message):
-        services.order_refund(order=paid, **kwargs)
+        refund_flows.order_refund(order=paid, **kwargs)
     assert refunded(paid) == 0
     assert stock(product) == 18
     assert not Refund.objects.exists()
@@ -136,7 +146,7 @@ def test_another_orders_line_is_refused(paid, app, product, customer):
     )
     pay_by_sandbox(other)
     with pytest.raises(OrderingError, match="not on this order"):
-        services.order_refund(order=paid, lines={other.lines.get().pk: 1}, reason="x")
+        refund_flows.order_refund(order=paid, lines={other.lines.get().pk: 1}, reason="x")
     assert refunded(other) == 0
 
 
@@ -147,30 +157,32 @@ def test_a_split_payment_is_refunded_to_the_card_payment_first(order, merchant):
     stored_value.topup_counter(
         merchant=merchant, customer=member, amount=2000, key="counter-key-1", by=None
     )
-    stored_value.pay_order(order=order, customer=member)  # 20.00 of 52.00
+    paying.pay_from_card(order=order, customer=member)  # 20.00 of 52.00
     pay_by_sandbox(order)  # the other 32.00
     order.refresh_from_db()
     line = order.lines.get()
-    made = services.order_refund(order=order, lines={line.pk: 2}, reason="Closed")
+    made = refund_flows.order_refund(order=order, lines={line.pk: 2}, reason="Closed")
     assert sorted((r.intent.provider, r.amount) for r in made) == [
         ("sandbox", 3200),
         ("wallet", 2000),
     ]
     assert stored_value.balance(merchant, member) == 2000
-    assert ledger.verify() == []
+    assert verify_books() == []
 
 
 @pytest.mark.parametrize("restock", [True, False])
 def test_cancelling_after_an_item_refund_releases_only_the_rest(paid, product, restock):
     line = paid.lines.get()
-    services.order_refund(order=paid, lines={line.pk: 1}, restock=restock, reason="Cold")
+    refund_flows.order_refund(order=paid, lines={line.pk: 1}, restock=restock, reason="Cold")
     assert stock(product) == (19 if restock else 18)
-    services.order_cancel(order=paid, reason="Closed early")
+    order_flows.order_cancel(order=paid, reason="Closed early")
     # The refunded latte was put back (or written off) when it was refunded; only the other
     # one comes back with the cancellation.
     assert stock(product) == (20 if restock else 19)
-    assert PaymentIntent.objects.get(order=paid).refunded_amount == 5200
-    assert ledger.verify() == []
+    assert (
+        PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=paid.pk).refunded_amount == 5200
+    )
+    assert verify_books() == []
 
 
 @pytest.mark.race
@@ -181,7 +193,9 @@ def test_two_refunds_racing_for_the_last_items_refund_once(concurrently, order, 
 
     def refund(_i):
         fresh = Order.objects.get(pk=order.pk)
-        return services.order_refund(order=fresh, lines={line.pk: 2}, restock=True, reason="Race")
+        return refund_flows.order_refund(
+            order=fresh, lines={line.pk: 2}, restock=True, reason="Race"
+        )
 
     results = concurrently(refund, 2) + concurrently(refund, 2)
     wins = [r for r in results if isinstance(r, list)]
@@ -190,4 +204,4 @@ def test_two_refunds_racing_for_the_last_items_refund_once(concurrently, order, 
     assert refunded(order) == 2
     assert stock(product) == 20
     assert sum(Refund.objects.values_list("amount", flat=True)) == 5200
-    assert ledger.verify() == []
+    assert verify_books() == []

@@ -6,11 +6,12 @@ import pytest
 from django.utils import timezone
 
 from tapgo.catalog.models import Product
+from tapgo.flows import orders as order_flows
+from tapgo.flows.paying import intent_for_order
 from tapgo.ordering import services
 from tapgo.ordering.models import Order, OrderEvent, OrderStatus
 from tapgo.ordering.services import RELEASES_STOCK, TRANSITIONS, TransitionError
-from tapgo.payments.models import IntentStatus, PaymentIntent
-from tapgo.payments.services import intent_for_order
+from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose
 
 S = OrderStatus
 ALLOWED = sorted((src, dst) for src, targets in TRANSITIONS.items() for dst in targets)
@@ -40,15 +41,15 @@ def _force(order: Order, status: str) -> Order:
 def _move(order: Order, to: str) -> Order:
     """Move through the public service for each target status."""
     if to == S.ACCEPTED:
-        return services.order_accept(order=order)
+        return order_flows.order_accept(order=order)
     if to == S.READY:
-        return services.order_mark_ready(order=order)
+        return order_flows.order_mark_ready(order=order)
     if to == S.COMPLETED:
-        return services.order_complete(order=order)
+        return order_flows.order_complete(order=order)
     if to == S.REJECTED:
-        return services.order_reject(order=order, reason="Out of milk")
+        return order_flows.order_reject(order=order, reason="Out of milk")
     if to == S.CANCELLED:
-        return services.order_cancel(order=order, reason="Closing early")
+        return order_flows.order_cancel(order=order, reason="Closing early")
     # Paid comes only from a verified webhook and expired only from the clock: the state
     # machine underneath is the same for both.
     return services._transition(order, to, **({"paid_at": timezone.now()} if to == S.PAID else {}))
@@ -61,7 +62,11 @@ def _snapshot(order: Order, product: Product):
         row,
         product.stock,
         OrderEvent.objects.filter(order=order).count(),
-        list(PaymentIntent.objects.filter(order=order).values_list("status", flat=True)),
+        list(
+            PaymentIntent.objects.filter(purpose=Purpose.ORDER, purpose_id=order.pk).values_list(
+                "status", flat=True
+            )
+        ),
     )
 
 
@@ -101,11 +106,11 @@ def test_forbidden_transition_raises_and_changes_nothing(order, product, src, ds
 def test_a_stale_copy_cannot_move_an_order_that_moved_meanwhile(order, product):
     _force(order, S.PAID)
     stale = Order.objects.get(pk=order.pk)
-    services.order_reject(order=order, reason="Out of milk")
+    order_flows.order_reject(order=order, reason="Out of milk")
     stock = Product.objects.get(pk=product.pk).stock
 
     with pytest.raises(TransitionError):
-        services.order_accept(order=stale)
+        order_flows.order_accept(order=stale)
 
     assert Order.objects.get(pk=order.pk).status == S.REJECTED
     assert stale.status == S.REJECTED  # refreshed, so the page can show the truth
@@ -117,7 +122,7 @@ def test_mark_paid_refuses_an_order_not_waiting_for_payment(order, status):
     _force(order, status)
     before = Order.objects.values().get(pk=order.pk)
 
-    paid = services.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    paid = order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
 
     # Already paid (or further along) counts as paid; expired, rejected, cancelled do not.
     assert paid == (status in (S.PAID, S.ACCEPTED, S.READY, S.COMPLETED))
@@ -125,13 +130,13 @@ def test_mark_paid_refuses_an_order_not_waiting_for_payment(order, status):
 
 
 def test_mark_paid_refuses_the_wrong_amount_or_currency(order):
-    assert not services.order_mark_paid(order=order, amount=order.total - 1, currency="CNY")
-    assert not services.order_mark_paid(order=order, amount=order.total, currency="USD")
+    assert not order_flows.order_mark_paid(order=order, amount=order.total - 1, currency="CNY")
+    assert not order_flows.order_mark_paid(order=order, amount=order.total, currency="USD")
     assert Order.objects.get(pk=order.pk).status == S.PENDING_PAYMENT
 
 
 def test_mark_paid(order):
-    assert services.order_mark_paid(order=order, amount=5200, currency="CNY")
+    assert order_flows.order_mark_paid(order=order, amount=5200, currency="CNY")
     fresh = Order.objects.get(pk=order.pk)
     assert fresh.status == S.PAID
     assert fresh.paid_at is not None
@@ -140,31 +145,31 @@ def test_mark_paid(order):
 def test_reject_and_cancel_need_a_reason(order):
     _force(order, S.PAID)
     with pytest.raises(services.OrderingError):
-        services.order_reject(order=order, reason="   ")
+        order_flows.order_reject(order=order, reason="   ")
     with pytest.raises(services.OrderingError):
-        services.order_cancel(order=order, reason="")
+        order_flows.order_cancel(order=order, reason="")
     assert Order.objects.get(pk=order.pk).status == S.PAID
 
 
 def test_customer_cancels_only_an_unpaid_order(order, product):
-    services.order_cancel_unpaid(order=order)
+    order_flows.order_cancel_unpaid(order=order)
     assert Order.objects.get(pk=order.pk).status == S.CANCELLED
     assert Product.objects.get(pk=product.pk).stock == 20
 
     with pytest.raises(TransitionError):
-        services.order_cancel_unpaid(order=order)
+        order_flows.order_cancel_unpaid(order=order)
 
 
 def test_customer_cannot_cancel_a_paid_order(order):
     _force(order, S.PAID)
     with pytest.raises(TransitionError):
-        services.order_cancel_unpaid(order=order)
+        order_flows.order_cancel_unpaid(order=order)
     assert Order.objects.get(pk=order.pk).status == S.PAID
 
 
 def test_leaving_pending_payment_cancels_the_open_intent(order):
     intent = intent_for_order(order=order)
-    services.order_cancel_unpaid(order=order)
+    order_flows.order_cancel_unpaid(order=order)
     intent.refresh_from_db()
     assert intent.status == IntentStatus.CANCELLED
 
@@ -173,5 +178,5 @@ def test_expire_is_not_a_forbidden_move_from_pending_only(order):
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     order.refresh_from_db()
     _force(order, S.PAID)
-    assert services.order_expire(order=order) is False
+    assert order_flows.order_expire(order=order) is False
     assert Order.objects.get(pk=order.pk).status == S.PAID

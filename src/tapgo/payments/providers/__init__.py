@@ -2,7 +2,8 @@
 
 A provider starts a payment for an intent, verifies its own webhooks and turns them into
 ProviderEvents, answers a query about an intent (for reconciliation), and refunds. The rules
-(what an event does to an order, the ledger) live in payments/services.py, never here.
+(what an event does to an intent, the ledger) live in payments/services/, and what it does
+to an order in flows/payment_events.py, never here.
 
 Each provider module exposes a `PROVIDER` object with this interface; `get(name)` finds it.
 """

@@ -11,13 +11,18 @@ Signature header: ``Tapgo-Sandbox-Signature: t=<unix seconds>,v1=<hex hmac-sha25
 import hashlib
 import hmac
 import json
+import secrets
 import time
 
 from django.conf import settings
-from django.urls import reverse
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tapgo.core import links
 from tapgo.payments import providers
+from tapgo.payments import tasks as payment_tasks
+from tapgo.payments.models import IntentStatus, PaymentIntent, SandboxOutbox
 from tapgo.payments.providers import ProviderEvent, RefundResult, WebhookRejected
 
 NAME = "sandbox"
@@ -117,16 +122,13 @@ class SandboxProvider:
         return None
 
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
-        url = reverse("payments:sandbox_page", args=[intent.public_id])
-        return intent.public_id, {"url": url}
+        return intent.public_id, {"url": links.pay_page(NAME, intent.public_id)}
 
     def verify_webhook(self, body: bytes, headers, *, account) -> ProviderEvent:
         return verify(body, headers.get(HEADER))
 
     def query(self, intent, *, account) -> ProviderEvent | None:
         """What the sandbox decided for this intent, if anything (a lost webhook's event)."""
-        from tapgo.payments.models import SandboxOutbox
-
         for item in SandboxOutbox.objects.filter(intent=intent).order_by("id"):
             data = json.loads(item.body)
             if data["type"] in (providers.PAYMENT_SUCCEEDED, providers.PAYMENT_FAILED):
@@ -138,9 +140,7 @@ class SandboxProvider:
 
     def refund(self, refund, *, account) -> RefundResult:
         """Accepted at once; the outcome follows as a signed webhook, like a real provider."""
-        from tapgo.payments.services import sandbox_outbox
-
-        sandbox_outbox(
+        outbox(
             intent=refund.intent,
             kind=providers.REFUND_SUCCEEDED,
             amount=refund.amount,
@@ -153,3 +153,37 @@ class SandboxProvider:
 
 
 PROVIDER = SandboxProvider()
+
+
+# --- the sandbox's remote side: its decisions and its outgoing webhooks ----------------------
+
+
+def outbox(*, intent: PaymentIntent, kind: str, amount: int, refund_public_id: str = "") -> None:
+    """Write a sandbox webhook to its outbox, sent by the worker after commit."""
+    event_id = "evt_" + secrets.token_hex(12)
+    body = event_body(
+        event_id=event_id,
+        kind=kind,
+        intent_public_id=intent.public_id,
+        amount=amount,
+        currency=intent.currency,
+        refund_public_id=refund_public_id,
+    )
+    item = SandboxOutbox.objects.create(intent=intent, event_id=event_id, body=body.decode())
+    transaction.on_commit(lambda: payment_tasks.deliver_sandbox_webhook.enqueue(item.pk))
+
+
+def decide(*, intent: PaymentIntent, approve: bool) -> None:
+    """The customer approved or declined on the sandbox's hosted page.
+
+    Like a real provider, the sandbox answers with a signed webhook, written to its outbox in
+    this transaction and delivered by the worker after commit. A second click changes nothing.
+    """
+    with transaction.atomic():
+        moved = PaymentIntent.objects.filter(
+            pk=intent.pk, status=IntentStatus.REQUIRES_ACTION
+        ).update(status=IntentStatus.PROCESSING, updated_at=timezone.now())
+        if not moved:
+            return
+        kind = providers.PAYMENT_SUCCEEDED if approve else providers.PAYMENT_FAILED
+        outbox(intent=intent, kind=kind, amount=intent.amount)

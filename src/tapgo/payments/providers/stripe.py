@@ -27,13 +27,15 @@ from urllib.parse import urlsplit
 
 import stripe
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tapgo.core import links
 from tapgo.payments import credentials, providers
+from tapgo.payments.models import IntentStatus, PaymentIntent
 from tapgo.payments.providers import ProviderError, ProviderEvent, RefundResult, WebhookRejected
+from tapgo.payments.services.intents import provider_account
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +127,6 @@ def _currency(obj: dict) -> str:
 def _intent_for_payment(payment_intent: str, account) -> str:
     """Our intent's public id for one of this merchant's PaymentIntents (for refunds made in
     Stripe's dashboard, which carry none of our metadata)."""
-    from tapgo.payments.models import PaymentIntent
-
     if not payment_intent:
         return ""
     return (
@@ -243,7 +243,7 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise _failed(exc) from exc
         return pi.id, {
-            "url": reverse("payments:stripe_page", args=[intent.public_id]),
+            "url": links.pay_page(NAME, intent.public_id),
             "client_secret": pi.client_secret,
             "publishable_key": account.config.get("publishable_key", ""),
         }
@@ -334,8 +334,6 @@ class PageOutcome:
 
 
 def _move(intent, old: str, new: str) -> bool:
-    from tapgo.payments.models import PaymentIntent
-
     return bool(
         PaymentIntent.objects.filter(pk=intent.pk, status=old).update(
             status=new, updated_at=timezone.now()
@@ -343,31 +341,28 @@ def _move(intent, old: str, new: str) -> bool:
     )
 
 
-def customer_pay(intent, *, payment_method: str) -> PageOutcome:
+def customer_pay(intent, *, payment_method: str, return_url: str, reconcile) -> PageOutcome:
     """Attach the card Stripe.js made to the PaymentIntent and confirm it from our server.
 
     Our intent is processing while Stripe decides: a second submit (double click, another
     tab) finds it so and changes nothing. A refused card ends the attempt at once (Stripe's
-    answer to our query, not the page, says so); anything that charged nothing puts the
-    intent back to waiting for the customer.
+    answer to our query, not the page, says so: `reconcile(intent)` asks and applies it);
+    anything that charged nothing puts the intent back to waiting for the customer.
     """
-    from tapgo.payments import services
-    from tapgo.payments.models import IntentStatus
-
     if not PAYMENT_METHOD_ID.fullmatch(payment_method or ""):
         return PageOutcome("retry", _("Enter your card details again."))
     if not intent.provider_ref:
         return PageOutcome("retry", _("This payment is not ready yet. Please reload the page."))
     if not _move(intent, IntentStatus.REQUIRES_ACTION, IntentStatus.PROCESSING):
         return PageOutcome("confirming")
-    account = services.provider_account(intent.merchant, NAME)
+    account = provider_account(intent.merchant, NAME)
     params = {}
     if not settings.STRIPE_API_BASE:
         # 3-D Secure in the page (handleNextAction), or by redirect for methods that need one.
         # localstripe (the tests' STRIPE_API_BASE) implements neither parameter.
         params = {
             "use_stripe_sdk": True,
-            "return_url": settings.PUBLIC_URL + services.return_url(intent),
+            "return_url": settings.PUBLIC_URL + return_url,
         }
     try:
         api = client(account).v1.payment_intents
@@ -375,7 +370,7 @@ def customer_pay(intent, *, payment_method: str) -> PageOutcome:
         pi = api.confirm(_ref(intent), params=params)
     except stripe.CardError as exc:
         log.info("card declined for %s: %s", intent.public_id, exc.code)
-        if services.reconcile_intent(intent):
+        if reconcile(intent):
             return PageOutcome("declined", _("Your card was declined."))
         _move(intent, IntentStatus.PROCESSING, IntentStatus.REQUIRES_ACTION)
         return PageOutcome("retry", _("Your card was declined. Please try another card."))
@@ -392,20 +387,17 @@ def customer_pay(intent, *, payment_method: str) -> PageOutcome:
     _move(intent, IntentStatus.PROCESSING, IntentStatus.REQUIRES_ACTION)
     if pi.status == "requires_action":
         return PageOutcome("authenticate", client_secret=pi.client_secret)
-    if services.reconcile_intent(intent):
+    if reconcile(intent):
         return PageOutcome("declined", _("Your card was declined."))
     return PageOutcome("retry", _("The payment was not completed. Please try again."))
 
 
-def customer_authenticated(intent) -> PageOutcome:
+def customer_authenticated(intent, *, reconcile) -> PageOutcome:
     """The page finished Stripe.js's 3-D Secure step: ask Stripe how the payment stands
     (the browser's word is not taken)."""
-    from tapgo.payments import services
-    from tapgo.payments.models import IntentStatus
-
     if intent.status != IntentStatus.REQUIRES_ACTION or not intent.provider_ref:
         return PageOutcome("confirming")
-    account = services.provider_account(intent.merchant, NAME)
+    account = provider_account(intent.merchant, NAME)
     try:
         pi = client(account).v1.payment_intents.retrieve(_ref(intent))
     except (stripe.StripeError, ProviderError) as exc:
@@ -414,7 +406,7 @@ def customer_authenticated(intent) -> PageOutcome:
     if pi.status in CONFIRMED:
         _move(intent, IntentStatus.REQUIRES_ACTION, IntentStatus.PROCESSING)
         return PageOutcome("confirming")
-    if services.reconcile_intent(intent):
+    if reconcile(intent):
         return PageOutcome("declined", _("Your card was declined."))
     if pi.status == "requires_action":
         return PageOutcome(

@@ -41,14 +41,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tapgo.core import links
 from tapgo.core.urls import absolute_url
 from tapgo.payments import credentials, providers
+from tapgo.payments.models import Purpose
 from tapgo.payments.providers import ProviderError, ProviderEvent, RefundResult, WebhookRejected
+from tapgo.payments.services.intents import PaymentError, provider_account
 
 log = logging.getLogger(__name__)
 
@@ -430,10 +432,10 @@ def _description(intent) -> str:
     """What the customer's WeChat bill shows. In Chinese whatever the page's language, and the
     same every time: WeChat refuses an out_trade_no placed again with other details."""
     with translation.override("zh-hans"):
-        if intent.order_id:
+        if intent.purpose == Purpose.ORDER:
             text = _("%(shop)s order %(number)s") % {
                 "shop": intent.merchant.name,
-                "number": intent.order.number,
+                "number": intent.reference,
             }
         else:
             text = _("%(shop)s card top-up") % {"shop": intent.merchant.name}
@@ -455,8 +457,6 @@ def _order(keys: Keys, intent, **extra) -> dict:
 
 
 def _keys_for(intent) -> Keys:
-    from tapgo.payments.services import provider_account
-
     return Keys(provider_account(intent.merchant, NAME))
 
 
@@ -513,10 +513,10 @@ class H5Link:
     settled: bool = False  # WeChat says the payment is over: go back and see the order
 
 
-def h5_link(intent, *, client_ip: str, return_url: str) -> H5Link:
-    """A fresh link to pay an intent on WeChat's H5 page (each lasts five minutes)."""
-    from tapgo.payments.services import reconcile_intent
-
+def h5_link(intent, *, client_ip: str, return_url: str, reconcile) -> H5Link:
+    """A fresh link to pay an intent on WeChat's H5 page (each lasts five minutes). When
+    WeChat says it is paid or closed already, `reconcile(intent)` asks about it now (the
+    notification may be late)."""
     try:
         keys = _keys_for(intent)
         url = h5_prepay(keys, intent, client_ip=client_ip)
@@ -525,7 +525,7 @@ def h5_link(intent, *, client_ip: str, return_url: str) -> H5Link:
         return H5Link(message=_("WeChat Pay is not available here. Please pay another way."))
     except WeChatPayError as exc:
         if exc.code in ("ORDERPAID", "ORDER_CLOSED"):
-            reconcile_intent(intent)  # the notification may be late: ask now
+            reconcile(intent)
             return H5Link(settled=True)
         log.warning("WeChat Pay refused intent %s: %s", intent.public_id, exc)
         return H5Link(message=_("WeChat Pay did not accept this payment. Please try again."))
@@ -569,16 +569,13 @@ class WeChatPayProvider:
         """Check the settings and send the customer to our page, which places the order with
         WeChat (it needs the customer's IP address; see the module's docstring)."""
         if intent.currency != CURRENCY:
-            from tapgo.payments.services import PaymentError
-
             raise PaymentError(_("WeChat Pay takes payments in Chinese yuan only."))
         try:
             Keys(account).check()
         except ConfigError as exc:
             log.error("WeChat Pay of merchant %s is not set up: %s", intent.merchant_id, exc)
             raise ProviderError(f"WeChat Pay is not set up: {exc}") from None
-        url = reverse("payments:wechatpay_page", args=[intent.public_id])
-        return intent.public_id, {"url": url}
+        return intent.public_id, {"url": links.pay_page(NAME, intent.public_id)}
 
     def verify_webhook(self, body: bytes, headers, *, account) -> ProviderEvent:
         try:

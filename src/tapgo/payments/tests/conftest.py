@@ -1,6 +1,6 @@
 import pytest
 
-from tapgo.payments import ledger
+from tapgo.flows.checks import verify_books
 
 
 @pytest.fixture(autouse=True)
@@ -14,4 +14,4 @@ def books_balance(request):
         return
     request.getfixturevalue(database)  # set up first, so torn down after this check
     yield
-    assert [str(b) for b in ledger.verify()] == []
+    assert [str(b) for b in verify_books()] == []

@@ -2,9 +2,10 @@
 
 from django.utils import timezone
 
-from tapgo.payments import services
+from tapgo.flows import paying, payment_events
 from tapgo.payments.models import SandboxOutbox
 from tapgo.payments.providers import sandbox
+from tapgo.payments.providers import sandbox as sandbox_provider
 
 
 def deliver_outbox() -> list[str]:
@@ -13,7 +14,7 @@ def deliver_outbox() -> list[str]:
     for item in SandboxOutbox.objects.filter(delivered_at__isnull=True).order_by("id"):
         body = item.body.encode()
         outcomes.append(
-            services.webhook_receive(
+            payment_events.webhook_receive(
                 provider=sandbox.NAME, body=body, headers={sandbox.HEADER: sandbox.sign(body)}
             )
         )
@@ -23,8 +24,8 @@ def deliver_outbox() -> list[str]:
 
 def pay_by_sandbox(order, *, approve: bool = True):
     """The customer pays what is left of an order on the sandbox page; the webhook lands."""
-    intent = services.intent_for_order(order=order)
-    services.sandbox_decide(intent=intent, approve=approve)
+    intent = paying.intent_for_order(order=order)
+    sandbox_provider.decide(intent=intent, approve=approve)
     deliver_outbox()
     intent.refresh_from_db()
     return intent

@@ -7,7 +7,7 @@ moment that matters (after the first has read what it will change, before it wri
 database's constraint or conditional update, not timing, decides. SQLite takes its write lock
 when a transaction begins (transaction_mode IMMEDIATE), so there the second writer always sees
 the first's result; the outcome must be the same. The payments conftest runs
-`ledger.verify()` after each test.
+`verify_books()` after each test.
 """
 
 import threading
@@ -15,6 +15,7 @@ import threading
 import pytest
 from django.db import connection
 
+from tapgo.flows import paying, payment_events
 from tapgo.identity.models import Customer
 from tapgo.ordering.models import Order, OrderStatus
 from tapgo.ordering.services import cart_add, order_place
@@ -24,6 +25,7 @@ from tapgo.payments.models import (
     LedgerAccount,
     LedgerTransaction,
     PaymentIntent,
+    Purpose,
     Refund,
     RefundStatus,
     SandboxOutbox,
@@ -80,7 +82,7 @@ def at_the_same_moment(monkeypatch, module, name: str, *, when=None, parties: in
 
 
 def deliver(body: bytes) -> str:
-    return services.webhook_receive(
+    return payment_events.webhook_receive(
         provider=sandbox.NAME, body=body, headers={sandbox.HEADER: sandbox.sign(body)}
     )
 
@@ -106,7 +108,7 @@ def test_two_devices_spending_one_card_at_once_pay_one_order(
 
         def spend(i, orders=orders):
             order = Order.objects.get(pk=orders[i].pk)
-            return stored_value.pay_order(order=order, customer=Customer.objects.get(pk=member.pk))
+            return paying.pay_from_card(order=order, customer=Customer.objects.get(pk=member.pk))
 
         results = concurrently(spend, 2)
 
@@ -121,8 +123,10 @@ def test_two_devices_spending_one_card_at_once_pay_one_order(
         )
         assert statuses == [OrderStatus.PAID, OrderStatus.PENDING_PAYMENT]
         # The refused phone left nothing behind: no payment, no posting.
-        refused_order = next(o for o in orders if o.pk != paid[0].order_id)
-        assert not PaymentIntent.objects.filter(order=refused_order).exists()
+        refused_order = next(o for o in orders if o.pk != paid[0].purpose_id)
+        assert not PaymentIntent.objects.filter(
+            purpose=Purpose.ORDER, purpose_id=refused_order.pk
+        ).exists()
         assert stored_value.balance(merchant, member) == 0
     assert not LedgerAccount.objects.filter(kind="wallet", balance__lt=0).exists()
     assert LedgerTransaction.objects.filter(kind=TxKind.WALLET_PAYMENT).count() == 4
@@ -195,13 +199,17 @@ def test_two_refunds_racing_for_the_last_of_a_payment_one_wins(
     concurrently, monkeypatch, paid_order
 ):
     """5000 of 5200 is refunded; two staff members refund the last 200 at once."""
-    services.refund_order(order=paid_order, amount=5000, reason="Wrong milk")
+    services.refund_purpose(
+        purpose=Purpose.ORDER, purpose_id=paid_order.pk, amount=5000, reason="Wrong milk"
+    )
     # Both have seen 200 left to refund before either takes it.
     at_the_same_moment(monkeypatch, services, "refund_create")
 
     def refund(_i):
         order = Order.objects.get(pk=paid_order.pk)
-        return services.refund_order(order=order, amount=200, reason="Cold")
+        return services.refund_purpose(
+            purpose=Purpose.ORDER, purpose_id=order.pk, amount=200, reason="Cold"
+        )
 
     results = concurrently(refund, 2)
 
@@ -213,10 +221,10 @@ def test_two_refunds_racing_for_the_last_of_a_payment_one_wins(
     # Either way the staff member is told about the order.
     loser = next(r for r in results if isinstance(r, Exception))
     assert "more than is left to refund on this order" in str(loser)
-    intent = PaymentIntent.objects.get(order=paid_order)
+    intent = PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=paid_order.pk)
     assert (intent.refunded_amount, intent.refundable) == (5200, 0)
     assert sorted(Refund.objects.values_list("amount", flat=True)) == [200, 5000]
-    assert services.order_refundable(paid_order) == 0
+    assert services.refundable(Purpose.ORDER, paid_order.pk) == 0
 
 
 @pytest.mark.parametrize(
@@ -231,9 +239,11 @@ def test_two_refunds_racing_for_the_last_of_a_payment_one_wins(
 def test_twenty_deliveries_of_one_refund_webhook_have_one_effect(
     concurrently, paid_order, kind, known
 ):
-    intent = PaymentIntent.objects.get(order=paid_order)
+    intent = PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=paid_order.pk)
     if known:
-        refund = services.refund_order(order=paid_order, amount=1200, reason="Spilt")[0]
+        refund = services.refund_purpose(
+            purpose=Purpose.ORDER, purpose_id=paid_order.pk, amount=1200, reason="Spilt"
+        )[0]
         refund.refresh_from_db()
         services.refund_send(refund)  # the worker hands it to the provider (if not yet)
         refund.refresh_from_db()
@@ -278,7 +288,7 @@ def test_a_split_payment_refunded_twice_at_once_goes_back_once(
     stored_value.topup_counter(
         merchant=merchant, customer=member, amount=2000, key="counter-split", by=None
     )
-    stored_value.pay_order(order=order, customer=member)
+    paying.pay_from_card(order=order, customer=member)
     pay_by_sandbox(order)
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID and stored_value.balance(merchant, member) == 0
@@ -287,10 +297,12 @@ def test_a_split_payment_refunded_twice_at_once_goes_back_once(
     def act(i):
         fresh = Order.objects.get(pk=order.pk)
         if i == 0:
-            from tapgo.ordering.services import order_cancel
+            from tapgo.flows.orders import order_cancel
 
             return order_cancel(order=fresh, reason="Closed early")
-        return services.refund_order(order=fresh, amount=5200, reason="Complaint")
+        return services.refund_purpose(
+            purpose=Purpose.ORDER, purpose_id=fresh.pk, amount=5200, reason="Complaint"
+        )
 
     results = concurrently(act, 2)
 
@@ -300,9 +312,9 @@ def test_a_split_payment_refunded_twice_at_once_goes_back_once(
     assert stored_value.balance(merchant, member) == 2000
     by_provider = {
         provider: refunded
-        for provider, refunded in PaymentIntent.objects.filter(order=order).values_list(
-            "provider", "refunded_amount"
-        )
+        for provider, refunded in PaymentIntent.objects.filter(
+            purpose=Purpose.ORDER, purpose_id=order.pk
+        ).values_list("provider", "refunded_amount")
     }
     assert by_provider == {WALLET: 2000, sandbox.NAME: 3200}
     assert (

@@ -9,7 +9,7 @@ reporting a refund failed, expiring and cancelling unpaid orders, accepting, can
 rejecting paid ones, partial refunds, top-ups online and at the counter, paying from stored
 value alone or split with the sandbox, and refunds back to stored value.
 
-After every step: `ledger.verify()` finds nothing, no wallet is below zero, and every
+After every step: `verify_books()` finds nothing, no wallet is below zero, and every
 account's balance, every order's and intent's status, every refund and the stock equal what
 the model (written here, independently of the services) expects.
 
@@ -47,13 +47,17 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tapgo.flows import orders as order_flows
+from tapgo.flows import paying, payment_events
+from tapgo.flows.checks import verify_books
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import CartLine, Order, OrderStatus
-from tapgo.payments import ledger, services, stored_value
+from tapgo.payments import services, stored_value
 from tapgo.payments.models import (
     IntentStatus,
     LedgerAccount,
     PaymentIntent,
+    Purpose,
     Refund,
     RefundStatus,
     SandboxOutbox,
@@ -66,6 +70,7 @@ from tapgo.payments.providers import (
     WALLET,
     sandbox,
 )
+from tapgo.payments.providers import sandbox as sandbox_provider
 
 S = OrderStatus
 I = IntentStatus  # noqa: E741
@@ -158,7 +163,7 @@ class Books(RuleBasedStateMachine):
         return Order.objects.select_related("merchant").get(pk=pk)
 
     def _deliver(self, body: bytes) -> str:
-        return services.webhook_receive(
+        return payment_events.webhook_receive(
             provider=sandbox.NAME, body=body, headers={sandbox.HEADER: sandbox.sign(body)}
         )
 
@@ -334,9 +339,9 @@ class Books(RuleBasedStateMachine):
             found and found[1].status == I.PROCESSING and found[1].amount != outstanding
         ):
             with pytest.raises(services.PaymentError):
-                services.intent_for_order(order=self._order(order))
+                paying.intent_for_order(order=self._order(order))
             return
-        intent = services.intent_for_order(order=self._order(order))
+        intent = paying.intent_for_order(order=self._order(order))
         if found and found[1].amount == outstanding:
             assert intent.pk == found[0]  # a refreshed pay page finds the same attempt
         else:
@@ -349,7 +354,7 @@ class Books(RuleBasedStateMachine):
         intent = services.intent_start(intent, return_url="/")
         self._m_decide(intent.pk, decision)
         if decision != "leave":
-            services.sandbox_decide(intent=intent, approve=decision == "approve")
+            sandbox_provider.decide(intent=intent, approve=decision == "approve")
 
     @rule(order=orders, own=st.booleans())
     def pay_from_the_card(self, order, own):
@@ -366,9 +371,9 @@ class Books(RuleBasedStateMachine):
             or use <= 0
         ):
             with pytest.raises(services.PaymentError):  # StoredValueError is one
-                stored_value.pay_order(order=self._order(order), customer=customer)
+                paying.pay_from_card(order=self._order(order), customer=customer)
             return
-        intent = stored_value.pay_order(order=self._order(order), customer=customer)
+        intent = paying.pay_from_card(order=self._order(order), customer=customer)
         if found:
             found[1].status = I.CANCELLED
         self.intents[intent.pk] = MIntent(
@@ -404,7 +409,7 @@ class Books(RuleBasedStateMachine):
         intent = services.intent_start(intent, return_url="/")
         self._m_decide(intent.pk, decision)
         if decision != "leave":
-            services.sandbox_decide(intent=intent, approve=decision == "approve")
+            sandbox_provider.decide(intent=intent, approve=decision == "approve")
 
     # --- staff ---------------------------------------------------------------------------
 
@@ -440,12 +445,12 @@ class Books(RuleBasedStateMachine):
         unpaid = self.m_orders[order].status == S.PENDING_PAYMENT
         if how == "expire":
             Order.objects.filter(pk=order).update(expires_at=timezone.now() - timedelta(seconds=1))
-            assert ordering.order_expire(order=self._order(order)) == unpaid
+            assert order_flows.order_expire(order=self._order(order)) == unpaid
         elif how == "give up" and unpaid:
-            ordering.order_cancel_unpaid(order=self._order(order))
+            order_flows.order_cancel_unpaid(order=self._order(order))
         elif how == "give up":
             with pytest.raises(ordering.TransitionError):
-                ordering.order_cancel_unpaid(order=self._order(order))
+                order_flows.order_cancel_unpaid(order=self._order(order))
         else:
             return self.staff_acts(order, "cancel")
         if unpaid:
@@ -464,9 +469,9 @@ class Books(RuleBasedStateMachine):
         """Accept, mark ready, complete (one step along the board), cancel or reject."""
         status = self.m_orders[order].status
         steps = {
-            S.PAID: (ordering.order_accept, S.ACCEPTED),
-            S.ACCEPTED: (ordering.order_mark_ready, S.READY),
-            S.READY: (ordering.order_complete, S.COMPLETED),
+            S.PAID: (order_flows.order_accept, S.ACCEPTED),
+            S.ACCEPTED: (order_flows.order_mark_ready, S.READY),
+            S.READY: (order_flows.order_complete, S.COMPLETED),
         }
         if action == "move on" and status in steps:
             steps[status][0](order=self._order(order))
@@ -474,10 +479,10 @@ class Books(RuleBasedStateMachine):
             return
         if action == "move on":
             with pytest.raises(ordering.TransitionError):
-                ordering.order_accept(order=self._order(order))
+                order_flows.order_accept(order=self._order(order))
             return
         allowed = {S.PAID} if action == "reject" else {S.PENDING_PAYMENT, *ACTIVE}
-        act = ordering.order_reject if action == "reject" else ordering.order_cancel
+        act = order_flows.order_reject if action == "reject" else order_flows.order_cancel
         if status not in allowed:
             with pytest.raises(ordering.TransitionError):
                 act(order=self._order(order), reason="Out of milk")
@@ -500,9 +505,16 @@ class Books(RuleBasedStateMachine):
         amount = max(1, left * percent // 100)
         if amount > left:
             with pytest.raises(services.RefundError):
-                services.refund_order(order=self._order(order), amount=amount, reason="Spilt")
+                services.refund_purpose(
+                    purpose=Purpose.ORDER,
+                    purpose_id=self._order(order).pk,
+                    amount=amount,
+                    reason="Spilt",
+                )
             return
-        services.refund_order(order=self._order(order), amount=amount, reason="Spilt")
+        services.refund_purpose(
+            purpose=Purpose.ORDER, purpose_id=self._order(order).pk, amount=amount, reason="Spilt"
+        )
         self._m_refund_order(order, amount)
 
     # --- the provider --------------------------------------------------------------------
@@ -653,7 +665,7 @@ class Books(RuleBasedStateMachine):
         due = [pk for pk, mi in self.intents.items() if mi.status in OPEN and mi.decision]
         for pk in sorted(due):
             self._m_decided(pk)
-        assert services.reconcile_due(older_than=timedelta(0)) == len(due)
+        assert payment_events.reconcile_due(older_than=timedelta(0)) == len(due)
 
     # --- after every step ----------------------------------------------------------------
 
@@ -681,7 +693,7 @@ class Books(RuleBasedStateMachine):
     @invariant()
     def books_agree_with_the_model(self):
         self._collect()
-        assert [str(b) for b in ledger.verify()] == []
+        assert [str(b) for b in verify_books()] == []
 
         balances: dict[tuple, int] = {}
         for kind, customer, balance in LedgerAccount.objects.values_list(
@@ -772,10 +784,10 @@ def test_a_failed_refund_of_a_surplus_capture_is_resolved(order):
     The surplus is refunded again (found by the machine above), so the books stay sound."""
     from tapgo.payments.tests.sandbox_helpers import deliver_outbox
 
-    intent = services.intent_for_order(order=order)
-    services.sandbox_decide(intent=intent, approve=True)
+    intent = paying.intent_for_order(order=order)
+    sandbox_provider.decide(intent=intent, approve=True)
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert ordering.order_expire(order=Order.objects.get(pk=order.pk))
+    assert order_flows.order_expire(order=Order.objects.get(pk=order.pk))
     deliver_outbox()  # the capture arrives: a surplus, refunded in full
     refund = Refund.objects.get(intent=intent)
     body = sandbox.event_body(
@@ -787,12 +799,12 @@ def test_a_failed_refund_of_a_surplus_capture_is_resolved(order):
         refund_public_id=refund.public_id,
     )
     assert (
-        services.webhook_receive(
+        payment_events.webhook_receive(
             provider=sandbox.NAME, body=body, headers={sandbox.HEADER: sandbox.sign(body)}
         )
         == "applied"
     )
-    assert [str(b) for b in ledger.verify()] == []
+    assert [str(b) for b in verify_books()] == []
     retry = Refund.objects.filter(intent=intent).exclude(pk=refund.pk).get()
     assert (retry.amount, retry.status) == (refund.amount, "pending")
 
@@ -804,10 +816,10 @@ def test_a_surplus_refund_that_keeps_failing_is_named_by_verify(order):
     operator to settle with the customer."""
     from tapgo.payments.tests.sandbox_helpers import deliver_outbox
 
-    intent = services.intent_for_order(order=order)
-    services.sandbox_decide(intent=intent, approve=True)
+    intent = paying.intent_for_order(order=order)
+    sandbox_provider.decide(intent=intent, approve=True)
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert ordering.order_expire(order=Order.objects.get(pk=order.pk))
+    assert order_flows.order_expire(order=Order.objects.get(pk=order.pk))
     deliver_outbox()  # a surplus, refunded in full
     for n in range(services.SURPLUS_REFUND_TRIES):
         refund = Refund.objects.get(intent=intent, status=RefundStatus.PENDING)
@@ -819,12 +831,12 @@ def test_a_surplus_refund_that_keeps_failing_is_named_by_verify(order):
             currency=refund.currency,
             refund_public_id=refund.public_id,
         )
-        services.webhook_receive(
+        payment_events.webhook_receive(
             provider=sandbox.NAME, body=body, headers={sandbox.HEADER: sandbox.sign(body)}
         )
     assert not Refund.objects.filter(intent=intent, status=RefundStatus.PENDING).exists()
     assert Refund.objects.filter(intent=intent).count() == services.SURPLUS_REFUND_TRIES
-    assert [str(b) for b in ledger.verify()] == [
+    assert [str(b) for b in verify_books()] == [
         f"refund: intent {intent.pk} of {intent.amount} records 0 refunded, the ledger 0"
         " (a surplus capture must be refunded in full)"
     ]
@@ -844,8 +856,10 @@ def test_the_fee_follows_what_is_kept_when_an_earlier_refund_fails(order):
     from tapgo.payments.tests.sandbox_helpers import pay_by_sandbox
 
     intent = pay_by_sandbox(order)
-    first = services.refund_order(order=order, amount=100, reason="Cold")[0]
-    services.refund_order(order=order, amount=100, reason="Late")
+    first = services.refund_purpose(
+        purpose=Purpose.ORDER, purpose_id=order.pk, amount=100, reason="Cold"
+    )[0]
+    services.refund_purpose(purpose=Purpose.ORDER, purpose_id=order.pk, amount=100, reason="Late")
     body = sandbox.event_body(
         event_id="evt_first_refund_failed",
         kind=REFUND_FAILED,
@@ -854,7 +868,7 @@ def test_the_fee_follows_what_is_kept_when_an_earlier_refund_fails(order):
         currency=first.currency,
         refund_public_id=first.public_id,
     )
-    services.webhook_receive(
+    payment_events.webhook_receive(
         provider=sandbox.NAME, body=body, headers={sandbox.HEADER: sandbox.sign(body)}
     )
     intent.refresh_from_db()

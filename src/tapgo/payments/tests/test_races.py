@@ -2,10 +2,11 @@
 
 import pytest
 
+from tapgo.flows.paying import intent_for_order
+from tapgo.flows.payment_events import webhook_receive
 from tapgo.ordering.models import Order, OrderEvent, OrderStatus
 from tapgo.payments.models import IntentStatus, PaymentIntent, WebhookEvent
 from tapgo.payments.providers import sandbox
-from tapgo.payments.services import intent_for_order, webhook_receive
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 
@@ -54,7 +55,7 @@ def test_payment_racing_expiry_ends_paid_or_refunded_never_both(concurrently, or
     from django.utils import timezone
 
     from tapgo.catalog.models import Product
-    from tapgo.ordering.services import order_expire
+    from tapgo.flows.orders import order_expire
 
     for round_ in range(6):
         if round_:

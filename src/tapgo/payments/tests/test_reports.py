@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import F
 
+from tapgo.flows import paying
+from tapgo.flows import refunds as refund_flows
+from tapgo.flows.checks import verify_books
 from tapgo.identity.models import Customer
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Order
-from tapgo.payments import ledger, reports, services, stored_value
+from tapgo.payments import reports, services, stored_value
 from tapgo.payments.models import (
     AccountKind,
     IntentStatus,
@@ -22,6 +25,7 @@ from tapgo.payments.models import (
     TopUpStatus,
     TxKind,
 )
+from tapgo.payments.providers import sandbox as sandbox_provider
 from tapgo.payments.tests.sandbox_helpers import deliver_outbox, pay_by_sandbox
 
 
@@ -61,24 +65,26 @@ def a_busy_day(merchant, app, product, member, customer):
         merchant=merchant, customer=member, amount=3000, key="counter-key-1", by=None
     )
     split = place(member, app, product, 2, "split")  # 52.00: 30.00 from the card, 22.00 paid
-    stored_value.pay_order(order=split, customer=member)
+    paying.pay_from_card(order=split, customer=member)
     pay_by_sandbox(split)
     online = stored_value.topup_online(
         merchant=merchant, customer=member, amount=10000, key="online-key-1"
     )
-    services.sandbox_decide(intent=online, approve=True)
+    sandbox_provider.decide(intent=online, approve=True)
     deliver_outbox()
     from_card = place(member, app, product, 1, "card")  # 26.00 from the card alone
-    stored_value.pay_order(order=from_card, customer=member)
+    paying.pay_from_card(order=from_card, customer=member)
     paid = place(customer, app, product, 3, "paid")  # 78.00 by card
     pay_by_sandbox(paid)
     for order in (split, from_card, paid):
         order.refresh_from_db()
         assert order.paid_at is not None
     line = paid.lines.get()
-    ordering.order_refund(order=paid, lines={line.pk: 1}, restock=True, reason="Spilled", by=None)
-    ordering.order_refund(order=split, amount=3000, reason="Late", by=None)  # 22.00 + 8.00
-    (failing,) = ordering.order_refund(order=paid, amount=1000, reason="Goodwill", by=None)
+    refund_flows.order_refund(
+        order=paid, lines={line.pk: 1}, restock=True, reason="Spilled", by=None
+    )
+    refund_flows.order_refund(order=split, amount=3000, reason="Late", by=None)  # 22.00 + 8.00
+    (failing,) = refund_flows.order_refund(order=paid, amount=1000, reason="Goodwill", by=None)
     services.refund_failed(failing)
     send_refunds()
 
@@ -142,7 +148,7 @@ def test_a_day_reconciles_to_the_cent_and_settles_exactly_its_net(
     assert tx.kind == TxKind.SETTLEMENT
     settled = tx.entries.get(account__kind=AccountKind.SETTLED)
     assert -settled.amount == expected["net"]
-    assert ledger.verify() == []
+    assert verify_books() == []
     # Every movement of the day went out with the settlement: nothing is left held.
     for kind in (AccountKind.HELD, AccountKind.REFUNDS, AccountKind.RECEIVABLE):
         assert LedgerAccount.objects.get(merchant=merchant, kind=kind).balance == 0

@@ -5,11 +5,20 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tapgo.flows import orders as order_flows
+from tapgo.flows import paying
 from tapgo.identity.models import Customer
-from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Order, OrderStatus
 from tapgo.payments import services, stored_value
-from tapgo.payments.models import AccountKind, IntentStatus, LedgerAccount, TopUp, TopUpStatus
+from tapgo.payments.models import (
+    AccountKind,
+    IntentStatus,
+    LedgerAccount,
+    Purpose,
+    TopUp,
+    TopUpStatus,
+)
+from tapgo.payments.providers import sandbox as sandbox_provider
 from tapgo.payments.tests.sandbox_helpers import deliver_outbox, pay_by_sandbox
 
 
@@ -66,7 +75,7 @@ def test_an_online_top_up_credits_only_when_the_provider_confirms(merchant, memb
         == intent.pk
     )
     assert stored_value.balance(merchant, member) == 0
-    services.sandbox_decide(intent=intent, approve=True)
+    sandbox_provider.decide(intent=intent, approve=True)
     assert stored_value.balance(merchant, member) == 0  # not before the webhook
     deliver_outbox()
     assert stored_value.balance(merchant, member) == 11000
@@ -79,7 +88,7 @@ def test_a_declined_online_top_up_adds_nothing(merchant, member):
     intent = stored_value.topup_online(
         merchant=merchant, customer=member, amount=10000, key="online-key-2"
     )
-    services.sandbox_decide(intent=intent, approve=False)
+    sandbox_provider.decide(intent=intent, approve=False)
     deliver_outbox()
     assert TopUp.objects.get().status == TopUpStatus.FAILED
     assert stored_value.balance(merchant, member) == 0
@@ -101,7 +110,7 @@ def test_paying_an_order_from_the_card_alone(order, merchant, member):
     Order.objects.filter(pk=order.pk).update(customer=member)
     order.refresh_from_db()
     top_up_at_counter(merchant, member, 10000)
-    intent = stored_value.pay_order(order=order, customer=member)
+    intent = paying.pay_from_card(order=order, customer=member)
     assert (intent.provider, intent.amount, intent.status) == ("wallet", 5200, "succeeded")
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -112,7 +121,7 @@ def test_a_split_payment_is_paid_when_the_provider_part_lands(order, merchant, m
     Order.objects.filter(pk=order.pk).update(customer=member)
     order.refresh_from_db()
     top_up_at_counter(merchant, member, 2000)
-    stored_value.pay_order(order=order, customer=member)
+    paying.pay_from_card(order=order, customer=member)
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_PAYMENT
     provider_part = pay_by_sandbox(order)
@@ -121,7 +130,7 @@ def test_a_split_payment_is_paid_when_the_provider_part_lands(order, merchant, m
     assert order.status == OrderStatus.PAID
     assert stored_value.balance(merchant, member) == 0
     # Cancelling refunds each part to where it came from.
-    ordering.order_cancel(order=order, reason="Closed early")
+    order_flows.order_cancel(order=order, reason="Closed early")
     deliver_outbox()
     assert stored_value.balance(merchant, member) == 2000
     provider_part.refresh_from_db()
@@ -132,10 +141,10 @@ def test_a_split_order_that_expires_gives_the_card_part_back(order, merchant, me
     Order.objects.filter(pk=order.pk).update(customer=member)
     order.refresh_from_db()
     top_up_at_counter(merchant, member, 2000)
-    stored_value.pay_order(order=order, customer=member)
+    paying.pay_from_card(order=order, customer=member)
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     order.refresh_from_db()
-    assert ordering.order_expire(order=order)
+    assert order_flows.order_expire(order=order)
     assert stored_value.balance(merchant, member) == 2000
 
 
@@ -143,14 +152,14 @@ def test_an_empty_card_is_refused_with_a_message(order, member):
     Order.objects.filter(pk=order.pk).update(customer=member)
     order.refresh_from_db()
     with pytest.raises(stored_value.StoredValueError, match="no balance"):
-        stored_value.pay_order(order=order, customer=member)
+        paying.pay_from_card(order=order, customer=member)
 
 
 def test_someone_elses_order_cannot_be_paid_from_my_card(order, merchant):
     someone = Customer.objects.create(email="bo@example.com")
     top_up_at_counter(merchant, someone, 10000)
     with pytest.raises(stored_value.StoredValueError):
-        stored_value.pay_order(order=order, customer=someone)  # the order is Ann's
+        paying.pay_from_card(order=order, customer=someone)  # the order is Ann's
     assert stored_value.balance(merchant, someone) == 10000
 
 
@@ -158,22 +167,22 @@ def test_using_the_card_cancels_an_unstarted_provider_attempt(order, merchant, m
     Order.objects.filter(pk=order.pk).update(customer=member)
     order.refresh_from_db()
     top_up_at_counter(merchant, member, 1000)
-    first = services.intent_for_order(order=order)
+    first = paying.intent_for_order(order=order)
     assert first.amount == 5200
-    stored_value.pay_order(order=order, customer=member)
+    paying.pay_from_card(order=order, customer=member)
     first.refresh_from_db()
     assert first.status == IntentStatus.CANCELLED
-    assert services.intent_for_order(order=order).amount == 4200
+    assert paying.intent_for_order(order=order).amount == 4200
 
 
 def test_a_payment_being_confirmed_blocks_the_card(order, merchant, member):
     Order.objects.filter(pk=order.pk).update(customer=member)
     order.refresh_from_db()
     top_up_at_counter(merchant, member, 1000)
-    intent = services.intent_for_order(order=order)
-    services.sandbox_decide(intent=intent, approve=True)  # processing, webhook not yet in
+    intent = paying.intent_for_order(order=order)
+    sandbox_provider.decide(intent=intent, approve=True)  # processing, webhook not yet in
     with pytest.raises(services.PaymentError, match="being confirmed"):
-        stored_value.pay_order(order=order, customer=member)
+        paying.pay_from_card(order=order, customer=member)
     deliver_outbox()
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -184,9 +193,11 @@ def test_refunding_a_card_payment_puts_it_back_on_the_card(order, merchant, memb
     Order.objects.filter(pk=order.pk).update(customer=member)
     order.refresh_from_db()
     top_up_at_counter(merchant, member, 10000)
-    stored_value.pay_order(order=order, customer=member)
+    paying.pay_from_card(order=order, customer=member)
     order.refresh_from_db()
-    (refund,) = services.refund_order(order=order, amount=2600, reason="cold")
+    (refund,) = services.refund_purpose(
+        purpose=Purpose.ORDER, purpose_id=order.pk, amount=2600, reason="cold"
+    )
     assert refund.status == "succeeded"
     assert stored_value.balance(merchant, member) == 10000 - 5200 + 2600
 
@@ -213,7 +224,7 @@ def test_signing_in_moves_a_guests_card_and_payments_to_the_account(order, merch
     Customer.objects.filter(pk=customer.pk).update(email="ann@example.com")
     customer.refresh_from_db()
     top_up_at_counter(merchant, customer, 8000)
-    stored_value.pay_order(order=order, customer=customer)
+    paying.pay_from_card(order=order, customer=customer)
     Customer.objects.filter(pk=customer.pk).update(email=None)
     customer.refresh_from_db()
     account = Customer.objects.create(email="ann@example.org")
@@ -221,5 +232,5 @@ def test_signing_in_moves_a_guests_card_and_payments_to_the_account(order, merch
     assert stored_value.balance(merchant, customer) == 0
     assert stored_value.balance(merchant, account) == 8000 - 5200
     order.refresh_from_db()
-    services.refund_order(order=order, amount=1000, reason="sorry")
+    services.refund_purpose(purpose=Purpose.ORDER, purpose_id=order.pk, amount=1000, reason="sorry")
     assert stored_value.balance(merchant, account) == 8000 - 5200 + 1000  # the account's card

@@ -15,6 +15,7 @@ import stripe
 from django.urls import reverse
 from tests.localstripe_server import flush, register_webhook
 
+from tapgo.flows import paying, payment_events
 from tapgo.ordering.models import Order, OrderStatus
 from tapgo.payments import credentials, services, tasks
 from tapgo.payments.models import (
@@ -22,6 +23,7 @@ from tapgo.payments.models import (
     LedgerTransaction,
     PaymentIntent,
     ProviderAccount,
+    Purpose,
     Refund,
     RefundStatus,
     TxKind,
@@ -31,6 +33,7 @@ from tapgo.payments.providers import IGNORED, REFUND_FAILED, REFUND_SUCCEEDED, W
 from tapgo.payments.providers import get as get_provider
 from tapgo.payments.providers import stripe as stripe_provider
 from tapgo.payments.services import RefundError
+from tapgo.shell import pay as shell_pay
 
 WAIT_SECONDS = 15
 THREE_D_SECURE_CARD = "4000002500003155"
@@ -89,8 +92,8 @@ def api(ls):
 
 
 def start(order) -> PaymentIntent:
-    intent = services.intent_for_order(order=order, provider="stripe")
-    return services.intent_start(intent, return_url=services.return_url(intent))
+    intent = paying.intent_for_order(order=order, provider="stripe")
+    return services.intent_start(intent, return_url=shell_pay.return_url(intent))
 
 
 def page(intent) -> str:
@@ -187,7 +190,7 @@ def test_a_card_payment_is_marked_paid_by_the_signed_webhook(client, order, hook
 
     response = client.post(page(intent), {"payment_method": "pm_card_visa"})
     assert response.status_code == 302
-    assert response.url == services.return_url(intent)
+    assert response.url == shell_pay.return_url(intent)
     # The page does not mark anything paid: the intent waits for Stripe's word.
     assert status(intent) in (IntentStatus.PROCESSING, IntentStatus.SUCCEEDED)
 
@@ -206,7 +209,7 @@ def test_a_declined_card_ends_the_attempt_and_the_order_stays_payable(client, or
     intent = start(order)
     response = client.post(page(intent), {"payment_method": "pm_card_chargeCustomerFail"})
     assert response.status_code == 302
-    assert response.url == services.return_url(intent)
+    assert response.url == shell_pay.return_url(intent)
     # Settled at once by asking Stripe (not on the page's word), before the webhook lands.
     assert status(intent) == IntentStatus.FAILED
     assert status(order) == OrderStatus.PENDING_PAYMENT
@@ -301,13 +304,17 @@ def test_the_page_is_only_for_stripe_intents(client, order, no_hooks, settings):
     assert client.get(reverse("payments:stripe_page", args=["nonsense"])).status_code == 404
     settings.SANDBOX_PAYMENTS = True
     sandbox_intent = PaymentIntent.objects.create(
-        merchant=order.merchant, order=order, amount=order.total, currency="CNY"
+        merchant=order.merchant,
+        purpose=Purpose.ORDER,
+        purpose_id=order.pk,
+        amount=order.total,
+        currency="CNY",
     )
     assert client.get(page(sandbox_intent)).status_code == 404
 
 
 def test_the_page_starts_the_payment_when_it_has_not_been(client, order, no_hooks):
-    intent = services.intent_for_order(order=order, provider="stripe")
+    intent = paying.intent_for_order(order=order, provider="stripe")
     assert intent.provider_ref == ""
     shown = client.get(page(intent))
     assert shown.status_code == 200
@@ -317,7 +324,7 @@ def test_the_page_starts_the_payment_when_it_has_not_been(client, order, no_hook
 
 
 def test_the_page_says_so_when_stripe_cannot_be_reached(client, order, no_hooks, settings):
-    intent = services.intent_for_order(order=order, provider="stripe")
+    intent = paying.intent_for_order(order=order, provider="stripe")
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens
     shown = client.get(page(intent))
     assert shown.status_code == 503
@@ -365,7 +372,9 @@ def paid(client, order) -> PaymentIntent:
 def test_a_partial_refund_then_the_rest_go_back_to_the_card(client, order, hooks, api):
     intent = paid(client, order)
 
-    [first] = services.refund_order(order=order, amount=1000, reason="cold coffee")
+    [first] = services.refund_purpose(
+        purpose=Purpose.ORDER, purpose_id=order.pk, amount=1000, reason="cold coffee"
+    )
     first.refresh_from_db()
     assert first.status == RefundStatus.SUCCEEDED
     assert first.provider_ref.startswith("re_")
@@ -373,7 +382,9 @@ def test_a_partial_refund_then_the_rest_go_back_to_the_card(client, order, hooks
     assert (stripe_refund.amount, stripe_refund.status) == (1000, "succeeded")
     assert stripe_refund.metadata.to_dict()["tapgo_refund"] == first.public_id
 
-    [rest] = services.refund_order(order=order, amount=order.total - 1000)
+    [rest] = services.refund_purpose(
+        purpose=Purpose.ORDER, purpose_id=order.pk, amount=order.total - 1000
+    )
     rest.refresh_from_db()
     assert rest.status == RefundStatus.SUCCEEDED
     intent.refresh_from_db()
@@ -384,7 +395,7 @@ def test_a_partial_refund_then_the_rest_go_back_to_the_card(client, order, hooks
     assert api.v1.charges.retrieve(charge).amount_refunded == order.total
 
     with pytest.raises(RefundError, match="more than is left"):
-        services.refund_order(order=order, amount=1)
+        services.refund_purpose(purpose=Purpose.ORDER, purpose_id=order.pk, amount=1)
     assert Refund.objects.count() == 2
 
 
@@ -392,7 +403,7 @@ def test_a_refund_stripe_refuses_is_reversed(client, order, hooks, api, settings
     intent = paid(client, order)
     # Stripe no longer knows the payment (another Stripe account's key, say): it refuses.
     PaymentIntent.objects.filter(pk=intent.pk).update(provider_ref="pi_unknown_to_stripe")
-    [refund] = services.refund_order(order=order, amount=500)
+    [refund] = services.refund_purpose(purpose=Purpose.ORDER, purpose_id=order.pk, amount=500)
     assert status(refund) == RefundStatus.FAILED
     intent.refresh_from_db()
     assert intent.refunded_amount == 0
@@ -402,7 +413,7 @@ def test_a_refund_stripe_refuses_is_reversed(client, order, hooks, api, settings
 def test_a_refund_stripe_cannot_be_reached_for_stays_pending(client, order, hooks, settings):
     paid(client, order)
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # down
-    [refund] = services.refund_order(order=order, amount=500)
+    [refund] = services.refund_purpose(purpose=Purpose.ORDER, purpose_id=order.pk, amount=500)
     refund.refresh_from_db()
     assert (refund.status, refund.provider_ref) == (RefundStatus.PENDING, "")
 
@@ -608,17 +619,17 @@ def test_refund_events_are_read_from_the_refund_or_the_charge(order, no_hooks):
 
 def test_reconciliation_settles_a_payment_whose_webhook_was_lost(client, order, no_hooks):
     intent = start(order)
-    assert services.reconcile_intent(intent) is False  # not paid yet: nothing to settle
+    assert payment_events.reconcile_intent(intent) is False  # not paid yet: nothing to settle
     assert client.post(page(intent), {"payment_method": "pm_card_visa"}).status_code == 302
     time.sleep(1.5)  # localstripe has sent (and lost) its webhook by now
     assert status(intent) == IntentStatus.PROCESSING
     assert status(order) == OrderStatus.PENDING_PAYMENT
 
-    assert services.reconcile_intent(intent) is True
+    assert payment_events.reconcile_intent(intent) is True
     assert status(order) == OrderStatus.PAID
     assert status(intent) == IntentStatus.SUCCEEDED
     # Asking again changes nothing.
-    services.reconcile_intent(intent)
+    payment_events.reconcile_intent(intent)
     assert LedgerTransaction.objects.filter(intent=intent, kind=TxKind.CAPTURE).count() == 1
 
 
@@ -627,7 +638,7 @@ def test_the_periodic_sweep_asks_stripe_about_late_intents(client, order, no_hoo
 
     intent = start(order)
     client.post(page(intent), {"payment_method": "pm_card_visa"})
-    assert services.reconcile_due(older_than=timedelta(0)) == 1
+    assert payment_events.reconcile_due(older_than=timedelta(0)) == 1
     assert status(order) == OrderStatus.PAID
 
 
@@ -636,7 +647,7 @@ def test_an_abandoned_payment_is_cancelled_at_stripe(
 ):
     intent = start(order)
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_cancel_open(order=order)  # the order ended unpaid
+        services.open_attempts_cancel(Purpose.ORDER, order.pk)  # the order ended unpaid
     assert status(intent) == IntentStatus.CANCELLED
     assert api.v1.payment_intents.retrieve(intent.provider_ref).status == "canceled"
     # Cancelling again (a retried task) is harmless.

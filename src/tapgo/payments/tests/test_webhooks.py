@@ -7,12 +7,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tapgo.ordering import services as ordering
+from tapgo.flows import orders as order_flows
+from tapgo.flows.paying import intent_for_order
+from tapgo.flows.payment_events import webhook_receive
 from tapgo.ordering.models import Order, OrderStatus
 from tapgo.payments import services
-from tapgo.payments.models import IntentStatus, PaymentIntent, SandboxOutbox, WebhookEvent
+from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose, SandboxOutbox, WebhookEvent
 from tapgo.payments.providers import WebhookRejected, sandbox
-from tapgo.payments.services import PaymentError, intent_for_order, webhook_receive
+from tapgo.payments.providers import sandbox as sandbox_provider
+from tapgo.payments.services import PaymentError
 
 
 def event(intent, *, event_id="evt_1", kind="payment.succeeded", amount=None, currency=None):
@@ -234,7 +237,7 @@ def test_an_event_for_an_unknown_intent_is_recorded_and_ignored(order):
 def test_payment_after_the_order_expired_is_refunded(order, intent, product):
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     order.refresh_from_db()
-    assert ordering.order_expire(order=order)
+    assert order_flows.order_expire(order=order)
     assert status(intent) == IntentStatus.CANCELLED
 
     assert deliver(event(intent)) == "applied"
@@ -246,7 +249,7 @@ def test_payment_after_the_order_expired_is_refunded(order, intent, product):
 
 
 def test_payment_after_the_customer_cancelled_is_refunded(order, intent):
-    ordering.order_cancel_unpaid(order=order)
+    order_flows.order_cancel_unpaid(order=order)
     assert deliver(event(intent)) == "applied"
     assert fully_refunded(intent)
     assert status(order) == OrderStatus.CANCELLED
@@ -265,10 +268,10 @@ def test_rejecting_or_cancelling_a_paid_order_refunds_it(order, intent, how):
     deliver(event(intent))
     order.refresh_from_db()
     if how == "reject":
-        ordering.order_reject(order=order, reason="Out of milk")
+        order_flows.order_reject(order=order, reason="Out of milk")
     else:
-        ordering.order_accept(order=order)
-        ordering.order_cancel(order=order, reason="Machine broke")
+        order_flows.order_accept(order=order)
+        order_flows.order_cancel(order=order, reason="Machine broke")
     assert fully_refunded(intent)
     assert intent.refunded_amount == order.total
 
@@ -276,9 +279,9 @@ def test_rejecting_or_cancelling_a_paid_order_refunds_it(order, intent, how):
 def test_completing_a_paid_order_keeps_the_money(order, intent):
     deliver(event(intent))
     order.refresh_from_db()
-    ordering.order_accept(order=order)
-    ordering.order_mark_ready(order=order)
-    ordering.order_complete(order=order)
+    order_flows.order_accept(order=order)
+    order_flows.order_mark_ready(order=order)
+    order_flows.order_complete(order=order)
     assert status(intent) == IntentStatus.SUCCEEDED
 
 
@@ -291,11 +294,11 @@ def test_a_refreshed_pay_page_finds_the_same_intent(order):
     assert first.pk == second.pk
     assert (first.amount, first.currency) == (order.total, order.currency)
     assert PaymentIntent.objects.count() == 1
-    assert services.intent_of_order(order) == first
+    assert services.latest_attempt(Purpose.ORDER, order.pk) == first
 
 
 def test_no_intent_for_an_order_that_is_not_waiting(order):
-    ordering.order_cancel_unpaid(order=order)
+    order_flows.order_cancel_unpaid(order=order)
     with pytest.raises(PaymentError):
         intent_for_order(order=order)
     assert not PaymentIntent.objects.exists()
@@ -321,8 +324,8 @@ def test_the_sandbox_decision_writes_a_signed_webhook_to_its_outbox(
         type("Stub", (), {"enqueue": staticmethod(enqueued.append)}),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.sandbox_decide(intent=intent, approve=True)
-        services.sandbox_decide(intent=intent, approve=True)  # a second click: nothing
+        sandbox_provider.decide(intent=intent, approve=True)
+        sandbox_provider.decide(intent=intent, approve=True)  # a second click: nothing
 
     item = SandboxOutbox.objects.get()
     assert enqueued == [item.pk]

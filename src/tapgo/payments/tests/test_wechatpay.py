@@ -13,18 +13,21 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from django.urls import reverse
 
 from tapgo.core.urls import absolute_url
+from tapgo.flows import paying, payment_events
 from tapgo.ordering.models import OrderStatus
 from tapgo.payments import credentials, services
 from tapgo.payments.models import (
     IntentStatus,
     PaymentIntent,
     ProviderAccount,
+    Purpose,
     Refund,
     RefundStatus,
     WebhookEvent,
 )
 from tapgo.payments.providers import ProviderError, wechatpay
 from tapgo.payments.tests import wechatpay_fake as fake
+from tapgo.shell import pay as shell_pay
 
 # --- fixtures ------------------------------------------------------------------------------
 
@@ -63,7 +66,7 @@ def account(merchant, keys):
 
 @pytest.fixture
 def intent(order, account):
-    intent = services.intent_for_order(order=order)
+    intent = paying.intent_for_order(order=order)
     return services.intent_start(intent, return_url="http://testserver/back")
 
 
@@ -135,7 +138,7 @@ def test_the_page_places_an_h5_order_with_the_customers_ip_and_links_to_it(
     link = response.context["link"].url
     assert link.startswith("https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx")
     back = parse_qs(urlsplit(link).query)["redirect_url"]
-    assert back == [f"http://testserver{services.return_url(intent)}"]
+    assert back == [f"http://testserver{shell_pay.return_url(intent)}"]
     assert 'referrerpolicy="origin"' in response.text
     assert status(order) == OrderStatus.PENDING_PAYMENT  # opening the page pays nothing
 
@@ -167,7 +170,7 @@ def test_the_page_of_an_order_paid_meanwhile_asks_wechat_and_goes_back(client, w
     wx.pay(intent.public_id)  # paid; the notification is late
     response = open_page(client, intent)
     assert response.status_code == 302
-    assert response["Location"] == services.return_url(intent)
+    assert response["Location"] == shell_pay.return_url(intent)
     assert status(order) == OrderStatus.PAID
 
 
@@ -241,7 +244,7 @@ def test_broken_settings_are_refused_when_entered(merchant, keys, config, secret
 def test_broken_settings_refuse_to_start_cleanly(wx, order, merchant, keys, config, secrets):
     # Settings that went bad after they were entered (a key rotated at WeChat, a restore).
     store_unchecked(merchant, keys.config(**config), keys.secrets(**secrets))
-    intent = services.intent_for_order(order=order)
+    intent = paying.intent_for_order(order=order)
     with pytest.raises(services.PaymentError):
         services.intent_start(intent, return_url="/")
     assert PaymentIntent.objects.get(pk=intent.pk).provider_ref == ""
@@ -256,14 +259,14 @@ def test_a_key_pasted_into_a_one_line_field_still_reads(wx, order, merchant, key
         config=keys.config(public_key="".join(fake.public_pem(keys.platform_key).split())),
         secrets=keys.secrets(private_key=one_line),
     )
-    intent = services.intent_start(services.intent_for_order(order=order), return_url="/")
+    intent = services.intent_start(paying.intent_for_order(order=order), return_url="/")
     assert intent.provider_ref == intent.public_id
 
 
 def test_only_yuan(wx, order, account):
     type(order).objects.filter(pk=order.pk).update(currency="EUR")
     order.refresh_from_db()
-    intent = services.intent_for_order(order=order)
+    intent = paying.intent_for_order(order=order)
     with pytest.raises(services.PaymentError, match="yuan"):
         services.intent_start(intent, return_url="/")
 
@@ -404,7 +407,9 @@ def test_an_event_we_do_not_act_on_is_acknowledged(client, wx, keys, account, in
 
 def refund(order, amount, capture):
     with capture(execute=True):  # the refund goes out to WeChat after commit
-        (made,) = services.refund_order(order=order, amount=amount, reason="cold coffee")
+        (made,) = services.refund_purpose(
+            purpose=Purpose.ORDER, purpose_id=order.pk, amount=amount, reason="cold coffee"
+        )
     made.refresh_from_db()
     return made
 
@@ -436,13 +441,15 @@ def test_an_abnormal_refund_is_reversed_and_can_be_made_again(
 ):
     paid(client, wx, keys, account, intent)
     made = refund(order, order.total, django_capture_on_commit_callbacks)
-    assert services.order_refundable(order) == 0
+    assert services.refundable(Purpose.ORDER, order.pk) == 0
     resource = {**wx.refunds[made.public_id], "refund_status": "ABNORMAL"}
     headers, body = fake.notification(keys, "REFUND.ABNORMAL", resource)
     assert post(client, account, headers, body).content == b"applied"
     assert status(made) == RefundStatus.FAILED
     assert PaymentIntent.objects.get(pk=intent.pk).refunded_amount == 0
-    assert services.order_refundable(order) == order.total  # books checked after the test
+    assert (
+        services.refundable(Purpose.ORDER, order.pk) == order.total
+    )  # books checked after the test
 
     wx.refunds.clear()  # WeChat lets the merchant try again under a new refund number
     again = refund(order, order.total, django_capture_on_commit_callbacks)
@@ -501,9 +508,9 @@ def test_a_refund_made_in_wechats_own_dashboard_is_recorded(
 
 def test_a_lost_notification_is_settled_by_asking_wechat(client, wx, order, intent):
     placed(client, wx, intent)
-    assert services.reconcile_intent(intent) is False  # NOTPAY: not decided yet
+    assert payment_events.reconcile_intent(intent) is False  # NOTPAY: not decided yet
     trade = wx.pay(intent.public_id)
-    assert services.reconcile_intent(intent) is True
+    assert payment_events.reconcile_intent(intent) is True
     assert status(order) == OrderStatus.PAID
     assert PaymentIntent.objects.get(pk=intent.pk).provider_ref == trade["transaction_id"]
     method, path, _headers, _body = wx.requests[-1]
@@ -514,10 +521,10 @@ def test_a_lost_notification_is_settled_by_asking_wechat(client, wx, order, inte
 
 
 def test_asking_about_an_order_never_placed_or_closed(client, wx, order, intent):
-    assert services.reconcile_intent(intent) is False  # ORDER_NOT_EXIST
+    assert payment_events.reconcile_intent(intent) is False  # ORDER_NOT_EXIST
     placed(client, wx, intent)
     wx.pay(intent.public_id, state="CLOSED")
-    assert services.reconcile_intent(intent) is True
+    assert payment_events.reconcile_intent(intent) is True
     assert status(intent) == IntentStatus.FAILED
     assert status(order) == OrderStatus.PENDING_PAYMENT
 
@@ -542,7 +549,7 @@ def test_a_broken_answer_changes_nothing(client, wx, order, intent, status_code,
             intent, account=services.provider_account(order.merchant, "wechatpay")
         )
     wx.script(status_code, answer, signed=signed)
-    assert services.reconcile_intent(intent) is False
+    assert payment_events.reconcile_intent(intent) is False
     assert status(order) == OrderStatus.PENDING_PAYMENT
     assert status(intent) == IntentStatus.REQUIRES_ACTION
     assert not WebhookEvent.objects.exists()

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tapgo.miniapps.models import EntryCode, Visit
 from tapgo.ordering.models import Order, OrderStatus
-from tapgo.payments.models import IntentStatus, PaymentIntent, SandboxOutbox
+from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose, SandboxOutbox
 from tapgo.payments.providers import sandbox
 
 
@@ -47,7 +47,7 @@ def order_and_pay(client, app, product, *, approve=True):
     order = Order.objects.get()
     assert response.url == reverse("shell:order_pay", args=[app.slug, order.public_id])
     response = client.post(response.url)
-    intent = PaymentIntent.objects.get(order=order)
+    intent = PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=order.pk)
     assert response.url == reverse("payments:sandbox_page", args=[intent.public_id])
     client.post(response.url, {"decision": "approve" if approve else "decline"})
     return order, intent
@@ -104,7 +104,7 @@ def test_declined_payment_leaves_the_order_payable(client, app, product):
     assert "declined" in page and 'data-testid="pay"' in page
     # Paying again makes a new attempt.
     client.post(reverse("shell:order_pay", args=[app.slug, order.public_id]))
-    assert PaymentIntent.objects.filter(order=order).count() == 2
+    assert PaymentIntent.objects.filter(purpose=Purpose.ORDER, purpose_id=order.pk).count() == 2
 
 
 def test_refreshing_the_pay_step_reuses_the_intent(client, app, product):

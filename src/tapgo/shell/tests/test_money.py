@@ -11,11 +11,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from tapgo.flows.checks import verify_books
 from tapgo.identity.models import Customer
 from tapgo.miniapps.models import EntryCode
 from tapgo.ordering.models import Order, OrderStatus
-from tapgo.payments import ledger, services, stored_value
-from tapgo.payments.models import IntentStatus, PaymentIntent, SandboxOutbox, TopUp
+from tapgo.payments import services, stored_value
+from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose, SandboxOutbox, TopUp
 from tapgo.payments.providers import sandbox
 
 
@@ -23,7 +24,7 @@ from tapgo.payments.providers import sandbox
 def books_balance(db):
     """Whatever a test does, every invariant of `tapgo ledger verify` still holds after it."""
     yield
-    assert [str(b) for b in ledger.verify()] == []
+    assert [str(b) for b in verify_books()] == []
 
 
 def deliver_webhooks(client) -> None:
@@ -139,7 +140,9 @@ def test_a_split_payment_is_paid_only_when_the_provider_confirms_the_rest(
     assert stored_value.balance(merchant, customer) == 0
 
     response = client.post(pay_url(app, order), {"method": "sandbox"})
-    intent = PaymentIntent.objects.get(order=order, provider="sandbox")
+    intent = PaymentIntent.objects.get(
+        purpose=Purpose.ORDER, purpose_id=order.pk, provider="sandbox"
+    )
     assert response.url == reverse("payments:sandbox_page", args=[intent.public_id])
     assert intent.amount == 1600
     response = client.post(response.url, {"decision": "approve"})
@@ -152,14 +155,14 @@ def test_a_split_payment_is_paid_only_when_the_provider_confirms_the_rest(
     order.refresh_from_db()
     intent.refresh_from_db()
     assert order.status == OrderStatus.PAID and intent.status == IntentStatus.SUCCEEDED
-    assert services.order_paid_so_far(order) == 2600
+    assert services.paid_so_far(Purpose.ORDER, order.pk) == 2600
     assert 'data-status="paid"' in text(client.get(order_url(app, order)))
 
 
 def test_without_a_card_balance_checkout_goes_straight_to_the_provider(client, app, product):
     member(client, app)
     order, response = place_order(client, app, product)
-    intent = PaymentIntent.objects.get(order=order)
+    intent = PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=order.pk)
     assert response.url == reverse("payments:sandbox_page", args=[intent.public_id])
     assert "Use card balance" not in text(client.get(order_url(app, order)))
     # Asking to pay from an empty card is told, and changes nothing.
@@ -210,7 +213,9 @@ def test_the_order_page_shows_refunds_and_where_the_money_goes(
 
     # The shop gives back 20.00: the provider's 16.00 first, then 4.00 to the card.
     with django_capture_on_commit_callbacks(execute=False) as sending:
-        services.refund_order(order=order, amount=2000, reason="cold coffee")
+        services.refund_purpose(
+            purpose=Purpose.ORDER, purpose_id=order.pk, amount=2000, reason="cold coffee"
+        )
     page = text(client.get(order_url(app, order)))
     refunds = re.findall(r'data-testid="refund" data-status="(\w+)"', page)
     assert refunds == ["pending", "succeeded"]
@@ -252,7 +257,7 @@ def test_an_online_top_up_adds_the_bonus_when_the_provider_confirms(client, app,
     key = re.search(r'name="key" value="([^"]+)"', page)[1]
 
     response = client.post(card_url(app), {"key": key, "pick": "100.00", "method": "sandbox"})
-    intent = PaymentIntent.objects.get(topup__isnull=False)
+    intent = PaymentIntent.objects.get(purpose=Purpose.TOPUP)
     assert response.url == reverse("payments:sandbox_page", args=[intent.public_id])
     assert (intent.amount, intent.provider, intent.customer_id) == (10000, "sandbox", customer.pk)
     response = client.post(response.url, {"decision": "approve"})
@@ -337,7 +342,7 @@ def test_two_tabs_sending_one_top_up_form_make_one_top_up(client, app):
     assert first.url == second.url
     topup = TopUp.objects.get()
     assert topup.amount == 5000
-    assert PaymentIntent.objects.get().topup_id == topup.pk
+    assert PaymentIntent.objects.get().purpose_id == topup.pk
     # Back on the finished form after paying: nothing new either.
     client.post(first.url, {"decision": "approve"})
     deliver_webhooks(client)

@@ -17,7 +17,7 @@ from tapgo.identity.services import customer_create_guest
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp, ShareLink, Visit
 from tapgo.ordering.models import Order
-from tapgo.payments.models import PaymentIntent
+from tapgo.payments.models import PaymentIntent, Purpose
 from tapgo.shell.tests.test_flow import deliver_sandbox_webhooks
 
 JSON = {"Accept": "application/json"}
@@ -270,7 +270,7 @@ def test_an_order_through_a_shared_link_is_credited_to_the_sharer(client, app, p
     assert (order.scene, order.share) == ("share", link)
     # Paid through the sandbox: the console's report counts it.
     response = client.post(response.url)
-    intent = PaymentIntent.objects.get(order=order)
+    intent = PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=order.pk)
     client.post(reverse("payments:sandbox_page", args=[intent.public_id]), {"decision": "approve"})
     deliver_sandbox_webhooks(client)
     from datetime import timedelta

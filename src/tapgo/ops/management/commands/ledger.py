@@ -5,6 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from tapgo.flows.checks import verify_books
 from tapgo.payments import ledger
 
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, limit=50, **options):
         started = time.perf_counter()
-        breaches = ledger.verify(limit=limit)
+        breaches = verify_books(limit=limit)
         seconds = time.perf_counter() - started
         for breach in breaches:
             self.stderr.write(f"BREACH {breach}")

@@ -1,71 +1,47 @@
-"""Provider-facing endpoints: incoming webhooks, the sandbox provider's hosted pay page, the
+"""The pages where a customer pays on our own site: the sandbox provider's hosted page, the
 card page for Stripe payments and the page that sends a customer to WeChat Pay.
 
 The hosted page stands in for an external provider's checkout: its decision goes out only as
-a signed webhook (see providers/sandbox.py), never straight to the order.
+a signed webhook (payments/providers/sandbox.py), never straight to the order. Stripe's and
+WeChat's outcomes come from the provider (a webhook, or our question to it), never from the
+page.
 """
 
 import ipaddress
-import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csp import csp_override
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
-from tapgo.payments import services
-from tapgo.payments.models import IntentStatus
-from tapgo.payments.providers import WebhookRejected, wechatpay
+from tapgo.core import links
+from tapgo.flows.payment_events import reconcile_intent
+from tapgo.ordering.models import Order
+from tapgo.payments import services as payments
+from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose
+from tapgo.payments.providers import sandbox, wechatpay
 from tapgo.payments.providers import stripe as stripe_provider
 
-log = logging.getLogger(__name__)
-MAX_WEBHOOK_BYTES = 64 * 1024
 
-
-@csrf_exempt
-@require_POST
-def webhook(request, provider: str, account_id: str | None = None):
-    """Verified before anything is read; 200 once applied or seen before (so the provider
-    stops retrying), 400 for what fails verification, 503 for an event that needs another
-    one first (the provider delivers it again later)."""
-    body = request.body
-    if len(body) > MAX_WEBHOOK_BYTES:
-        return _refusal(provider, "too large", 400)
-    try:
-        outcome = services.webhook_receive(
-            provider=provider, body=body, headers=request.headers, account_id=account_id
-        )
-    except WebhookRejected as exc:
-        log.warning("%s webhook refused: %s", provider, exc)
-        return _refusal(provider, str(exc), 400)
-    except services.EventTooEarly as exc:
-        log.info("%s webhook deferred: %s", provider, exc)
-        return _refusal(provider, str(exc), 503)
-    return HttpResponse(outcome, content_type="text/plain")
-
-
-def _refusal(provider: str, message: str, status: int) -> HttpResponse:
-    if provider == wechatpay.NAME:  # WeChat Pay reads a JSON refusal, and then retries
-        return JsonResponse({"code": "FAIL", "message": message}, status=status)
-    return HttpResponse(message, status=status, content_type="text/plain")
+def return_url(intent: PaymentIntent) -> str:
+    """Where the customer goes back to from a provider's page: the order, or their cards."""
+    if intent.purpose == Purpose.ORDER:
+        order = Order.objects.select_related("app").get(pk=intent.purpose_id)
+        return links.order(order.app.slug, order.public_id)
+    return links.my_cards()
 
 
 @require_http_methods(["GET", "POST"])
 def sandbox_page(request, intent_id: str):
-    intent = services.access_intent(intent_id)
-    return_url = services.return_url(intent)
+    intent = payments.access_intent(intent_id)
+    back = return_url(intent)
     if request.method == "POST" and intent.status == IntentStatus.REQUIRES_ACTION:
-        services.sandbox_decide(intent=intent, approve=request.POST.get("decision") == "approve")
-        return redirect(return_url)
-    return render(
-        request,
-        "payments/sandbox_page.html",
-        {"intent": intent, "order": intent.order, "topup": intent.topup, "return_url": return_url},
-    )
+        sandbox.decide(intent=intent, approve=request.POST.get("decision") == "approve")
+        return redirect(back)
+    return render(request, "shell/pay/sandbox.html", {"intent": intent, "return_url": back})
 
 
 @require_http_methods(["GET", "POST"])
@@ -77,37 +53,38 @@ def stripe_page(request, intent_id: str):
 
 
 def _stripe_page(request, intent_id: str):
-    intent = services.access_intent(intent_id)
+    intent = payments.access_intent(intent_id)
     if intent.provider != stripe_provider.NAME:
         raise Http404
-    return_url = services.return_url(intent)
+    back = return_url(intent)
     outcome, status = None, 200
     if request.method == "POST":
         if request.POST.get("authenticated"):
-            outcome = stripe_provider.customer_authenticated(intent)
+            outcome = stripe_provider.customer_authenticated(intent, reconcile=reconcile_intent)
         else:
             outcome = stripe_provider.customer_pay(
-                intent, payment_method=request.POST.get("payment_method", "")
+                intent,
+                payment_method=request.POST.get("payment_method", ""),
+                return_url=back,
+                reconcile=reconcile_intent,
             )
         if outcome.status in ("confirming", "declined"):
             if outcome.message:
                 messages.error(request, outcome.message)
-            return redirect(return_url)
+            return redirect(back)
         status = 400 if outcome.status == "retry" else 200
         intent.refresh_from_db()
     elif intent.status == IntentStatus.REQUIRES_ACTION and not intent.provider_ref:
         try:  # the PaymentIntent is normally made before the customer is sent here
-            intent = services.intent_start(intent, return_url=return_url)
-        except services.PaymentError as exc:
+            intent = payments.intent_start(intent, return_url=back)
+        except payments.PaymentError as exc:
             outcome, status = stripe_provider.PageOutcome("retry", str(exc)), 503
     return render(
         request,
-        "payments/stripe_page.html",
+        "shell/pay/stripe.html",
         {
             "intent": intent,
-            "order": intent.order,
-            "topup": intent.topup,
-            "return_url": return_url,
+            "return_url": back,
             "publishable_key": intent.client_data.get("publishable_key", ""),
             "client_secret": outcome.client_secret if outcome else "",
             "error": outcome.message if outcome else "",
@@ -125,33 +102,27 @@ def wechatpay_page(request, intent_id: str):
     fresh link (WeChat's lasts five minutes). WeChat's notification marks the order paid,
     never this page. WeChat's own browser refuses H5 payments: the customer is told to open
     the page in their phone's browser."""
-    intent = services.access_intent(intent_id)
+    intent = payments.access_intent(intent_id)
     if intent.provider != wechatpay.NAME:
         raise Http404
-    return_url = services.return_url(intent)
+    back = return_url(intent)
     if intent.status != IntentStatus.REQUIRES_ACTION:
-        return redirect(return_url)
+        return redirect(back)
     in_wechat = "MicroMessenger" in request.headers.get("User-Agent", "")
     link = wechatpay.H5Link()
     if not in_wechat:
         link = wechatpay.h5_link(
             intent,
             client_ip=_client_ip(request),
-            return_url=request.build_absolute_uri(return_url),
+            return_url=request.build_absolute_uri(back),
+            reconcile=reconcile_intent,
         )
         if link.settled:
-            return redirect(return_url)
+            return redirect(back)
     return render(
         request,
-        "payments/wechatpay_page.html",
-        {
-            "intent": intent,
-            "order": intent.order,
-            "topup": intent.topup,
-            "return_url": return_url,
-            "link": link,
-            "in_wechat": in_wechat,
-        },
+        "shell/pay/wechatpay.html",
+        {"intent": intent, "return_url": back, "link": link, "in_wechat": in_wechat},
         status=503 if link.message else 200,
     )
 

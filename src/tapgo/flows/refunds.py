@@ -1,0 +1,48 @@
+"""Refunding part of a paid order, by item or by an amount: ordering takes the items (one
+conditional UPDATE each, so two refunds racing for the last item cannot both have it; back
+into stock if asked) and prices them; payments gives the money back across the order's
+payments (provider payments first, then stored value). One transaction: anything wrong
+changes nothing and says why (OrderingError)."""
+
+from django.db import transaction
+
+from tapgo.ordering import locks as ordering_locks
+from tapgo.ordering import services as ordering
+from tapgo.ordering.models import Order
+from tapgo.payments import services as payments
+from tapgo.payments.models import Purpose, Refund
+
+
+def order_refund(
+    *,
+    order: Order,
+    lines: dict[int, int] | None = None,
+    amount: int | None = None,
+    restock: bool = False,
+    reason: str,
+    by=None,
+) -> list[Refund]:
+    """Refund items ({line id: quantity}) or an amount of a paid order. Returns the refunds
+    made (provider payments first, then stored value)."""
+    wanted, reason = ordering.refund_check(order=order, lines=lines, amount=amount, reason=reason)
+    with transaction.atomic():
+        # The lock order: the order, then its intents. Holding the order's row puts this
+        # refund after any transition in flight (a cancelled order restocked already).
+        status = ordering_locks.lock_order(order.pk)
+        restock = bool(wanted) and restock and ordering.refund_restocks(status)
+        recorded = None
+        if wanted is not None:
+            amount = ordering.refund_items_take(order=order, wanted=wanted, restock=restock)
+            recorded = {str(pk): quantity for pk, quantity in sorted(wanted.items())}
+        try:
+            return payments.refund_purpose(
+                purpose=Purpose.ORDER,
+                purpose_id=order.pk,
+                amount=amount,
+                lines=recorded,
+                restock=restock,
+                reason=reason,
+                by=by,
+            )
+        except payments.RefundError as error:
+            raise ordering.OrderingError(str(error)) from None
