@@ -293,8 +293,8 @@ def seeded():
 def child_prepare(count: int, out: str) -> dict:
     """Place `count` orders, each with its started sandbox intent."""
     from tapgo.catalog.models import Product
-    from tapgo.identity.services import customer_create_guest
     from tapgo.flows.paying import intent_for_order
+    from tapgo.identity.services import customer_create_guest
     from tapgo.ordering.services import cart_add, order_place
     from tapgo.payments import services
 

@@ -31,6 +31,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.browser.watch import Watch
 from tests.push_endpoint import Device
 
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 
 PASSWORD = "correct horse battery"  # the `owner` fixture's
@@ -422,8 +423,8 @@ def test_permission_refused_the_inbox_still_gets_it_and_nothing_is_pushed(
         assert not PushSubscription.objects.exists()
 
         # The merchant marks it ready (the board's own services): the inbox has it, no push.
-        order = order_flows.order_accept(order=order)
-        order_flows.order_mark_ready(order=order)
+        order = order_flows.order_accept(actor=SYSTEM, order=order)
+        order_flows.order_mark_ready(actor=SYSTEM, order=order)
         expect(c.get_by_test_id("order-status")).to_have_attribute(
             "data-status", "ready", timeout=LIVE
         )
@@ -557,7 +558,9 @@ def test_the_merchant_switches_order_ready_off_and_the_customer_is_not_asked(
         expect(c.get_by_test_id("notify-card")).to_have_count(0)
 
         # Ready sends nothing: the app does not send that notification any more.
-        order_flows.order_mark_ready(order=order_flows.order_accept(order=order))
+        order_flows.order_mark_ready(
+            actor=SYSTEM, order=order_flows.order_accept(actor=SYSTEM, order=order)
+        )
         expect(c.get_by_test_id("order-status")).to_have_attribute(
             "data-status", "ready", timeout=LIVE
         )

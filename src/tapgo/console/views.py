@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tapgo.catalog import services as catalog
 from tapgo.console import forms
 from tapgo.core import live
+from tapgo.core.actors import Actor
 from tapgo.core.images import ImageRejected, image_store
 from tapgo.core.urls import absolute_url, safe_next
 from tapgo.flows import listings
@@ -614,12 +615,16 @@ def board_pause(request, merchant):
     return redirect("console:board", merchant.public_id)
 
 
-ORDER_ACTIONS = {
-    "accept": lambda order, reason: order_flows.order_accept(order=order),
-    "ready": lambda order, reason: order_flows.order_mark_ready(order=order),
-    "complete": lambda order, reason: order_flows.order_complete(order=order),
-    "reject": lambda order, reason: order_flows.order_reject(order=order, reason=reason),
-    "cancel": lambda order, reason: order_flows.order_cancel(order=order, reason=reason),
+ORDER_ACTIONS = {  # what ordering.order_actions names, to the flow that does it
+    "accept": lambda order, reason, actor: order_flows.order_accept(order=order, actor=actor),
+    "ready": lambda order, reason, actor: order_flows.order_mark_ready(order=order, actor=actor),
+    "complete": lambda order, reason, actor: order_flows.order_complete(order=order, actor=actor),
+    "reject": lambda order, reason, actor: order_flows.order_reject(
+        order=order, reason=reason, actor=actor
+    ),
+    "cancel": lambda order, reason, actor: order_flows.order_cancel(
+        order=order, reason=reason, actor=actor
+    ),
 }
 
 
@@ -631,7 +636,7 @@ def order_action(request, merchant, order_id: str, action: str):
     order = ordering.access_order_for_merchant(merchant=merchant, public_id=order_id)
     reason = request.POST.get("reason", "")
     try:
-        order = ORDER_ACTIONS[action](order, reason)
+        order = ORDER_ACTIONS[action](order, reason, Actor.staff(request.user))
     except ordering.OrderingError as error:
         if _wants_json(request):
             return JsonResponse({"ok": False, "error": str(error)}, status=409)
@@ -668,7 +673,7 @@ def order_detail(request, merchant, order_id: str):
         {
             "order": order,
             "lines": lines,
-            "events": list(order.events.order_by("pk")),
+            "timeline": ordering.order_timeline(order),
             "intent": payments.latest_attempt(Purpose.ORDER, order.pk),
             "active": order.status in ordering.ACTIVE,
             **money.order_money(request, order, lines),

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from django.db import transaction
 
 from tapgo.core import links
+from tapgo.core.actors import Actor
 from tapgo.identity.models import Customer
 from tapgo.messaging import services as messaging
 from tapgo.miniapps.models import MiniApp
@@ -85,26 +86,26 @@ def _move(order: Order, step: Callable[[], object]) -> Order:
     return order
 
 
-def order_accept(*, order: Order) -> Order:
-    return _move(order, lambda: ordering.order_accept(order=order))
+def order_accept(*, order: Order, actor: Actor) -> Order:
+    return _move(order, lambda: ordering.order_accept(order=order, actor=actor))
 
 
-def order_mark_ready(*, order: Order) -> Order:
-    return _move(order, lambda: ordering.order_mark_ready(order=order))
+def order_mark_ready(*, order: Order, actor: Actor) -> Order:
+    return _move(order, lambda: ordering.order_mark_ready(order=order, actor=actor))
 
 
-def order_complete(*, order: Order) -> Order:
-    return _move(order, lambda: ordering.order_complete(order=order))
+def order_complete(*, order: Order, actor: Actor) -> Order:
+    return _move(order, lambda: ordering.order_complete(order=order, actor=actor))
 
 
-def order_reject(*, order: Order, reason: str) -> Order:
+def order_reject(*, order: Order, reason: str, actor: Actor) -> Order:
     """Reject a new order (with a reason the customer sees); it is refunded."""
-    return _move(order, lambda: ordering.order_reject(order=order, reason=reason))
+    return _move(order, lambda: ordering.order_reject(order=order, reason=reason, actor=actor))
 
 
-def order_cancel(*, order: Order, reason: str) -> Order:
+def order_cancel(*, order: Order, reason: str, actor: Actor) -> Order:
     """Cancel by the merchant (with a reason; a paid order is refunded)."""
-    return _move(order, lambda: ordering.order_cancel(order=order, reason=reason))
+    return _move(order, lambda: ordering.order_cancel(order=order, reason=reason, actor=actor))
 
 
 def order_cancel_unpaid(*, order: Order) -> Order:

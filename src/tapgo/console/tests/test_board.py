@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tapgo.console.tests.conftest import paid_order
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.identity.services import customer_create_guest
 from tapgo.merchants.models import Merchant
@@ -76,7 +77,7 @@ def test_reject_needs_a_reason_and_gives_stock_back(owner_client, merchant, app,
 
 def test_cancel_with_a_reason(owner_client, merchant, app, product):
     order = paid_order(app, product)
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     _act(owner_client, merchant, order, "cancel", reason="Machine broke")
     order.refresh_from_db()
     assert order.status == "cancelled"
@@ -173,7 +174,7 @@ def test_events_stream_a_newly_paid_order_with_its_card(
     assert f'id="order-{order.public_id}"' in paid["data"]["html"]
     assert "Table 3" in paid["data"]["html"]
     # reconnecting with Last-Event-ID resumes after it: nothing twice
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     again = _read_stream(client.get(url, {"after": after}, HTTP_LAST_EVENT_ID=str(paid["id"])))
     assert [(f["data"]["event"], f["data"]["status"]) for f in again] == [("accepted", "accepted")]
     # another merchant's events never show
@@ -212,7 +213,7 @@ def test_pause_ordering_with_a_reason(owner_client, merchant, app, product):
 
 def test_order_detail_shows_lines_status_and_history(owner_client, merchant, app, product):
     order = paid_order(app, product, quantity=2, note="Extra hot")
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     url = reverse("console:order", args=[merchant.public_id, order.public_id])
     html = owner_client.get(url).content.decode()
     assert order.number in html and "Latte" in html and "Extra hot" in html

@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import transaction
 
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.flows.customers import customer_merge
 from tapgo.identity.models import Customer
@@ -72,7 +73,7 @@ def points_on(library):
 @pytest.fixture
 def paid(order, library):
     assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
-    return order_flows.order_accept(order=order)
+    return order_flows.order_accept(actor=SYSTEM, order=order)
 
 
 def _order_subject(order) -> str:
@@ -202,8 +203,8 @@ def test_paying_grants_one_order_message_and_a_cancel_after_ready_has_none_left(
         None,
     )
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_mark_ready(order=paid)
-        order_flows.order_cancel(order=paid, reason="Out of milk")
+        order_flows.order_mark_ready(actor=SYSTEM, order=paid)
+        order_flows.order_cancel(actor=SYSTEM, order=paid, reason="Out of milk")
     message = Message.objects.get(customer=customer)
     assert (message.template.key, message.consent_id) == ("order_ready", grant.pk)
     grant.refresh_from_db()
@@ -222,8 +223,8 @@ def test_an_explicit_consent_for_the_cancel_sends_it_after_the_grant_is_used(
         customer=customer, app=paid.app, key="order_cancelled", subject=subject
     )
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_mark_ready(order=paid)
-        order_flows.order_cancel(order=paid, reason="Out of milk")
+        order_flows.order_mark_ready(actor=SYSTEM, order=paid)
+        order_flows.order_cancel(actor=SYSTEM, order=paid, reason="Out of milk")
     messages = {m.template.key: m for m in Message.objects.filter(customer=customer)}
     assert set(messages) == {"order_ready", "order_cancelled"}
     grant = Consent.objects.get(kind=Consent.Kind.GRANT)
@@ -249,7 +250,7 @@ def test_an_explicit_one_time_consent_is_used_before_the_grant(
         customer=customer, app=paid.app, key="order_ready", subject=subject
     )
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_mark_ready(order=paid)
+        order_flows.order_mark_ready(actor=SYSTEM, order=paid)
     ready = Message.objects.get(customer=customer)
     assert ready.consent_id == explicit.pk
     grant = Consent.objects.get(kind=Consent.Kind.GRANT)
@@ -258,7 +259,7 @@ def test_an_explicit_one_time_consent_is_used_before_the_grant(
     assert anything.status == Consent.Status.ACTIVE
 
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_cancel(order=paid, reason="Out of milk")
+        order_flows.order_cancel(actor=SYSTEM, order=paid, reason="Out of milk")
     cancelled = Message.objects.get(customer=customer, template__key="order_cancelled")
     assert cancelled.consent_id == grant.pk
     grant.refresh_from_db()
@@ -283,14 +284,14 @@ def test_consents_about_an_order_end_when_it_completes(
         customer=customer, app=paid.app, key="order_ready", subject="order:anotherorder1"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_mark_ready(order=paid)
+        order_flows.order_mark_ready(actor=SYSTEM, order=paid)
     grant = Consent.objects.get(kind=Consent.Kind.GRANT)
     assert Message.objects.get().consent_id == grant.pk  # ready used the grant
     assert messaging.consent_covers(
         customer=customer, app=paid.app, key="order_cancelled", subject=subject
     )
 
-    order_flows.order_complete(order=paid)
+    order_flows.order_complete(actor=SYSTEM, order=paid)
 
     cancel.refresh_from_db()
     assert (cancel.status, cancel.used_at) == (Consent.Status.ENDED, None)
@@ -314,16 +315,16 @@ def test_a_cancel_message_goes_out_before_the_order_s_consents_end(
     the same transaction that then ends what is left about the order: the unused "tell me
     when it's ready"."""
     assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
-    paid = order_flows.order_accept(order=order) if end == "cancel" else order
+    paid = order_flows.order_accept(actor=SYSTEM, order=order) if end == "cancel" else order
     subject = _order_subject(paid)
     waiting = messaging.consent_give(
         customer=customer, app=paid.app, key="order_ready", subject=subject
     )
     with django_capture_on_commit_callbacks(execute=True):
         if end == "cancel":
-            order_flows.order_cancel(order=paid, reason="Out of milk")
+            order_flows.order_cancel(actor=SYSTEM, order=paid, reason="Out of milk")
         else:
-            order_flows.order_reject(order=paid, reason="Out of milk")
+            order_flows.order_reject(actor=SYSTEM, order=paid, reason="Out of milk")
     message = Message.objects.get(customer=customer)
     grant = Consent.objects.get(kind=Consent.Kind.GRANT)
     assert (message.template.key, message.consent_id) == ("order_cancelled", grant.pk)
@@ -362,7 +363,7 @@ def test_an_ended_consent_cannot_be_turned_off_or_emailed(paid, customer, librar
     waiting = messaging.consent_give(
         customer=customer, app=paid.app, key="order_ready", subject=subject
     )
-    order_flows.order_cancel(order=paid, reason="Closed early")
+    order_flows.order_cancel(actor=SYSTEM, order=paid, reason="Closed early")
     assert not messaging.consent_revoke(customer=customer, public_id=waiting.public_id)
     assert not messaging.consent_set_email(
         customer=customer, public_id=waiting.public_id, email=True

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.messaging import services as messaging
 from tapgo.messaging.models import Consent, Delivery, Message
@@ -18,9 +19,9 @@ def test_paying_grants_one_message_that_ready_uses(
 ):
     grant = Consent.objects.get(customer=customer, kind=Consent.Kind.GRANT)
     assert grant.subject == f"order:{paid.public_id}"
-    order_flows.order_accept(order=paid)
+    order_flows.order_accept(actor=SYSTEM, order=paid)
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_mark_ready(order=paid)
+        order_flows.order_mark_ready(actor=SYSTEM, order=paid)
     message = Message.objects.get(customer=customer)
     assert message.template.key == "order_ready"
     assert message.delivered_at is not None  # the immediate task backend delivered it
@@ -37,9 +38,9 @@ def test_paying_grants_one_message_that_ready_uses(
 
 
 def test_cancelling_after_ready_has_no_consent_left(paid, customer):
-    order_flows.order_accept(order=paid)
-    order_flows.order_mark_ready(order=paid)
-    order_flows.order_cancel(order=paid, reason="Out of milk")
+    order_flows.order_accept(actor=SYSTEM, order=paid)
+    order_flows.order_mark_ready(actor=SYSTEM, order=paid)
+    order_flows.order_cancel(actor=SYSTEM, order=paid, reason="Out of milk")
     assert Message.objects.filter(customer=customer).count() == 1
 
 
@@ -56,9 +57,9 @@ def test_a_push_reaches_the_device_encrypted(
         p256dh=sub["keys"]["p256dh"],
         auth=sub["keys"]["auth"],
     )
-    order_flows.order_accept(order=paid)
+    order_flows.order_accept(actor=SYSTEM, order=paid)
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_mark_ready(order=paid)
+        order_flows.order_mark_ready(actor=SYSTEM, order=paid)
     push = push_endpoint.wait_for(1, "/phone")[0]
     assert push.headers["content-encoding"] == "aes128gcm"
     assert push.headers["authorization"].startswith("vapid t=")

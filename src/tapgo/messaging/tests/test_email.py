@@ -14,6 +14,7 @@ from django.core import signing
 from django.test import Client
 from django.utils import timezone, translation
 
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.identity.models import Customer
 from tapgo.messaging import delivery
@@ -189,9 +190,9 @@ def test_the_grant_from_paying_never_emails(
         customer=signed_in, app=app, checkout_key="k-mail", fulfilment="pickup", pickup_name="Ann"
     )
     assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_mark_ready(order=order)
+        order_flows.order_mark_ready(actor=SYSTEM, order=order)
 
     message = Message.objects.get(customer=signed_in)
     assert message.consent.kind == Consent.Kind.GRANT
@@ -219,9 +220,9 @@ def test_the_grant_speaks_the_language_the_order_was_placed_in(
         assert messaging.consent_set_email(
             customer=signed_in, public_id=grant.public_id, email=True
         )
-        order_flows.order_accept(order=order)
+        order_flows.order_accept(actor=SYSTEM, order=order)
         with django_capture_on_commit_callbacks(execute=True):
-            order_flows.order_mark_ready(order=order)
+            order_flows.order_mark_ready(actor=SYSTEM, order=order)
 
     message = Message.objects.get(customer=signed_in)
     assert (message.consent_id, message.language) == (grant.pk, "zh-hans")

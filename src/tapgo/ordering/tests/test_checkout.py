@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone, translation
 
 from tapgo.catalog.models import Product, Variant
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.flows.customers import sign_in
 from tapgo.flows.listings import product_set_available, product_update
@@ -135,7 +136,7 @@ def test_stock_comes_back(order, product, how):
         order_flows.order_cancel_unpaid(order=order)
     else:
         assert order_flows.order_mark_paid(order=order, amount=order.total, currency="CNY")
-        order_flows.order_reject(order=order, reason="Out of milk")
+        order_flows.order_reject(actor=SYSTEM, order=order, reason="Out of milk")
     assert stock(product) == 20
 
 
@@ -496,7 +497,7 @@ def test_the_board_shows_paid_orders_only(order, merchant, other_merchant):
 def test_events_feed_each_status(order, merchant, other_merchant):
     first = services.last_event_id(merchant=merchant)
     order_flows.order_mark_paid(order=order, amount=order.total, currency="CNY")
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     events = services.events_after(merchant=merchant, after=first)
     assert [e.status for e in events] == ["paid", "accepted"]
     assert services.events_after(merchant=other_merchant) == []

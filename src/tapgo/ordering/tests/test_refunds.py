@@ -4,6 +4,7 @@ back on request, the payments refunded, and nothing changed by a refused refund.
 import pytest
 
 from tapgo.catalog.models import Product
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.flows import paying
 from tapgo.flows import refunds as refund_flows
@@ -175,7 +176,7 @@ def test_cancelling_after_an_item_refund_releases_only_the_rest(paid, product, r
     line = paid.lines.get()
     refund_flows.order_refund(order=paid, lines={line.pk: 1}, restock=restock, reason="Cold")
     assert stock(product) == (19 if restock else 18)
-    order_flows.order_cancel(order=paid, reason="Closed early")
+    order_flows.order_cancel(actor=SYSTEM, order=paid, reason="Closed early")
     # The refunded latte was put back (or written off) when it was refunded; only the other
     # one comes back with the cancellation.
     assert stock(product) == (20 if restock else 19)

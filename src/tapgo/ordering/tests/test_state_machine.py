@@ -6,11 +6,12 @@ import pytest
 from django.utils import timezone
 
 from tapgo.catalog.models import Product
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.flows.paying import intent_for_order
 from tapgo.ordering import services
 from tapgo.ordering.models import Order, OrderEvent, OrderStatus
-from tapgo.ordering.services import RELEASES_STOCK, TRANSITIONS, TransitionError
+from tapgo.ordering.services import RELEASES_STOCK, TRANSITIONS, TransitionError, transitions
 from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose
 
 S = OrderStatus
@@ -41,18 +42,19 @@ def _force(order: Order, status: str) -> Order:
 def _move(order: Order, to: str) -> Order:
     """Move through the public service for each target status."""
     if to == S.ACCEPTED:
-        return order_flows.order_accept(order=order)
+        return order_flows.order_accept(actor=SYSTEM, order=order)
     if to == S.READY:
-        return order_flows.order_mark_ready(order=order)
+        return order_flows.order_mark_ready(actor=SYSTEM, order=order)
     if to == S.COMPLETED:
-        return order_flows.order_complete(order=order)
+        return order_flows.order_complete(actor=SYSTEM, order=order)
     if to == S.REJECTED:
-        return order_flows.order_reject(order=order, reason="Out of milk")
+        return order_flows.order_reject(actor=SYSTEM, order=order, reason="Out of milk")
     if to == S.CANCELLED:
-        return order_flows.order_cancel(order=order, reason="Closing early")
+        return order_flows.order_cancel(actor=SYSTEM, order=order, reason="Closing early")
     # Paid comes only from a verified webhook and expired only from the clock: the state
     # machine underneath is the same for both.
-    return services._transition(order, to, **({"paid_at": timezone.now()} if to == S.PAID else {}))
+    paid = {"paid_at": timezone.now()} if to == S.PAID else {}
+    return transitions._transition(order, to, actor=SYSTEM, **paid)
 
 
 def _snapshot(order: Order, product: Product):
@@ -106,11 +108,11 @@ def test_forbidden_transition_raises_and_changes_nothing(order, product, src, ds
 def test_a_stale_copy_cannot_move_an_order_that_moved_meanwhile(order, product):
     _force(order, S.PAID)
     stale = Order.objects.get(pk=order.pk)
-    order_flows.order_reject(order=order, reason="Out of milk")
+    order_flows.order_reject(actor=SYSTEM, order=order, reason="Out of milk")
     stock = Product.objects.get(pk=product.pk).stock
 
     with pytest.raises(TransitionError):
-        order_flows.order_accept(order=stale)
+        order_flows.order_accept(actor=SYSTEM, order=stale)
 
     assert Order.objects.get(pk=order.pk).status == S.REJECTED
     assert stale.status == S.REJECTED  # refreshed, so the page can show the truth
@@ -145,9 +147,9 @@ def test_mark_paid(order):
 def test_reject_and_cancel_need_a_reason(order):
     _force(order, S.PAID)
     with pytest.raises(services.OrderingError):
-        order_flows.order_reject(order=order, reason="   ")
+        order_flows.order_reject(actor=SYSTEM, order=order, reason="   ")
     with pytest.raises(services.OrderingError):
-        order_flows.order_cancel(order=order, reason="")
+        order_flows.order_cancel(actor=SYSTEM, order=order, reason="")
     assert Order.objects.get(pk=order.pk).status == S.PAID
 
 

@@ -15,6 +15,7 @@ import threading
 import pytest
 from django.db import connection
 
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import paying, payment_events
 from tapgo.identity.models import Customer
 from tapgo.ordering.models import Order, OrderStatus
@@ -299,7 +300,7 @@ def test_a_split_payment_refunded_twice_at_once_goes_back_once(
         if i == 0:
             from tapgo.flows.orders import order_cancel
 
-            return order_cancel(order=fresh, reason="Closed early")
+            return order_cancel(actor=SYSTEM, order=fresh, reason="Closed early")
         return services.refund_purpose(
             purpose=Purpose.ORDER, purpose_id=fresh.pk, amount=5200, reason="Complaint"
         )

@@ -47,6 +47,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.flows import paying, payment_events
 from tapgo.flows.checks import verify_books
@@ -474,20 +475,20 @@ class Books(RuleBasedStateMachine):
             S.READY: (order_flows.order_complete, S.COMPLETED),
         }
         if action == "move on" and status in steps:
-            steps[status][0](order=self._order(order))
+            steps[status][0](order=self._order(order), actor=SYSTEM)
             self.m_orders[order].status = steps[status][1]
             return
         if action == "move on":
             with pytest.raises(ordering.TransitionError):
-                order_flows.order_accept(order=self._order(order))
+                order_flows.order_accept(actor=SYSTEM, order=self._order(order))
             return
         allowed = {S.PAID} if action == "reject" else {S.PENDING_PAYMENT, *ACTIVE}
         act = order_flows.order_reject if action == "reject" else order_flows.order_cancel
         if status not in allowed:
             with pytest.raises(ordering.TransitionError):
-                act(order=self._order(order), reason="Out of milk")
+                act(order=self._order(order), reason="Out of milk", actor=SYSTEM)
             return
-        act(order=self._order(order), reason="Out of milk")
+        act(order=self._order(order), reason="Out of milk", actor=SYSTEM)
         if status == S.PENDING_PAYMENT:
             self._m_end_unpaid(order, S.CANCELLED)
         else:

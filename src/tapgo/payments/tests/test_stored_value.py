@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.flows import paying
 from tapgo.identity.models import Customer
@@ -130,7 +131,7 @@ def test_a_split_payment_is_paid_when_the_provider_part_lands(order, merchant, m
     assert order.status == OrderStatus.PAID
     assert stored_value.balance(merchant, member) == 0
     # Cancelling refunds each part to where it came from.
-    order_flows.order_cancel(order=order, reason="Closed early")
+    order_flows.order_cancel(actor=SYSTEM, order=order, reason="Closed early")
     deliver_outbox()
     assert stored_value.balance(merchant, member) == 2000
     provider_part.refresh_from_db()

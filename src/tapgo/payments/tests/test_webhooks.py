@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.flows.paying import intent_for_order
 from tapgo.flows.payment_events import webhook_receive
@@ -268,10 +269,10 @@ def test_rejecting_or_cancelling_a_paid_order_refunds_it(order, intent, how):
     deliver(event(intent))
     order.refresh_from_db()
     if how == "reject":
-        order_flows.order_reject(order=order, reason="Out of milk")
+        order_flows.order_reject(actor=SYSTEM, order=order, reason="Out of milk")
     else:
-        order_flows.order_accept(order=order)
-        order_flows.order_cancel(order=order, reason="Machine broke")
+        order_flows.order_accept(actor=SYSTEM, order=order)
+        order_flows.order_cancel(actor=SYSTEM, order=order, reason="Machine broke")
     assert fully_refunded(intent)
     assert intent.refunded_amount == order.total
 
@@ -279,9 +280,9 @@ def test_rejecting_or_cancelling_a_paid_order_refunds_it(order, intent, how):
 def test_completing_a_paid_order_keeps_the_money(order, intent):
     deliver(event(intent))
     order.refresh_from_db()
-    order_flows.order_accept(order=order)
-    order_flows.order_mark_ready(order=order)
-    order_flows.order_complete(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
+    order_flows.order_mark_ready(actor=SYSTEM, order=order)
+    order_flows.order_complete(actor=SYSTEM, order=order)
     assert status(intent) == IntentStatus.SUCCEEDED
 
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 from tests.push_endpoint import Device
 
+from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.identity.models import Customer
 from tapgo.messaging import push
@@ -137,13 +138,13 @@ def test_no_card_once_the_order_is_final_or_not_paid(client, app, product, statu
         order = place_order(client, app, product)
     else:
         order = paid_order(client, app, product)
-        order_flows.order_accept(order=order)
+        order_flows.order_accept(actor=SYSTEM, order=order)
         if status == "cancelled":
-            order_flows.order_cancel(order=order, reason="Out of milk")
+            order_flows.order_cancel(actor=SYSTEM, order=order, reason="Out of milk")
         else:
-            order_flows.order_mark_ready(order=order)
+            order_flows.order_mark_ready(actor=SYSTEM, order=order)
             if status == "completed":
-                order_flows.order_complete(order=order)
+                order_flows.order_complete(actor=SYSTEM, order=order)
     order.refresh_from_db()
     assert order.status != OrderStatus.ACCEPTED
     html = text(client.get(order_url(order)))
@@ -152,7 +153,7 @@ def test_no_card_once_the_order_is_final_or_not_paid(client, app, product, statu
 
 def test_an_accepted_order_still_asks(client, app, product):
     order = paid_order(client, app, product)
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     assert 'data-testid="notify-card"' in text(client.get(order_url(order)))
 
 
@@ -182,9 +183,9 @@ def test_asking_twice_is_one_consent_and_the_message_uses_it(
     html = text(client.get(order_url(order)))
     assert "We&#x27;ll tell you in your inbox when it&#x27;s ready." in html
     assert 'data-testid="notify-covered"' in html
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_mark_ready(order=order)
+        order_flows.order_mark_ready(actor=SYSTEM, order=order)
     assert Message.objects.get(customer=customer).consent_id == asked.pk
 
 
@@ -230,8 +231,8 @@ def test_another_customers_order_or_app_is_404(client, app, product, other_merch
 
 def test_asking_after_the_order_is_ready_changes_nothing(client, app, product):
     order = paid_order(client, app, product)
-    order_flows.order_accept(order=order)
-    order_flows.order_mark_ready(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
+    order_flows.order_mark_ready(actor=SYSTEM, order=order)
     html = text(client.post(notify_url(order), follow=True))
     assert "past that point" in html
     assert not Consent.objects.filter(template__key="order_ready").exists()
@@ -306,12 +307,12 @@ def test_an_order_that_is_over_leaves_the_list(client, app, product, end):
     )
     follower(order.customer, app)
     assert text(client.get(reverse("shell:notifications"))).count('data-testid="consent"') == 3
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     if end == "complete":
-        order_flows.order_mark_ready(order=order)
-        order_flows.order_complete(order=order)
+        order_flows.order_mark_ready(actor=SYSTEM, order=order)
+        order_flows.order_complete(actor=SYSTEM, order=order)
     else:
-        order_flows.order_cancel(order=order, reason="Closed early")
+        order_flows.order_cancel(actor=SYSTEM, order=order, reason="Closed early")
     html = text(client.get(reverse("shell:notifications")))
     assert html.count('data-testid="consent"') == 1  # following the account goes on
     assert f"Order {order.number}" not in html and "New article" in html
@@ -689,9 +690,9 @@ def test_opening_a_message_reads_it_and_records_a_notification_visit(
     client, app, product, django_capture_on_commit_callbacks
 ):
     order = paid_order(client, app, product)
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     with django_capture_on_commit_callbacks(execute=True):
-        order_flows.order_mark_ready(order=order)
+        order_flows.order_mark_ready(actor=SYSTEM, order=order)
     message = Message.objects.get()
     assert badge(text(client.get(reverse("shell:inbox")))) == 1
     response = client.get(reverse("shell:message_open", args=[message.public_id]))
@@ -707,9 +708,9 @@ def test_opening_a_message_reads_it_and_records_a_notification_visit(
 
 def _ready_message(client, app, product, capture) -> Message:
     order = paid_order(client, app, product)
-    order_flows.order_accept(order=order)
+    order_flows.order_accept(actor=SYSTEM, order=order)
     with capture(execute=True):
-        order_flows.order_mark_ready(order=order)
+        order_flows.order_mark_ready(actor=SYSTEM, order=order)
     return Message.objects.get()
 
 

@@ -1,0 +1,157 @@
+"""The cart: one per customer per mini app, kept on the server; adding to it is decided by
+the database (concurrent adds from two tabs each count)."""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tapgo.catalog.models import Product
+from tapgo.core.ids import is_public_id
+from tapgo.identity.models import Customer
+from tapgo.miniapps.models import MiniApp
+from tapgo.ordering.models import MAX_LINE_QUANTITY, Cart, CartLine
+from tapgo.ordering.services.base import OrderingError, check_text
+
+
+def _cart(customer: Customer, app: MiniApp) -> Cart:
+    cart = Cart.objects.filter(customer=customer, app=app).first()
+    if cart is not None:
+        return cart
+    try:
+        with transaction.atomic():
+            return Cart.objects.create(customer=customer, app=app, merchant_id=app.merchant_id)
+    except IntegrityError:  # another tab made it first
+        return Cart.objects.get(customer=customer, app=app)
+
+
+def _check_quantity(quantity: int, *, allow_zero: bool = False) -> int:
+    low = 0 if allow_zero else 1
+    if not isinstance(quantity, int) or not low <= quantity <= MAX_LINE_QUANTITY:
+        raise OrderingError(
+            _("Choose a quantity from %(low)d to %(high)d.")
+            % {"low": low, "high": MAX_LINE_QUANTITY}
+        )
+    return quantity
+
+
+def _sellable(app: MiniApp, product_public_id: str, variant_public_id: str | None):
+    if not is_public_id(product_public_id):
+        raise OrderingError(_("This item is no longer on the menu."))
+    product = (
+        Product.objects.for_merchant(app.merchant_id)
+        .filter(public_id=product_public_id)
+        .prefetch_related("variants")
+        .first()
+    )
+    if product is None:
+        raise OrderingError(_("This item is no longer on the menu."))
+    if not product.available:
+        raise OrderingError(_("%(name)s is sold out.") % {"name": product.name})
+    variants = list(product.variants.all())
+    variant = None
+    if variants:
+        variant = next((v for v in variants if v.public_id == variant_public_id), None)
+        if variant is None:
+            raise OrderingError(_("Choose an option for %(name)s.") % {"name": product.name})
+    elif variant_public_id:
+        raise OrderingError(_("This option is no longer on the menu."))
+    return product, variant
+
+
+def cart_add(
+    *,
+    customer: Customer,
+    app: MiniApp,
+    product_public_id: str,
+    variant_public_id: str | None = None,
+    quantity: int = 1,
+) -> Cart:
+    """Add to the cart. Concurrent adds (two tabs) each count: the UPDATE adds in the database."""
+    _check_quantity(quantity)
+    product, variant = _sellable(app, product_public_id, variant_public_id)
+    cart = _cart(customer, app)
+    key = variant.pk if variant else 0
+    for _attempt in range(3):
+        with transaction.atomic():
+            lines = CartLine.objects.filter(cart=cart, product=product, variant_key=key)
+            if lines.filter(quantity__lte=MAX_LINE_QUANTITY - quantity).update(
+                quantity=F("quantity") + quantity
+            ):
+                Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+                return cart
+            if lines.filter(quantity__gt=MAX_LINE_QUANTITY - quantity).exists():
+                raise OrderingError(
+                    _("At most %(n)d of one item per order.") % {"n": MAX_LINE_QUANTITY}
+                )
+            if lines.exists():
+                # The other tab's line committed between our UPDATE and now (PostgreSQL reads
+                # each statement afresh): add to it on the next pass.
+                continue
+            try:
+                with transaction.atomic():
+                    CartLine.objects.create(
+                        cart=cart,
+                        product=product,
+                        variant=variant,
+                        variant_key=key,
+                        quantity=quantity,
+                    )
+                Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+                return cart
+            except IntegrityError:
+                continue  # the other tab created the line: add to it on the next pass
+    raise OrderingError(_("The cart is busy. Try again."))
+
+
+def cart_set_quantity(*, customer: Customer, app: MiniApp, line_id: int, quantity: int) -> None:
+    _check_quantity(quantity, allow_zero=True)
+    lines = CartLine.objects.filter(pk=line_id, cart__customer=customer, cart__app=app)
+    if quantity == 0:
+        lines.delete()
+    elif not lines.update(quantity=quantity):
+        raise OrderingError(_("That item is no longer in your cart."))
+
+
+def cart_set_note(*, customer: Customer, app: MiniApp, note: str) -> None:
+    check_text(note)
+    if len(note) > 200:
+        raise OrderingError(_("The note has at most 200 characters."))
+    Cart.objects.filter(pk=_cart(customer, app).pk).update(note=note.strip())
+
+
+def cart_set_table(*, customer: Customer, app: MiniApp, table_label: str) -> None:
+    Cart.objects.filter(pk=_cart(customer, app).pk).update(table_label=table_label)
+
+
+@dataclass
+class CartView:
+    cart: Cart | None
+    lines: list[CartLine]
+    total: int
+    count: int
+    currency: str
+
+
+def cart_view(*, customer: Customer | None, app: MiniApp) -> CartView:
+    """The cart with current prices: two queries."""
+    currency = app.merchant.currency
+    if customer is None or not getattr(customer, "pk", None):
+        return CartView(None, [], 0, 0, currency)
+    cart = Cart.objects.filter(customer=customer, app=app).first()
+    if cart is None:
+        return CartView(None, [], 0, 0, currency)
+    lines = list(CartLine.objects.filter(cart=cart).select_related("product", "variant"))
+    for line in lines:
+        line.unit_price = line.variant.price if line.variant else line.product.price
+        line.subtotal = line.unit_price * line.quantity
+        line.name = (
+            _("%(product)s (%(variant)s)")
+            % {"product": line.product.name, "variant": line.variant.name}
+            if line.variant
+            else line.product.name
+        )
+    total = sum(line.subtotal for line in lines)
+    return CartView(cart, lines, total, sum(line.quantity for line in lines), currency)

@@ -1,0 +1,154 @@
+"""What the interfaces show of orders: access by public id (404 for another's), the live
+board, a customer's orders, the event feed, and what staff can do next with an order."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext_lazy
+
+from tapgo.core.actors import ActorKind
+from tapgo.core.ids import is_public_id
+from tapgo.identity.models import Customer
+from tapgo.ordering.models import Order, OrderEvent, OrderStatus
+from tapgo.ordering.services.transitions import ACTIVE, TRANSITIONS
+
+S = OrderStatus
+
+ORDER_ID_LENGTH = Order._meta.get_field("public_id").id_length
+
+
+def access_order_for_merchant(*, merchant, public_id: str) -> Order:
+    if not is_public_id(public_id, ORDER_ID_LENGTH):
+        raise Http404
+    order = Order.objects.for_merchant(merchant).filter(public_id=public_id).first()
+    if order is None:
+        raise Http404
+    return order
+
+
+def access_order_for_customer(*, customer: Customer | None, public_id: str) -> Order:
+    if customer is None or not getattr(customer, "pk", None):
+        raise Http404
+    if not is_public_id(public_id, ORDER_ID_LENGTH):
+        raise Http404
+    order = (
+        Order.objects.select_related("app", "merchant", "store")
+        .filter(customer=customer, public_id=public_id)
+        .first()
+    )
+    if order is None:
+        raise Http404
+    return order
+
+
+def board_orders(merchant):
+    """The live board: paid and in-progress orders with their lines, in two queries."""
+    return (
+        Order.objects.for_merchant(merchant)
+        .filter(status__in=ACTIVE)
+        .prefetch_related("lines")
+        .order_by("paid_at", "id")
+    )
+
+
+def orders_of_customer(customer: Customer | None):
+    if customer is None or not getattr(customer, "pk", None):
+        return Order.objects.none()
+    return (
+        Order.objects.filter(customer=customer)
+        .select_related("app", "store")
+        .order_by("-created_at")
+    )
+
+
+def events_after(*, merchant=None, order: Order | None = None, after: int = 0, limit: int = 100):
+    """Events newer than `after`, oldest first: what a live page has not seen yet."""
+    events = OrderEvent.objects.filter(pk__gt=after).select_related("order").order_by("pk")
+    if merchant is not None:
+        events = events.for_merchant(merchant)
+    if order is not None:
+        events = events.filter(order=order)
+    return list(events[:limit])
+
+
+def last_event_id(*, merchant=None, order: Order | None = None) -> int:
+    events = OrderEvent.objects.all()
+    if merchant is not None:
+        events = events.for_merchant(merchant)
+    if order is not None:
+        events = events.filter(order=order)
+    return events.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+# --- what staff can do next -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderAction:
+    """One thing staff can do with an order now, as the console offers it."""
+
+    name: str  # accept, ready, complete, reject or cancel (the console's URL says which)
+    label: str
+    primary: bool = False  # the next step along the board
+    reason: str = ""  # asked before a way out: what the field is labelled
+    placeholder: str = ""  # an example of a reason
+    confirm: str = ""  # the way out's button
+
+
+# The board's way through an order, and its ways out (with a reason the customer sees, and
+# the payment refunded): (action, the status it leads to, its label), by status.
+STEP = {
+    S.PAID: ("accept", S.ACCEPTED, pgettext_lazy("order action", "Accept")),
+    S.ACCEPTED: ("ready", S.READY, pgettext_lazy("order action", "Ready")),
+    S.READY: ("complete", S.COMPLETED, pgettext_lazy("order action", "Complete")),
+}
+WAY_OUT = {
+    S.PAID: ("reject", S.REJECTED, pgettext_lazy("order action", "Reject")),
+    S.ACCEPTED: ("cancel", S.CANCELLED, pgettext_lazy("order action", "Cancel")),
+    S.READY: ("cancel", S.CANCELLED, pgettext_lazy("order action", "Cancel")),
+}
+CONFIRM = {"reject": _lazy("Reject order"), "cancel": _lazy("Cancel order")}
+EXAMPLE = {"reject": _lazy("e.g. Sold out today")}
+
+
+def order_actions(order: Order) -> list[OrderAction]:
+    """What staff can do next with this order: the next step and the way out, each only
+    where the state machine (transitions.TRANSITIONS) allows it."""
+    allowed = TRANSITIONS[order.status]
+    actions = []
+    step = STEP.get(order.status)
+    if step and step[1] in allowed:
+        actions.append(OrderAction(step[0], step[2], primary=True))
+    out = WAY_OUT.get(order.status)
+    if out and out[1] in allowed:
+        reason = _lazy("Reason (the customer sees it; the payment is refunded)")
+        actions.append(
+            OrderAction(
+                out[0],
+                out[2],
+                reason=reason,
+                placeholder=EXAMPLE.get(out[0], ""),
+                confirm=CONFIRM[out[0]],
+            )
+        )
+    return actions
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    status: str  # the status label
+    by: str  # who: the staff member, "The customer", "Automatic"; "" when not recorded
+
+
+def order_timeline(order: Order) -> list[TimelineEntry]:
+    """The order's events, oldest first, each with who caused it."""
+    entries = []
+    for event in order.events.order_by("pk"):
+        by = event.actor_label if event.actor_kind == ActorKind.STAFF else ""
+        if not by and event.actor_kind:
+            by = event.get_actor_kind_display()
+        entries.append(TimelineEntry(event.created_at, event.get_status_display(), by))
+    return entries
