@@ -1,6 +1,6 @@
 """How customers find mini apps again: nearby, recently used and pinned favourites.
 
-(Search lives in discovery/search.py.)
+(Search lives in discovery/search/.)
 
 Nearby, without a spatial extension: a bounding box on the indexed store latitude/longitude
 columns narrows the stores to the few near the point, then the exact great-circle distance

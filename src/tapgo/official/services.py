@@ -3,7 +3,7 @@
 An article belongs to one mini app of its merchant. Merchants write it in the console (a
 draft first), publish it, unpublish or delete it; customers read the published ones in the
 shell (`/m/<app>/a/`). The console writes through flows/listings.py, which keeps the search
-index (discovery/search.py) in step.
+index (discovery/search/) in step.
 
 The body is HTML the merchant types, so it is sanitised with nh3 (ammonia) before it is
 stored, and again when it is shown (cheap, and an allow-list narrowed later then applies to

@@ -1,4 +1,4 @@
-"""The search page: /search?q=… finds mini apps, products and articles (discovery/search.py).
+"""The search page: /search?q=… finds mini apps, products and articles (discovery/search/).
 
 Thin: it reads the query string, asks discovery.search and links each hit to the page it
 opens with `?scene=search`, so the visit that follows records the search door. A location
@@ -76,7 +76,7 @@ def _location(request) -> tuple[float | None, float | None, bool]:
     lat, lng = request.GET.get("lat", ""), request.GET.get("lng", "")
     if not lat and not lng:
         return None, None, False
-    point = search_index._valid_point(lat[:32], lng[:32])
+    point = search_index.valid_point(lat[:32], lng[:32])
     if point is None:
         return None, None, True
     return point[0], point[1], False

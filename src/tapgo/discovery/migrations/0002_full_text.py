@@ -1,4 +1,4 @@
-"""The full-text index over SearchDoc, one per back end (see discovery/search.py).
+"""The full-text index over SearchDoc, one per back end (see discovery/search/).
 
 SQLite: an FTS5 table holding its own copy of the two term columns, kept in step by
 triggers. PostgreSQL: a generated tsvector column (title weighted above body) with a GIN

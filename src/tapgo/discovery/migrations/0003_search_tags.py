@@ -1,7 +1,7 @@
 """The search index, second shape: a third, unweighted `tags` column (SQLite FTS5) or
 weight-D lexemes (PostgreSQL) made from the doc's own columns, and an index on updated_at.
 
-Why (discovery/search.py, docs/decisions/0009-search.md): a common word ("咖啡", "茶")
+Why (discovery/search/, docs/decisions/0009-search.md): a common word ("咖啡", "茶")
 matches tens of thousands of docs, and scoring every one of them costs more than the whole
 time budget of a search. The tags let the match itself narrow those, inside the full-text
 index and before anything is scored, to the kinds asked for (apps, articles), to the docs
@@ -13,11 +13,11 @@ on nearly every doc costs more to intersect than it saves.)
     zzk<kind>   zzg<row>x<col>   zzp1 (popularity >= 2)   zzp2 (>= 3.5)   zzp3 (>= 5)
 
 row = floor((latitude + 90) * 20), col = floor((longitude + 180) * 20): the same numbers as
-search.GEO_CELLS_PER_DEGREE and search.POPULARITY_TIERS (a test holds them together).
+search/query.py's GEO_CELLS_PER_DEGREE and POPULARITY_TIERS (a test holds them together).
 
 The index on updated_at: each process asks every few seconds which names were indexed since
 it last looked (the jieba dictionary), and that question must be an index seek. Raw SQL, not
-a model index: the model is the lead's schema; this index serves only discovery/search.py.
+a model index: the model is the lead's schema; this index serves only discovery/search/.
 """
 
 # ruff: noqa: S608 (SQL made of constants: no input from anyone reaches it)

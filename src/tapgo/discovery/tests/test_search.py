@@ -21,6 +21,9 @@ from tapgo.catalog import services as catalog
 from tapgo.catalog.models import Product
 from tapgo.discovery import search
 from tapgo.discovery.models import SearchDoc
+from tapgo.discovery.search import lexicon
+from tapgo.discovery.search import popularity as search_popularity
+from tapgo.discovery.search import query as search_query
 from tapgo.flows import listings
 from tapgo.identity.services import customer_create_guest, staff_user_create
 from tapgo.merchants import services as merchants
@@ -575,7 +578,7 @@ def test_reindex_rebuilds_what_was_lost(world):
 
 
 def test_plain_jieba_cuts_latte_into_two_characters_yet_both_queries_work(world):
-    fresh = search._Dictionary()
+    fresh = lexicon._Dictionary()
     assert fresh.cut("拿铁") == ["拿", "铁"]
     # a product named 燕麦拿铁 is in the dictionary: the name stays whole
     assert search.dictionary.cut("燕麦拿铁") == ["燕麦拿铁"]
@@ -595,9 +598,9 @@ def test_characters_of_a_word_apart_do_not_match_it(world):
 def test_names_other_processes_index_reach_this_one(world, monkeypatch):
     """Another process indexed a name (so this one never learned it): this process picks it
     up from the index within DICTIONARY_SECONDS."""
-    monkeypatch.setattr(search, "DICTIONARY_SECONDS", 3600)
-    monkeypatch.setattr(search, "DICTIONARY_LAG", timedelta(0))
-    other = search._Dictionary()  # this process, started before the name was indexed
+    monkeypatch.setattr(lexicon, "DICTIONARY_SECONDS", 3600)
+    monkeypatch.setattr(lexicon, "DICTIONARY_LAG", timedelta(0))
+    other = lexicon._Dictionary()  # this process, started before the name was indexed
     other.refresh(force=True)
     assert other.knows("燕麦拿铁")
     assert not other.knows("黑糖脏脏包")
@@ -610,8 +613,8 @@ def test_names_other_processes_index_reach_this_one(world, monkeypatch):
 
 
 def test_the_dictionary_is_loaded_from_the_index_at_first(world, monkeypatch):
-    monkeypatch.setattr(search, "DICTIONARY_LAG", timedelta(0))
-    fresh = search._Dictionary()
+    monkeypatch.setattr(lexicon, "DICTIONARY_LAG", timedelta(0))
+    fresh = lexicon._Dictionary()
     fresh.refresh(force=True)
     for name in ("菠萝包", "燕麦拿铁", "街角面包房", "川味小馆", "三文鱼寿司"):
         assert fresh.knows(name), name
@@ -772,7 +775,7 @@ def test_the_database_tags_docs_as_search_expects(world, customer):
         )
         assert _db_tags(doc) == set(expected), doc.title
     assert search.cell_tag(31.2304, 121.4737) == "zzg2424x6029"
-    assert len(search._block(89.999, 179.999)) == 9 and len(search._block(0, 0)) == 9
+    assert len(search_query._block(89.999, 179.999)) == 9 and len(search_query._block(0, 0)) == 9
 
 
 def test_a_customer_cannot_match_the_tags(world):
@@ -781,7 +784,7 @@ def test_a_customer_cannot_match_the_tags(world):
 
 
 def test_many_matches_are_narrowed_to_the_popular(world, monkeypatch):
-    monkeypatch.setattr(search, "CANDIDATES", 2)
+    monkeypatch.setattr(search_query, "CANDIDATES", 2)
     assert len(search.search("拿铁")) == 2  # more match; two are scored
     _visits(world["apps"]["cha-yu"], 10)  # tier 1
     search.popularity_refresh()
@@ -790,7 +793,7 @@ def test_many_matches_are_narrowed_to_the_popular(world, monkeypatch):
 
 
 def test_many_matches_are_narrowed_to_the_near(world, monkeypatch):
-    monkeypatch.setattr(search, "CANDIDATES", 2)
+    monkeypatch.setattr(search_query, "CANDIDATES", 2)
     by_tea_house = (31.2350, 121.4600)
     # 抹茶拿铁 and the tea guide article are the tea house's; the café is 1.3 km away, in
     # another grid cell but within the block around the customer
@@ -801,7 +804,7 @@ def test_many_matches_are_narrowed_to_the_near(world, monkeypatch):
 
 
 def test_a_kind_filter_is_applied_in_the_index(world, monkeypatch):
-    monkeypatch.setattr(search, "CANDIDATES", 1)
+    monkeypatch.setattr(search_query, "CANDIDATES", 1)
     [article] = search.search("燕麦拿铁", kinds=["article"])
     assert article.kind == "article"
     [app] = search.search("coffee", kinds=["app"])
@@ -830,10 +833,10 @@ def test_the_search_command(world):
 
 
 def test_the_worker_sweep_recounts_popularity_every_few_minutes(world, monkeypatch):
-    monkeypatch.setattr(search, "_last_popularity", float("-inf"))
+    monkeypatch.setattr(search_popularity, "_last_popularity", float("-inf"))
     _visits(world["apps"]["cha-yu"], 5)
     assert search.popularity_sweep() == 1
     _visits(world["apps"]["sakura"], 5)
     assert search.popularity_sweep() == 0  # not yet: POPULARITY_SECONDS
-    monkeypatch.setattr(search, "_last_popularity", float("-inf"))
+    monkeypatch.setattr(search_popularity, "_last_popularity", float("-inf"))
     assert search.popularity_sweep() == 1

@@ -1,0 +1,129 @@
+"""The dictionary: jieba, one per process, with the merchants' names added as words.
+
+It holds the Chinese parts of the merchants' product and app names. A process learns a name
+when it indexes it, and every process (web workers, the worker) loads the names written by
+others from the index itself: all of them the first time, then those whose doc changed since
+(an indexed `updated_at`), at most every DICTIONARY_SECONDS, once each doc is DICTIONARY_LAG
+old (its writer has committed).
+
+`dictionary` is per-process state that the server's threads share: loading jieba and adding
+words hold its lock. (The module is `lexicon`, not `dictionary`, so that the package's
+`search.dictionary` is this object and never the module.)
+"""
+
+import logging
+import math
+import threading
+import time
+import warnings
+from datetime import timedelta
+
+from django.db import connections
+from django.utils import timezone
+
+from tapgo.discovery.models import SearchDoc
+from tapgo.discovery.search.text import runs
+
+log = logging.getLogger(__name__)
+
+DICTIONARY_SECONDS = 2.0
+DICTIONARY_LAG = timedelta(seconds=3)
+DICTIONARY_WORD_FREQ = 1000  # enough for a name to win over its pieces in jieba's route
+MAX_DICTIONARY_WORD = 16
+
+
+class _Dictionary:
+    """jieba, loaded when first needed, with the merchants' names added as words."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._tokenizer = None
+        self._known: set[str] = set()
+        self._loaded_until = None  # the latest updated_at read from the index
+        self._checked_at = -math.inf
+
+    def tokenizer(self):
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", SyntaxWarning)
+                        import jieba  # here: importing it costs 0.2 s, paid only when needed
+
+                    jieba.setLogLevel(logging.WARNING)
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def cut(self, run: str) -> list[str]:
+        return list(self.tokenizer().cut(run, HMM=False))
+
+    def cut_for_search(self, run: str) -> list[str]:
+        return list(self.tokenizer().cut_for_search(run, HMM=False))
+
+    def learn(self, names) -> int:
+        """Add the Chinese runs of these names as words; the number of new words."""
+        tokenizer = self.tokenizer()
+        added = 0
+        with self._lock:
+            for name in names:
+                for kind, run in runs(name):
+                    if kind != "han" or not 1 < len(run) <= MAX_DICTIONARY_WORD:
+                        continue
+                    if run in self._known:
+                        continue
+                    self._known.add(run)
+                    if not tokenizer.FREQ.get(run):
+                        tokenizer.add_word(run, freq=DICTIONARY_WORD_FREQ)
+                        added += 1
+        return added
+
+    def knows(self, word: str) -> bool:
+        return word in self._known
+
+    def refresh(self, *, force: bool = False) -> int:
+        """Learn the names other processes indexed since the last look (throttled).
+
+        The cursor is the latest updated_at read; a look reads the docs written after it and
+        at least DICTIONARY_LAG ago, so a writer's transaction has committed by then (a doc
+        whose transaction took longer, or a writer whose clock lags, is missed until the
+        doc changes again: its words are still found, the dictionary only sharpens them).
+        Each doc is read once, however many share one timestamp (a bulk reindex)."""
+        if not force and time.monotonic() - self._checked_at < DICTIONARY_SECONDS:
+            return 0
+        self.tokenizer()
+        horizon = timezone.now() - DICTIONARY_LAG
+        docs = SearchDoc.objects.filter(
+            kind__in=(SearchDoc.Kind.APP, SearchDoc.Kind.PRODUCT), updated_at__lte=horizon
+        )
+        if self._loaded_until is not None:
+            docs = docs.filter(updated_at__gt=self._loaded_until)
+        rows = list(docs.values_list("title", "updated_at"))
+        latest = max((row[1] for row in rows), default=None)
+        if self._loaded_until is None:
+            self._loaded_until = latest or horizon
+        elif latest is not None and latest > self._loaded_until:
+            self._loaded_until = latest
+        learned = self.learn({row[0] for row in rows})
+        self._checked_at = time.monotonic()
+        return learned
+
+
+dictionary = _Dictionary()
+
+
+def warm_in_background() -> None:
+    """Load jieba and the merchants' words in a thread, so that the first search (or the first
+    catalogue write) of a freshly started web process does not pay for it (about 2 s).
+    `tapgo serve` asks for it through TAPGO_WARM_SEARCH (see tapgo/wsgi.py)."""
+
+    def run():
+        try:
+            dictionary.refresh(force=True)
+        except Exception:  # noqa: BLE001 - a warm-up that fails leaves the lazy load to do it
+            log.warning("warming the search dictionary failed", exc_info=True)
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=run, name="search-warm-up", daemon=True).start()
