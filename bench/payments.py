@@ -320,7 +320,7 @@ def child_prepare(count: int, out: str) -> dict:
             fulfilment="pickup",
             pickup_name="Bench",
         )
-        intent = services.intent_start(intent_for_order(order=order), return_url="/")
+        intent = services.intent_start(intent=intent_for_order(order=order), return_url="/")
         intents.append(
             {"id": intent.public_id, "amount": intent.amount, "currency": intent.currency}
         )

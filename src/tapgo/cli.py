@@ -7,6 +7,7 @@ tapgo <cmd>   any Django management command (migrate, createsuperuser, ...)
 """
 
 import argparse
+import logging
 import os
 import signal
 import subprocess
@@ -14,16 +15,18 @@ import sys
 import threading
 import time
 
+import django
+from django.conf import settings
+from django.core.management import call_command, execute_from_command_line
+from django.db import close_old_connections
+
 
 def _django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tapgo.settings")
-    import django
-
     django.setup()
 
 
 def _var_dir() -> None:
-    from django.conf import settings
 
     for path in (settings.VAR_DIR, settings.MEDIA_ROOT, settings.STATIC_ROOT):
         path.mkdir(parents=True, exist_ok=True)
@@ -113,8 +116,6 @@ def serve(args) -> int:
     os.environ["TAPGO_WARM_SEARCH"] = "1"  # each web worker loads the search dictionary early
     _django()
     _var_dir()
-    from django.conf import settings
-    from django.core.management import call_command
 
     if settings.PRODUCTION:
         call_command("collectstatic", "--noinput", verbosity=0)
@@ -125,15 +126,11 @@ def _sweep_forever(stop: threading.Event) -> None:
     """The safety nets under the per-item tasks: expire unpaid orders, ask providers about
     payments whose webhook is late, send refunds whose request did not get through; and
     search popularity, recounted every few minutes."""
-    import logging
 
-    from django.conf import settings
-    from django.db import close_old_connections
-
-    from tapgo.discovery.search import popularity_sweep
-    from tapgo.flows.orders import orders_expire_due
-    from tapgo.flows.payment_events import reconcile_due
-    from tapgo.payments.services import refunds_send_due
+    from tapgo.discovery.search import popularity_sweep  # after django.setup()
+    from tapgo.flows.orders import orders_expire_due  # after django.setup()
+    from tapgo.flows.payment_events import reconcile_due  # after django.setup()
+    from tapgo.payments.services import refunds_send_due  # after django.setup()
 
     while not stop.wait(settings.SWEEP_SECONDS):
         # popularity_sweep recounts search popularity every few minutes, not every round
@@ -149,12 +146,8 @@ def _sweep_forever(stop: threading.Event) -> None:
 def _deliveries_forever(stop: threading.Event) -> None:
     """Notification deliveries whose task did not run, whose worker died holding them, or
     whose retry is due. A thread of its own: slow push services must not hold up payments."""
-    import logging
 
-    from django.conf import settings
-    from django.db import close_old_connections
-
-    from tapgo.messaging.delivery import deliveries_due
+    from tapgo.messaging.delivery import deliveries_due  # after django.setup()
 
     while not stop.wait(settings.SWEEP_SECONDS):
         try:
@@ -168,9 +161,8 @@ def _deliveries_forever(stop: threading.Event) -> None:
 def worker(args) -> int:
     _django()
     _var_dir()
-    from django.core.management import call_command
 
-    from tapgo.messaging.push import ensure_vapid_keys
+    from tapgo.messaging.push import ensure_vapid_keys  # after django.setup()
 
     ensure_vapid_keys()  # made on the first start, kept from then on
     stop = threading.Event()
@@ -188,9 +180,8 @@ def demo(args) -> int:
     os.environ["TAPGO_PUBLIC_URL"] = public_url
     _django()
     _var_dir()
-    from django.core.management import call_command
 
-    from tapgo import demo as demo_data
+    from tapgo import demo as demo_data  # after django.setup()
 
     call_command("migrate", "--noinput", verbosity=0)
     info = demo_data.seed()
@@ -246,7 +237,6 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] not in {"demo", "serve", "worker", "-h", "--help"}:
         _django()
         _var_dir()
-        from django.core.management import execute_from_command_line
 
         execute_from_command_line(["tapgo", *argv])
         return 0

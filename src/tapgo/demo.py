@@ -10,13 +10,15 @@ from django.db import transaction
 from django.urls import reverse
 
 from tapgo.catalog import services as catalog
+from tapgo.core.scenes import Scene
 from tapgo.discovery import search
 from tapgo.flows import listings
 from tapgo.identity.models import User
+from tapgo.identity.services import customer_create_guest
 from tapgo.merchants import services as merchants
 from tapgo.merchants.models import Membership, Role
 from tapgo.miniapps import services as miniapps
-from tapgo.miniapps.models import EntryCode, MiniApp
+from tapgo.miniapps.models import EntryCode, MiniApp, ShareLink
 from tapgo.official.models import Article
 from tapgo.payments import stored_value
 
@@ -113,10 +115,6 @@ def _codes(app: MiniApp) -> None:
 def _shares(app: MiniApp) -> None:
     """Two customers who shared the café, and the friends their links brought (visits only:
     the console's Sharing page is not empty on a fresh demo)."""
-    from tapgo.core.scenes import Scene
-    from tapgo.identity.services import customer_create_guest
-    from tapgo.miniapps.models import ShareLink
-
     if ShareLink.objects.for_merchant(app.merchant).exists():
         return
     for friends in (3, 1):

@@ -7,6 +7,7 @@ from django.db.models import F, Prefetch, ProtectedError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from tapgo.catalog.locks import lock_categories
 from tapgo.catalog.models import Category, Product, Variant
 from tapgo.core.ids import is_public_id
 from tapgo.core.money import MAX_AMOUNT
@@ -88,7 +89,7 @@ def category_rename(*, category: Category, name: str) -> None:
 @transaction.atomic
 def category_move(*, category: Category, direction: int) -> None:
     """Swap a category with its neighbour above (-1) or below (+1)."""
-    siblings = list(Category.objects.for_merchant(category.merchant).select_for_update())
+    siblings = lock_categories(category.merchant)
     index = next(i for i, c in enumerate(siblings) if c.pk == category.pk)
     other = index + (1 if direction > 0 else -1)
     if not 0 <= other < len(siblings):

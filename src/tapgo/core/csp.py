@@ -37,8 +37,8 @@ def enforced_policy() -> str:
     Django's middleware builds it for every response; a hot view sets this one (the same
     text: the shell uses no nonce) and the middleware leaves a header already set alone.
     """
-    from django.conf import settings
-    from django.utils.csp import build_policy
+    from django.conf import settings  # settings.py imports this module
+    from django.utils.csp import build_policy  # settings.py imports this module
 
     config = settings.SECURE_CSP
     built = _built.get(id(config))

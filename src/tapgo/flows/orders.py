@@ -47,7 +47,7 @@ def _after(order: Order, was: str) -> None:
     if was in ordering.ACTIVE and to in (S.CANCELLED, S.REJECTED):
         payments.refund_all(purpose=Purpose.ORDER, purpose_id=order.pk, reason=order.reason)
     if was == S.PENDING_PAYMENT and to in ordering.RELEASES_STOCK:
-        payments.open_attempts_cancel(Purpose.ORDER, order.pk)
+        payments.open_attempts_cancel(purpose=Purpose.ORDER, purpose_id=order.pk)
         payments.give_back_all(purpose=Purpose.ORDER, purpose_id=order.pk)
     _notify(order, was, to)
 

@@ -58,7 +58,7 @@ def pay_from_card(*, order: Order, customer) -> PaymentIntent:
         order = Order.objects.select_related("merchant").get(pk=order.pk)
         _payable(order)
         for intent in payments.of_purpose(Purpose.ORDER, order.pk).filter(status__in=payments.OPEN):
-            payments.intent_cancel(intent)
+            payments.intent_cancel(intent=intent)
         outstanding = left_to_pay(order)
         intent = stored_value.wallet_pay(
             merchant=order.merchant,

@@ -49,7 +49,7 @@ def apply_event(*, provider: str, event: ProviderEvent, account) -> str:
         with transaction.atomic():
             record = payments.event_record(provider=provider, event=event)
             outcome = _apply(event, provider=provider, account=account)
-            payments.event_outcome(record, outcome)
+            payments.event_outcome(record=record, outcome=outcome)
             return outcome
     except IntegrityError:
         if payments.event_seen(provider=provider, event_id=event.event_id):
@@ -81,18 +81,18 @@ def _apply(event: ProviderEvent, *, provider: str, account) -> str:
     if event.kind == providers.PAYMENT_SUCCEEDED:
         return _succeeded(intent, event)
     try:
-        return payments.refund_event(intent, event)
+        return payments.refund_event(intent=intent, event=event)
     except payments.CaptureNotSeen:
         # A refund made at the provider (its dashboard) may arrive before the capture's own
         # notification: ask the provider about the payment, then apply the refund.
         if not reconcile_intent(intent):
             raise
         intent.refresh_from_db()
-        return payments.refund_event(intent, event)
+        return payments.refund_event(intent=intent, event=event)
 
 
 def _failed(intent: PaymentIntent) -> str:
-    if not payments.intent_failed(intent):
+    if not payments.intent_failed(intent=intent):
         return "ignored"
     if intent.purpose == Purpose.ORDER:
         ordering.order_payment_failed(order=Order.objects.get(pk=intent.purpose_id))
@@ -102,19 +102,19 @@ def _failed(intent: PaymentIntent) -> str:
 
 
 def _succeeded(intent: PaymentIntent, event: ProviderEvent) -> str:
-    if not payments.intent_succeeded(intent, provider_ref=event.provider_ref):
+    if not payments.intent_succeeded(intent=intent, provider_ref=event.provider_ref):
         return "ignored"  # captured already: a duplicate capture changes nothing
     if intent.purpose == Purpose.TOPUP:
         stored_value.topup_captured(intent=intent)
         return "applied"
-    payments.post_capture(intent)
+    payments.post_capture(intent=intent)
     order = Order.objects.get(pk=intent.purpose_id)
     outstanding = order.total - payments.paid_so_far(Purpose.ORDER, order.pk)
     if ordering.order_awaits_payment(order) and intent.amount == outstanding:
-        payments.intent_count(intent, True)
+        payments.intent_count(intent=intent, counted=True)
         if order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency):
             return "applied"
-        payments.intent_count(intent, False)
+        payments.intent_count(intent=intent, counted=False)
     payments.refund_surplus(intent)
     return "applied"
 

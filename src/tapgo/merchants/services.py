@@ -4,12 +4,14 @@ import zoneinfo
 from decimal import Decimal
 
 from babel.numbers import get_currency_name
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.core.ids import is_public_id
+from tapgo.core.urls import absolute_url
 from tapgo.identity.models import User
 from tapgo.merchants.models import Invitation, Membership, Merchant, Role, Store
 
@@ -134,10 +136,6 @@ def ordering_pause(*, merchant: Merchant, paused: bool, reason: str = "") -> Non
 
 def invitation_create(*, merchant: Merchant, invited_by: User, email: str, role: str) -> Invitation:
     """Invite by email; the link signs up (or signs in) and joins with the role."""
-    from django.core.mail import send_mail
-
-    from tapgo.core.urls import absolute_url
-
     email = email.strip().lower()
     if role not in Role.values:
         raise MerchantError(_("Unknown role."))

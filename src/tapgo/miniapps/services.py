@@ -12,10 +12,12 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Count
 from django.http import Http404
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image
 
+from tapgo.catalog.services import access_product
 from tapgo.core.ids import is_public_id
 from tapgo.core.scenes import Scene
 from tapgo.core.urls import absolute_url
@@ -279,8 +281,6 @@ def code_create(
 
 
 def _product_of(app: MiniApp, product_public_id: str):
-    from tapgo.catalog.services import access_product
-
     try:
         return access_product(merchant=app.merchant, public_id=product_public_id)
     except Http404:
@@ -650,6 +650,4 @@ def share_links_move(*, source, target, recredits: list[Recredit]) -> None:
 def share_label(token: str) -> str:
     """What the console shows for a sharer: stable, opaque, and not the token itself (which
     would let anyone who sees it make links crediting that sharer)."""
-    from django.utils.crypto import salted_hmac
-
     return salted_hmac("tapgo.share-label", token, algorithm="sha256").hexdigest()[:8].upper()

@@ -40,6 +40,7 @@ from tapgo.core.ids import is_public_id
 from tapgo.merchants.models import Merchant
 from tapgo.miniapps.models import MiniApp
 from tapgo.official.models import Article
+from tapgo.official.tasks import article_fan_out
 
 TITLE_MAX = 120
 SUMMARY_MAX = 300
@@ -255,8 +256,6 @@ def article_set_published(*, article: Article, published: bool) -> Article:
 
 
 def _tell_followers(article_id: int) -> None:
-    from tapgo.official.tasks import article_fan_out
-
     # robust: the article stands if the queue cannot take the task (publishing again retries).
     transaction.on_commit(lambda: article_fan_out.enqueue(article_id), robust=True)
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from tapgo.core.crypto import fernet
 from tapgo.payments import providers
+from tapgo.payments.locks import lock_provider_account
 from tapgo.payments.models import ProviderAccount
 
 
@@ -65,19 +66,13 @@ def save(*, merchant, provider: str, config: dict, secrets: dict, enabled: bool 
     if set(config) - allowed_config or set(secrets) - allowed_secrets:
         raise CredentialsError(_("Unknown setting."))
     with transaction.atomic():
-        account = (
-            ProviderAccount.objects.select_for_update()
-            .filter(merchant=merchant, provider=provider)
-            .first()
-        )
+        account = lock_provider_account(merchant, provider)
         if account is None:
             try:
                 with transaction.atomic():
                     account = ProviderAccount.objects.create(merchant=merchant, provider=provider)
             except IntegrityError:
-                account = ProviderAccount.objects.select_for_update().get(
-                    merchant=merchant, provider=provider
-                )
+                account = lock_provider_account(merchant, provider)
         stored = secrets_of(account)
         stored.update({k: v.strip() for k, v in secrets.items() if v.strip()})
         missing = [label for key, label in impl.secret_fields if not stored.get(key)]

@@ -176,7 +176,7 @@ def topup_captured(*, intent: PaymentIntent) -> None:
     )
     _credit(topup, kind=TxKind.TOPUP, source=clearing)
     PaymentIntent.objects.filter(pk=intent.pk).update(counted=True)
-    post_fee(intent, fee(intent.amount), key=f"fee:capture:{intent.pk}")
+    post_fee(intent=intent, amount=fee(intent.amount), key=f"fee:capture:{intent.pk}")
 
 
 def _credit(topup: TopUp, *, kind: str, source: LedgerAccount) -> None:

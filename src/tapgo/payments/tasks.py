@@ -70,7 +70,7 @@ def send_refund(refund_id: int, attempt: int = 0) -> bool:
     if refund is None:
         return True
     try:
-        services.refund_send(refund)
+        services.refund_send(refund=refund)
     except ProviderError as exc:
         log.warning("refund %s not sent (attempt %d): %s", refund.public_id, attempt + 1, exc)
         if attempt + 1 < MAX_ATTEMPTS:

@@ -325,7 +325,7 @@ def skeleton(state: AppState) -> Skeleton:
 def masked_csrf(secret: str) -> str:
     # Masking a CSRF secret is a defence against BREACH; the token goes out as a stored
     # (uncompressed) block, never compressed with the page, so one mask per secret serves.
-    from django.middleware.csrf import _mask_cipher_secret
+    from django.middleware.csrf import _mask_cipher_secret  # private: see the docstring
 
     return _mask_cipher_secret(secret)
 

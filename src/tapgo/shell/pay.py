@@ -76,7 +76,7 @@ def _stripe_page(request, intent_id: str):
         intent.refresh_from_db()
     elif intent.status == IntentStatus.REQUIRES_ACTION and not intent.provider_ref:
         try:  # the PaymentIntent is normally made before the customer is sent here
-            intent = payments.intent_start(intent, return_url=back)
+            intent = payments.intent_start(intent=intent, return_url=back)
         except payments.PaymentError as exc:
             outcome, status = stripe_provider.PageOutcome("retry", str(exc)), 503
     return render(

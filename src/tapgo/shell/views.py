@@ -317,7 +317,7 @@ def _to_provider(request, intent: PaymentIntent, *, back: str, return_to: str | 
     come back to `return_to` (default: `back`, where a failure is told)."""
     return_url = request.build_absolute_uri(return_to or back)
     try:
-        intent = payments.intent_start(intent, return_url=return_url)
+        intent = payments.intent_start(intent=intent, return_url=return_url)
     except payments.PaymentError as exc:
         messages.error(request, str(exc))
         return redirect(back)

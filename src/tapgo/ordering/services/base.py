@@ -30,7 +30,7 @@ def request_language() -> str:
         return ""
 
 
-def record(order: Order, status: str, actor: Actor) -> None:
+def record(*, order: Order, status: str, actor: Actor) -> None:
     """An event on the order's feed (live pages stream it), with who caused it."""
     OrderEvent.objects.create(
         merchant_id=order.merchant_id,

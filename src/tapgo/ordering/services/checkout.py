@@ -134,5 +134,5 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
         )
         CartLine.objects.filter(cart=cart).delete()
         Cart.objects.filter(pk=cart.pk).update(note="")
-        record(order, order.status, CUSTOMER)
+        record(order=order, status=order.status, actor=CUSTOMER)
     return order

@@ -59,7 +59,7 @@ def _transition(order: Order, to: str, *, actor: Actor, reason: str = "", **fiel
                         variant_id=line.variant_id,
                         quantity=line.quantity - line.refunded_quantity,
                     )
-        record(order, to, actor)
+        record(order=order, status=to, actor=actor)
     return order
 
 
@@ -95,7 +95,7 @@ def order_was_paid(order: Order) -> bool:
 
 def order_payment_failed(*, order: Order) -> None:
     """A payment attempt failed: the order stays payable; live pages hear about it."""
-    record(order, order.status, SYSTEM)
+    record(order=order, status=order.status, actor=SYSTEM)
 
 
 def order_accept(*, order: Order, actor: Actor) -> Order:

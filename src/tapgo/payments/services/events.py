@@ -70,7 +70,7 @@ def event_record(*, provider: str, event: ProviderEvent) -> WebhookEvent:
     )
 
 
-def event_outcome(record: WebhookEvent, outcome: str) -> None:
+def event_outcome(*, record: WebhookEvent, outcome: str) -> None:
     WebhookEvent.objects.filter(pk=record.pk).update(outcome=outcome)
 
 
@@ -98,7 +98,7 @@ def intent_of_event(event: ProviderEvent, *, provider: str, account) -> PaymentI
     return intent
 
 
-def refund_event(intent: PaymentIntent, event: ProviderEvent) -> str:
+def refund_event(*, intent: PaymentIntent, event: ProviderEvent) -> str:
     """A refund's outcome, or a refund made at the provider directly (its dashboard), which
     is recorded. Raises CaptureNotSeen when such a refund arrives before the capture's own
     notification."""
@@ -115,7 +115,7 @@ def refund_event(intent: PaymentIntent, event: ProviderEvent) -> str:
                 updated_at=timezone.now(),
             )
         else:
-            refund_failed(refund)
+            refund_failed(refund=refund)
         return "applied"
     if event.kind != providers.REFUND_SUCCEEDED:
         return "ignored"

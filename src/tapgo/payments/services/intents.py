@@ -125,7 +125,7 @@ def intent_open(
     if intent is not None:
         if intent.provider == provider and intent.amount == amount:
             return intent
-        intent_cancel(intent)
+        intent_cancel(intent=intent)
     try:
         with transaction.atomic():
             return PaymentIntent.objects.create(
@@ -142,7 +142,7 @@ def intent_open(
         return of_purpose(purpose, purpose_id).get(status__in=OPEN)
 
 
-def intent_cancel(intent: PaymentIntent) -> None:
+def intent_cancel(*, intent: PaymentIntent) -> None:
     """Give up an attempt the customer has not finished; refused while it is processing."""
     if intent.status == IntentStatus.PROCESSING:
         raise PaymentError(_("A payment is being confirmed. Please wait a moment."))
@@ -160,7 +160,7 @@ def _cancel_at_provider(intent: PaymentIntent) -> None:
         transaction.on_commit(lambda: payment_tasks.cancel_at_provider.enqueue(intent.pk))
 
 
-def open_attempts_cancel(purpose: str, purpose_id: int) -> None:
+def open_attempts_cancel(*, purpose: str, purpose_id: int) -> None:
     """The purpose ended unpaid (an order expired or was cancelled): its open attempts are
     cancelled, at the provider too."""
     for intent in of_purpose(purpose, purpose_id).filter(status__in=OPEN):
@@ -173,7 +173,7 @@ def open_attempts_cancel(purpose: str, purpose_id: int) -> None:
             _cancel_at_provider(intent)
 
 
-def intent_start(intent: PaymentIntent, *, return_url: str) -> PaymentIntent:
+def intent_start(*, intent: PaymentIntent, return_url: str) -> PaymentIntent:
     """Create the payment at the provider (outside any database transaction: no lock is held
     across the network). Retrying is safe: the provider sees our intent's id as its
     idempotency key and answers with the same payment."""
@@ -208,7 +208,7 @@ def access_intent(public_id: str) -> PaymentIntent:
 # --- what a verified event does to an intent -----------------------------------------------
 
 
-def intent_failed(intent: PaymentIntent) -> bool:
+def intent_failed(*, intent: PaymentIntent) -> bool:
     """The provider says the attempt failed; False when it was not open (nothing changes)."""
     return bool(
         PaymentIntent.objects.filter(pk=intent.pk, status__in=OPEN).update(
@@ -217,7 +217,7 @@ def intent_failed(intent: PaymentIntent) -> bool:
     )
 
 
-def intent_succeeded(intent: PaymentIntent, *, provider_ref: str = "") -> bool:
+def intent_succeeded(*, intent: PaymentIntent, provider_ref: str = "") -> bool:
     """The provider says the money arrived. From an open state, or from one we had given up
     on: it arrived all the same, so it is captured in the books (and, when nothing wants it,
     given back as a surplus). False when it was captured already: nothing changes."""
@@ -233,13 +233,13 @@ def intent_succeeded(intent: PaymentIntent, *, provider_ref: str = "") -> bool:
     return bool(moved)
 
 
-def intent_count(intent: PaymentIntent, counted: bool) -> None:
+def intent_count(*, intent: PaymentIntent, counted: bool) -> None:
     """Whether a captured intent's money counts towards its purpose (a surplus does not)."""
     PaymentIntent.objects.filter(pk=intent.pk).update(counted=counted)
     intent.counted = counted
 
 
-def post_capture(intent: PaymentIntent) -> None:
+def post_capture(*, intent: PaymentIntent) -> None:
     """Money arrived at the provider for an order: Dr clearing, Cr the merchant's held
     revenue; the platform's fee is a second transaction."""
     clearing = ledger.account(
@@ -254,10 +254,10 @@ def post_capture(intent: PaymentIntent) -> None:
         entries=[(clearing, intent.amount), (held, -intent.amount)],
         intent=intent,
     )
-    post_fee(intent, fee(intent.amount), key=f"fee:capture:{intent.pk}")
+    post_fee(intent=intent, amount=fee(intent.amount), key=f"fee:capture:{intent.pk}")
 
 
-def post_fee(intent: PaymentIntent, amount: int, *, key: str, refund=None) -> None:
+def post_fee(*, intent: PaymentIntent, amount: int, key: str, refund=None) -> None:
     """The platform's fee: Dr the merchant's held revenue, Cr fees (negative to give back)."""
     if not amount:
         return

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from tapgo.payments import ledger, providers
 from tapgo.payments import tasks as payment_tasks
+from tapgo.payments.locks import lock_intent_row
 from tapgo.payments.models import (
     AccountKind,
     IntentStatus,
@@ -104,7 +105,7 @@ def refund_create(
         if intent.provider != WALLET:
             # The fee follows the amount kept: fee(kept before) - fee(kept after).
             returned = fee(intent.amount - before) - fee(intent.amount - before - amount)
-            post_fee(intent, -returned, key=f"fee:refund:{refund.pk}", refund=refund)
+            post_fee(intent=intent, amount=-returned, key=f"fee:refund:{refund.pk}", refund=refund)
             if refund.status == RefundStatus.PENDING:
                 transaction.on_commit(lambda: payment_tasks.send_refund.enqueue(refund.pk))
     return refund
@@ -118,7 +119,7 @@ def refund_surplus(intent: PaymentIntent) -> Refund:
     return refund_create(intent=intent, amount=intent.amount, reason="surplus payment")
 
 
-def refund_send(refund: Refund) -> None:
+def refund_send(*, refund: Refund) -> None:
     """Ask the provider to pay a pending refund (a task; safe to run again)."""
     if refund.status != RefundStatus.PENDING or refund.provider_ref:
         return
@@ -134,14 +135,14 @@ def refund_send(refund: Refund) -> None:
             status=RefundStatus.SUCCEEDED, updated_at=timezone.now()
         )
     elif result.status == RefundStatus.FAILED:
-        refund_failed(refund)
+        refund_failed(refund=refund)
 
 
-def refund_failed(refund: Refund) -> None:
+def refund_failed(*, refund: Refund) -> None:
     """The provider could not pay the refund: reverse its postings, the amount is
     refundable again."""
     with transaction.atomic():
-        PaymentIntent.objects.select_for_update().filter(pk=refund.intent_id).first()
+        lock_intent_row(refund.intent_id)
         # Pending, or (rarely, as Stripe may report) failed after it had succeeded.
         if not Refund.objects.filter(
             pk=refund.pk, status__in=[RefundStatus.PENDING, RefundStatus.SUCCEEDED]
@@ -254,7 +255,7 @@ def refunds_send_due(*, older_than: timedelta = timedelta(minutes=2), limit: int
     sent = 0
     for refund in due:
         try:
-            refund_send(refund)
+            refund_send(refund=refund)
             sent += 1
         except providers.ProviderError as exc:
             log.warning("refund %s not sent: %s", refund.public_id, exc)

@@ -84,8 +84,8 @@ def test_a_failed_refund_is_reversed_and_refundable_again(order):
     intent = pay_by_sandbox(order)
     order.refresh_from_db()
     (refund,) = services.refund_purpose(purpose=Purpose.ORDER, purpose_id=order.pk, amount=1000)
-    services.refund_failed(refund)
-    services.refund_failed(refund)  # twice is once
+    services.refund_failed(refund=refund)
+    services.refund_failed(refund=refund)  # twice is once
     intent.refresh_from_db()
     assert intent.refunded_amount == 0
     assert LedgerTransaction.objects.filter(kind=TxKind.REFUND_FAILED).count() == 2  # + fee

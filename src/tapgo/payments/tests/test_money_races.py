@@ -246,7 +246,7 @@ def test_twenty_deliveries_of_one_refund_webhook_have_one_effect(
             purpose=Purpose.ORDER, purpose_id=paid_order.pk, amount=1200, reason="Spilt"
         )[0]
         refund.refresh_from_db()
-        services.refund_send(refund)  # the worker hands it to the provider (if not yet)
+        services.refund_send(refund=refund)  # the worker hands it to the provider (if not yet)
         refund.refresh_from_db()
         assert refund.provider_ref and refund.status == RefundStatus.PENDING
         assert SandboxOutbox.objects.filter(intent=intent, body__contains=refund.public_id)

@@ -352,7 +352,7 @@ class Books(RuleBasedStateMachine):
             self.intents[intent.pk] = MIntent(
                 sandbox.NAME, outstanding, mo.customer, order=order, status=intent.status
             )
-        intent = services.intent_start(intent, return_url="/")
+        intent = services.intent_start(intent=intent, return_url="/")
         self._m_decide(intent.pk, decision)
         if decision != "leave":
             sandbox_provider.decide(intent=intent, approve=decision == "approve")
@@ -407,7 +407,7 @@ class Books(RuleBasedStateMachine):
             self.intents[intent.pk] = MIntent(
                 sandbox.NAME, amount, customer.pk, bonus=bonus_for(amount)
             )
-        intent = services.intent_start(intent, return_url="/")
+        intent = services.intent_start(intent=intent, return_url="/")
         self._m_decide(intent.pk, decision)
         if decision != "leave":
             sandbox_provider.decide(intent=intent, approve=decision == "approve")

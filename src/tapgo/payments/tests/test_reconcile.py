@@ -12,7 +12,7 @@ from tapgo.payments.tests.sandbox_helpers import deliver_outbox
 
 def started(order):
     intent = paying.intent_for_order(order=order)
-    return services.intent_start(intent, return_url="/")
+    return services.intent_start(intent=intent, return_url="/")
 
 
 def test_a_lost_webhook_is_settled_by_asking_the_provider(order):

@@ -46,7 +46,7 @@ def place(customer, app, product, quantity, key):
 def send_refunds():
     """What the worker does after commit: ask the provider, then its webhooks land."""
     for refund in Refund.objects.filter(status=RefundStatus.PENDING, provider_ref=""):
-        services.refund_send(refund)
+        services.refund_send(refund=refund)
     deliver_outbox()
 
 
@@ -85,7 +85,7 @@ def a_busy_day(merchant, app, product, member, customer):
     )
     refund_flows.order_refund(order=split, amount=3000, reason="Late", by=None)  # 22.00 + 8.00
     (failing,) = refund_flows.order_refund(order=paid, amount=1000, reason="Goodwill", by=None)
-    services.refund_failed(failing)
+    services.refund_failed(refund=failing)
     send_refunds()
 
 

@@ -93,7 +93,7 @@ def api(ls):
 
 def start(order) -> PaymentIntent:
     intent = paying.intent_for_order(order=order, provider="stripe")
-    return services.intent_start(intent, return_url=shell_pay.return_url(intent))
+    return services.intent_start(intent=intent, return_url=shell_pay.return_url(intent))
 
 
 def page(intent) -> str:
@@ -647,7 +647,9 @@ def test_an_abandoned_payment_is_cancelled_at_stripe(
 ):
     intent = start(order)
     with django_capture_on_commit_callbacks(execute=True):
-        services.open_attempts_cancel(Purpose.ORDER, order.pk)  # the order ended unpaid
+        services.open_attempts_cancel(
+            purpose=Purpose.ORDER, purpose_id=order.pk
+        )  # the order ended unpaid
     assert status(intent) == IntentStatus.CANCELLED
     assert api.v1.payment_intents.retrieve(intent.provider_ref).status == "canceled"
     # Cancelling again (a retried task) is harmless.

@@ -67,7 +67,7 @@ def account(merchant, keys):
 @pytest.fixture
 def intent(order, account):
     intent = paying.intent_for_order(order=order)
-    return services.intent_start(intent, return_url="http://testserver/back")
+    return services.intent_start(intent=intent, return_url="http://testserver/back")
 
 
 def status(obj):
@@ -246,7 +246,7 @@ def test_broken_settings_refuse_to_start_cleanly(wx, order, merchant, keys, conf
     store_unchecked(merchant, keys.config(**config), keys.secrets(**secrets))
     intent = paying.intent_for_order(order=order)
     with pytest.raises(services.PaymentError):
-        services.intent_start(intent, return_url="/")
+        services.intent_start(intent=intent, return_url="/")
     assert PaymentIntent.objects.get(pk=intent.pk).provider_ref == ""
     assert wx.requests == []
 
@@ -259,7 +259,7 @@ def test_a_key_pasted_into_a_one_line_field_still_reads(wx, order, merchant, key
         config=keys.config(public_key="".join(fake.public_pem(keys.platform_key).split())),
         secrets=keys.secrets(private_key=one_line),
     )
-    intent = services.intent_start(paying.intent_for_order(order=order), return_url="/")
+    intent = services.intent_start(intent=paying.intent_for_order(order=order), return_url="/")
     assert intent.provider_ref == intent.public_id
 
 
@@ -268,7 +268,7 @@ def test_only_yuan(wx, order, account):
     order.refresh_from_db()
     intent = paying.intent_for_order(order=order)
     with pytest.raises(services.PaymentError, match="yuan"):
-        services.intent_start(intent, return_url="/")
+        services.intent_start(intent=intent, return_url="/")
 
 
 # --- notifications -------------------------------------------------------------------------
