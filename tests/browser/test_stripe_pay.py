@@ -92,7 +92,7 @@ def wait_order(order, wanted: str) -> None:
 )
 def test_a_customer_pays_by_card(stripe_live, customer_page, order, card, bank):
     intent = paying.intent_for_order(order=order, provider="stripe")
-    intent = services.intent_start(intent, return_url=shell_pay.return_url(intent))
+    intent = services.intent_start(intent=intent, return_url=shell_pay.return_url(intent))
     page, problems = customer_page
 
     page.goto(stripe_live.url + intent.client_data["url"])
@@ -112,7 +112,7 @@ def test_a_customer_pays_by_card(stripe_live, customer_page, order, card, bank):
 
 def test_a_declined_card_leaves_the_order_payable(stripe_live, customer_page, order):
     intent = paying.intent_for_order(order=order, provider="stripe")
-    intent = services.intent_start(intent, return_url=shell_pay.return_url(intent))
+    intent = services.intent_start(intent=intent, return_url=shell_pay.return_url(intent))
     page, problems = customer_page
 
     page.goto(stripe_live.url + intent.client_data["url"])
