@@ -25,7 +25,6 @@ with the same pieces and bits, before Django's middleware when a customer moves 
 app. The cart's pages and the order page use the same bits through their templates.
 """
 
-import hashlib
 import re
 import secrets
 import struct
@@ -37,10 +36,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages as flash
 from django.core.cache import cache
-from django.db import connections, router
-from django.db.models import BooleanField, ExpressionWrapper, Q
-from django.db.models.functions import Now
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -54,13 +50,11 @@ from django.utils.translation import gettext_noop, ngettext
 from tapgo.catalog.services import menu_for
 from tapgo.core.caches import ExpiringCache
 from tapgo.core.csp import enforced_policy
-from tapgo.core.ids import is_public_id
 from tapgo.discovery import services as discovery
 from tapgo.identity.middleware import current_customer
-from tapgo.merchants.models import Merchant
 from tapgo.messaging import services as messaging
-from tapgo.miniapps import services as miniapps
-from tapgo.miniapps.models import EntryCode, MiniApp
+from tapgo.miniapps import live
+from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
 from tapgo.shell import state as shell_state
 
@@ -78,163 +72,11 @@ ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
 
-# --- the app's state: one prepared query -----------------------------------------------------
-
-_FIELDS = (
-    "pk", "merchant_id", "store_id", "slug", "name", "description", "brand_color", "logo",
-    "cover", "template", "merchant__currency", "merchant__ordering_paused",
-    "merchant__pause_reason", "merchant__catalog_version",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class AppState:
-    row: tuple
-
-    @property
-    def pk(self) -> int:
-        return self.row[0]
-
-    @property
-    def slug(self) -> str:
-        return self.row[3]
-
-    @property
-    def key(self) -> str:
-        return hashlib.blake2b(repr(self.row).encode(), digest_size=8).hexdigest()
-
-    def app(self) -> MiniApp:
-        """The app as a model instance (with its merchant), built from the row: no query."""
-        values = dict(zip(_FIELDS, self.row, strict=True))
-        merchant = Merchant(
-            pk=values["merchant_id"],
-            currency=values["merchant__currency"],
-            ordering_paused=bool(values["merchant__ordering_paused"]),
-            pause_reason=values["merchant__pause_reason"],
-            catalog_version=values["merchant__catalog_version"],
-            is_active=True,
-        )
-        app = MiniApp(
-            pk=values["pk"],
-            store_id=values["store_id"],
-            slug=values["slug"],
-            name=values["name"],
-            description=values["description"],
-            brand_color=values["brand_color"],
-            logo=values["logo"],
-            cover=values["cover"],
-            template=values["template"],
-            status=MiniApp.Status.PUBLISHED,
-        )
-        app.merchant = merchant
-        return app
-
-    @classmethod
-    def of_app(cls, app: MiniApp) -> "AppState":
-        m = app.merchant
-        return cls((
-            app.pk, app.merchant_id, app.store_id, app.slug, app.name, app.description,
-            app.brand_color, app.logo, app.cover, app.template, m.currency,
-            bool(m.ordering_paused), m.pause_reason, m.catalog_version,
-        ))  # fmt: skip
-
-
-_MARK_VALUE = "\x00value\x00"
-
-
-class Prepared:
-    """An ORM query compiled to SQL once per database, then run with one changing value.
-
-    Run on the driver's own cursor: compiling a query through the ORM, and Django's cursor
-    wrapper re-converting it, cost several times what the database takes to answer these.
-    Errors still pass through Django's error wrapping, so a broken connection is noticed.
-    The query itself stays the domain's (its managers and filters), only compiled early.
-    """
-
-    def __init__(self, model, build):
-        self.model, self.build = model, build
-
-    @lru_cache(maxsize=8)  # noqa: B019 - a handful of module-level instances, never freed
-    def _sql(self, alias: str, vendor: str) -> tuple[str, tuple, int]:
-        sql, params = self.build(_MARK_VALUE).query.get_compiler(using=alias).as_sql()
-        if vendor == "sqlite":  # what Django's SQLite cursor does to every query, done once
-            sql = re.sub(r"(?<!%)%s", "?", sql).replace("%%", "%")
-        return sql, tuple(params), params.index(_MARK_VALUE)
-
-    def one(self, value) -> tuple | None:
-        alias = router.db_for_read(self.model)
-        connection = connections[alias]
-        sql, params, at = self._sql(alias, connection.vendor)
-        params = params[:at] + (value,) + params[at + 1 :]
-        connection.ensure_connection()
-        with connection.wrap_database_errors:
-            cursor = connection.connection.cursor()
-            try:
-                cursor.execute(sql, params)
-                return cursor.fetchone()
-            finally:
-                cursor.close()
-
-
-_LIVE_APP = Prepared(
-    MiniApp, lambda slug: MiniApp.objects.live().filter(slug=slug).values_list(*_FIELDS)
-)
-# What miniapps.services.code_lookup answers (a code of a live app, working or not, with
-# whether it has expired by the database's clock), as one row.
-_CODE_FIELDS = ("pk", "kind", "table_label", "scene_param", "enabled", "expired",
-                "product__public_id")  # fmt: skip
-_CODE = Prepared(
-    EntryCode,
-    lambda code: (
-        EntryCode.objects.filter(
-            code=code,
-            app__status=MiniApp.Status.PUBLISHED,
-            app__merchant__is_active=True,
-        )
-        .annotate(expired=ExpressionWrapper(Q(expires_at__lte=Now()), output_field=BooleanField()))
-        .values_list(*_CODE_FIELDS, *(f"app__{f}" for f in _FIELDS))
-    ),
-)
-
-
-def _state(row) -> AppState:
-    row = list(row)
-    row[11] = bool(row[11])  # SQLite answers 0/1
-    return AppState(tuple(row))
-
-
-def app_state(slug: str) -> AppState:
-    """The live app with this slug (published, merchant active), or 404."""
-    row = _LIVE_APP.one(slug)
-    if row is None:
-        raise Http404
-    return _state(row)
-
-
-def code_state(code: str) -> tuple[EntryCode, AppState, str] | None:
-    """What a scanned code is, without the ORM's compile: the code (with its product's public
-    id as `product_public_id`), its app's state and its status ("", "disabled", "expired");
-    None for an unknown code or one whose app is not live."""
-    if not is_public_id(code, EntryCode._meta.get_field("code").id_length):
-        return None
-    row = _CODE.one(code)
-    if row is None:
-        return None
-    at = len(_CODE_FIELDS)
-    state = _state(row[at:])
-    pk, kind, table_label, scene_param, enabled, expired, product_public_id = row[:at]
-    entry = EntryCode(
-        pk=pk, kind=kind, table_label=table_label, scene_param=scene_param, code=code,
-        enabled=bool(enabled), app_id=state.pk, merchant_id=state.row[1],
-    )  # fmt: skip
-    entry.product_public_id = product_public_id or ""
-    if not enabled:
-        status = miniapps.CODE_DISABLED
-    elif expired:
-        status = miniapps.CODE_EXPIRED
-    else:
-        status = miniapps.CODE_WORKING
-    return entry, state, status
+# The app's state (one prepared query) is miniapps/live.py's; the shell's pages read it as
+# page.app_state / page.code_state / page.AppState too.
+AppState = live.AppState
+app_state = live.app_state
+code_state = live.code_state
 
 
 # --- the menu fragment and the skeleton ------------------------------------------------------
@@ -401,7 +243,7 @@ def note_visit(request, st: shell_state.ShellState, state: AppState) -> None:
     st.visited()
     _unread.copy(before, (st.customer_id, st.stamp))  # a visit reads no message
     if old is not None:
-        apps = [(state.pk, state.slug, state.row[4])]
+        apps = [(state.pk, state.slug, state.name)]
         apps += [a for a in old[0] if a[0] != state.pk][:RECENT_LIMIT]
         _recent.set((st.customer_id, st.stamp), (apps, old[1]))
 

@@ -82,7 +82,7 @@ def scan(request, code: str):
     of a live app opens a friendly page leading to the app's home; either way the visit is
     recorded (scene scan, the code, its parameter and its state), unless a link preview or a
     crawler fetched it (core/bots.py)."""
-    found = page.code_state(code)  # miniapps.services.code_lookup, as one prepared query
+    found = page.code_state(code)  # miniapps.live: one prepared query
     if found is None:
         return render(request, "shell/code_unavailable.html", status=404)
     entry, state, status = found

@@ -4,6 +4,7 @@ from django.urls import reverse
 from PIL import Image
 
 from tapgo.miniapps import services as miniapps
+from tapgo.miniapps.tests.scans import opens
 
 
 def _tables(app):
@@ -40,7 +41,7 @@ def test_disable_and_enable_a_code(owner_client, merchant, app):
     owner_client.post(url, {"enabled": "0"})
     entry.refresh_from_db()
     assert not entry.enabled
-    assert miniapps.code_resolve(entry.code) is None
+    assert opens(entry.code) is None
     owner_client.post(url, {"enabled": "1"})
     entry.refresh_from_db()
     assert entry.enabled

@@ -15,6 +15,7 @@ from tapgo.catalog import services as catalog
 from tapgo.miniapps import posters
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode, Visit
+from tapgo.miniapps.tests.scans import scanned
 
 Kind = EntryCode.Kind
 
@@ -144,9 +145,9 @@ def test_disable_and_enable_any_kind(owner_client, merchant, app, product):
     entry = miniapps.code_create(app=app, kind=Kind.PRODUCT, product_public_id=product.public_id)
     url = reverse("console:code_enabled", args=[merchant.public_id, entry.code])
     owner_client.post(url, {"enabled": "0"})
-    assert miniapps.code_lookup(entry.code)[1] == "disabled"
+    assert scanned(entry.code)[1] == "disabled"
     owner_client.post(url, {"enabled": "1"})
-    assert miniapps.code_lookup(entry.code)[1] == ""
+    assert scanned(entry.code)[1] == ""
 
 
 @pytest.mark.parametrize("size", [256, 1024, 2048])

@@ -11,6 +11,7 @@ from tapgo.catalog import services as catalog
 from tapgo.identity import services as identity
 from tapgo.merchants import services as merchants
 from tapgo.miniapps import services as miniapps
+from tapgo.miniapps.tests.scans import opens
 from tapgo.ordering import services as ordering
 from tapgo.payments import services as payments
 
@@ -35,7 +36,7 @@ def test_access_helpers_answer_404_for_garbage(bad, owner, merchant, app, custom
     for call in calls:
         with pytest.raises(Http404):
             call()
-    assert miniapps.code_resolve(bad) is None
+    assert opens(bad) is None
     assert identity.customer_from_public_id(bad) is None
 
 

@@ -253,30 +253,3 @@ def access_code(*, merchant: Merchant, code: str) -> EntryCode:
 def code_set_enabled(*, entry: EntryCode, enabled: bool) -> None:
     EntryCode.objects.filter(pk=entry.pk).update(enabled=enabled)
     entry.enabled = enabled
-
-
-def _scannable(code: str):
-    """Codes of live apps (published, merchant active) with this code, any state."""
-    return EntryCode.objects.select_related("app", "app__merchant", "app__store").filter(
-        code=code, app__status=MiniApp.Status.PUBLISHED, app__merchant__is_active=True
-    )
-
-
-def code_lookup(code: str) -> tuple[EntryCode, str] | None:
-    """What a scanned /s/<code> is: (the code, its status) for a code of a live app, working
-    or not; None for an unknown code or one whose app is not live (the unavailable page).
-    shell/page.py code_state answers the same with one prepared query."""
-    if not is_public_id(code, CODE_LENGTH):
-        return None
-    entry = _scannable(code).first()
-    if entry is None:
-        return None
-    return entry, code_status(entry)
-
-
-def code_resolve(code: str) -> EntryCode | None:
-    """What a scanned /s/<code> opens: a working code (enabled, not expired) of a live app."""
-    found = code_lookup(code)
-    if found is None or found[1] != CODE_WORKING:
-        return None
-    return found[0]

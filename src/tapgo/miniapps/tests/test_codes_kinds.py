@@ -12,10 +12,10 @@ from PIL import Image
 from tapgo.catalog.services import products_of
 from tapgo.flows import listings
 from tapgo.merchants.models import Merchant
-from tapgo.miniapps import services
+from tapgo.miniapps import live, services
 from tapgo.miniapps.models import EntryCode, MiniApp, Visit
 from tapgo.miniapps.services import MiniAppError
-from tapgo.shell import page
+from tapgo.miniapps.tests.scans import opens, scanned
 
 Kind = EntryCode.Kind
 
@@ -51,7 +51,7 @@ def test_every_kind_with_its_parameter_name_and_expiry(app, product):
     assert (campaign.scene_param, campaign.name) == ("春季传单 🌸", "Spring flyer")  # trimmed
     for entry in (store, table, item, campaign):
         assert entry.merchant_id == app.merchant_id and len(entry.code) == services.CODE_LENGTH
-        assert services.code_lookup(entry.code) == (entry, services.CODE_WORKING)
+        assert scanned(entry.code) == (entry, services.CODE_WORKING)
 
 
 def test_the_scene_parameter_is_32_printable_characters(app):
@@ -162,9 +162,9 @@ def test_renaming_and_setting_the_expiry(app):
     services.code_update(entry=entry, name="Old flyer", expires_at=past)
     entry.refresh_from_db()
     assert (entry.name, entry.expires_at) == ("Old flyer", past)
-    assert services.code_lookup(entry.code)[1] == services.CODE_EXPIRED
+    assert scanned(entry.code)[1] == services.CODE_EXPIRED
     services.code_update(entry=entry, name="Old flyer", expires_at=None)
-    assert services.code_lookup(entry.code)[1] == services.CODE_WORKING
+    assert scanned(entry.code)[1] == services.CODE_WORKING
 
 
 # --- what a scan resolves to ----------------------------------------------------------------
@@ -172,31 +172,31 @@ def test_renaming_and_setting_the_expiry(app):
 
 def test_lookup_tells_working_disabled_expired_and_nothing(app, merchant):
     entry = services.code_create(app=app, kind=Kind.CAMPAIGN, scene_param="flyer")
-    assert services.code_lookup(entry.code) == (entry, "")
-    assert services.code_resolve(entry.code) == entry
+    assert scanned(entry.code) == (entry, "")
+    assert opens(entry.code) == entry
 
     services.code_set_enabled(entry=entry, enabled=False)
-    assert services.code_lookup(entry.code) == (entry, "disabled")
-    assert services.code_resolve(entry.code) is None
+    assert scanned(entry.code) == (entry, "disabled")
+    assert opens(entry.code) is None
 
     services.code_set_enabled(entry=entry, enabled=True)
     expire(entry)
-    assert services.code_lookup(entry.code) == (entry, "expired")
-    assert services.code_resolve(entry.code) is None
+    assert scanned(entry.code) == (entry, "expired")
+    assert opens(entry.code) is None
     services.code_set_enabled(entry=entry, enabled=False)  # both: the merchant's switch tells
-    assert services.code_lookup(entry.code)[1] == "disabled"
+    assert scanned(entry.code)[1] == "disabled"
 
     listings.app_set_published(app=app, published=False)  # not live: nothing at all
-    assert services.code_lookup(entry.code) is None
+    assert scanned(entry.code) is None
     listings.app_set_published(app=app, published=True)
     Merchant.objects.filter(pk=merchant.pk).update(is_active=False)
-    assert services.code_lookup(entry.code) is None
+    assert scanned(entry.code) is None
     for bad in ["", "nosuchcode", entry.code.upper(), entry.code + "2", "x" * 5000, None]:
-        assert services.code_lookup(bad) is None
+        assert scanned(bad) is None
 
 
-def test_the_hot_paths_prepared_query_answers_what_the_service_does(app, product):
-    """shell/page.py code_state is code_lookup in one prepared row, by the database's clock."""
+def test_a_scan_reads_the_code_and_its_apps_state_in_one_row(app, product):
+    """miniapps.live.code_state: one prepared row, its status by the database's clock."""
     codes = {
         "working": services.code_create(app=app, kind=Kind.CAMPAIGN, scene_param="a"),
         "disabled": services.code_create(app=app, kind=Kind.CAMPAIGN, scene_param="b"),
@@ -210,20 +210,21 @@ def test_the_hot_paths_prepared_query_answers_what_the_service_does(app, product
     }
     services.code_set_enabled(entry=codes["disabled"], enabled=False)
     expire(codes["expired"])
-    for entry in codes.values():
-        found = page.code_state(entry.code)
+    for name, entry in codes.items():
+        found = live.code_state(entry.code)
         assert found is not None
         got, state, status = found
-        assert status == services.code_lookup(entry.code)[1]
+        expected = {"disabled": "disabled", "expired": "expired"}.get(name, "")
+        assert status == expected
         assert (got.pk, got.kind, got.scene_param, got.table_label) == (
             entry.pk, entry.kind, entry.scene_param, entry.table_label,
         )  # fmt: skip
         assert state.pk == app.pk and state.slug == app.slug
-    assert page.code_state(codes["product"].code)[0].product_public_id == product.public_id
-    assert page.code_state(codes["working"].code)[0].product_public_id == ""
+    assert live.code_state(codes["product"].code)[0].product_public_id == product.public_id
+    assert live.code_state(codes["working"].code)[0].product_public_id == ""
     MiniApp.objects.filter(pk=app.pk).update(status=MiniApp.Status.DRAFT)
-    assert page.code_state(codes["working"].code) is None
-    assert page.code_state("nosuchcode") is None
+    assert live.code_state(codes["working"].code) is None
+    assert live.code_state("nosuchcode") is None
 
 
 def test_scans_are_counted_per_code(app, customer):

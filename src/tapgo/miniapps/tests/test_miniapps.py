@@ -10,6 +10,7 @@ from tapgo.merchants.models import Merchant
 from tapgo.miniapps import services
 from tapgo.miniapps.models import EntryCode, MiniApp, Visit
 from tapgo.miniapps.services import MiniAppError
+from tapgo.miniapps.tests.scans import opens
 
 
 def create(merchant, **kwargs):
@@ -140,26 +141,26 @@ def test_at_most_500_tables(app):
 # --- what a scan opens --------------------------------------------------------------------
 
 
-def test_code_resolve_opens_enabled_codes_of_live_apps_only(app, merchant):
+def test_a_scan_opens_enabled_codes_of_live_apps_only(app, merchant):
     entry = app.codes.get(kind="table", table_label="1")
-    assert services.code_resolve(entry.code) == entry
-    assert services.code_resolve("nosuchcode") is None
-    assert services.code_resolve("") is None
+    assert opens(entry.code) == entry
+    assert opens("nosuchcode") is None
+    assert opens("") is None
 
     services.code_set_enabled(entry=entry, enabled=False)
-    assert services.code_resolve(entry.code) is None
+    assert opens(entry.code) is None
     services.code_set_enabled(entry=entry, enabled=True)
-    assert services.code_resolve(entry.code) == entry
+    assert opens(entry.code) == entry
 
     listings.app_set_published(app=app, published=False)
-    assert services.code_resolve(entry.code) is None
+    assert opens(entry.code) is None
     with pytest.raises(Http404):
         services.live_app(app.slug)
     listings.app_set_published(app=app, published=True)
     assert services.live_app(app.slug) == app
 
     Merchant.objects.filter(pk=merchant.pk).update(is_active=False)
-    assert services.code_resolve(entry.code) is None
+    assert opens(entry.code) is None
     with pytest.raises(Http404):
         services.live_app(app.slug)
 
