@@ -219,7 +219,6 @@ def codes(request, merchant, app_id: str):
         "sections": sections,
         "preview": preview,
         "has_products": bool(products),
-        "png_sizes": miniapps.PNG_SIZES,
         "posters_available": posters.available(),
         "posters_message": "" if posters.available() else posters.unavailable_message(),
         "open_kind": kind_posted,
