@@ -308,10 +308,6 @@ class TableCodesForm(forms.Form):
     )
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=200)
-
-
 # --- money ------------------------------------------------------------------------------
 
 AMOUNT_INVALID = _("Enter an amount such as 20 or 20.50.")

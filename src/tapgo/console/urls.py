@@ -1,27 +1,41 @@
 from django.urls import path
 
-from tapgo.console import articles, codes, money, notifications, sharing, views
+from tapgo.console.views import (
+    accounts,
+    apps,
+    articles,
+    board,
+    catalogue,
+    codes,
+    merchant,
+    money,
+    notifications,
+    sharing,
+)
 
 app_name = "console"
 
 m = "<str:m>/"  # the merchant's public id: every merchant page starts with it
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("login/", views.login_view, name="login"),
-    path("logout/", views.logout_view, name="logout"),
-    path("signup/", views.signup, name="signup"),
-    path("new/", views.merchant_new, name="merchant_new"),
-    path("invitations/<str:public_id>/", views.invitation, name="invitation"),
-    path(m, views.merchant_home, name="merchant"),
-    path(m + "settings/", views.settings_view, name="settings"),
-    path(m + "staff/", views.staff, name="staff"),
-    path(m + "staff/<str:user_id>/remove", views.staff_remove, name="staff_remove"),
-    path(m + "apps/", views.apps, name="apps"),
-    path(m + "apps/new/", views.app_new, name="app_new"),
-    path(m + "apps/<str:app_id>/", views.app_edit, name="app"),
-    path(m + "apps/<str:app_id>/publish", views.app_publish, name="app_publish"),
-    # entry codes (console/codes.py)
+    # accounts and businesses (views/accounts.py)
+    path("", accounts.home, name="home"),
+    path("login/", accounts.login_view, name="login"),
+    path("logout/", accounts.logout_view, name="logout"),
+    path("signup/", accounts.signup, name="signup"),
+    path("new/", accounts.merchant_new, name="merchant_new"),
+    path("invitations/<str:public_id>/", accounts.invitation, name="invitation"),
+    # the merchant: settings and team (views/merchant.py)
+    path(m, merchant.merchant_home, name="merchant"),
+    path(m + "settings/", merchant.settings_view, name="settings"),
+    path(m + "staff/", merchant.staff, name="staff"),
+    path(m + "staff/<str:user_id>/remove", merchant.staff_remove, name="staff_remove"),
+    # mini apps (views/apps.py)
+    path(m + "apps/", apps.apps, name="apps"),
+    path(m + "apps/new/", apps.app_new, name="app_new"),
+    path(m + "apps/<str:app_id>/", apps.app_edit, name="app"),
+    path(m + "apps/<str:app_id>/publish", apps.app_publish, name="app_publish"),
+    # entry codes (views/codes.py)
     path(m + "apps/<str:app_id>/codes/", codes.codes, name="codes"),
     path(m + "apps/<str:app_id>/codes/print/", codes.codes_print, name="codes_print"),
     path(m + "codes/<str:code>/", codes.code_edit, name="code_edit"),
@@ -40,26 +54,28 @@ urlpatterns = [
         {"fmt": "png"},
         name="code_poster_png",
     ),
-    path(m + "menu/", views.menu, name="menu"),
-    path(m + "menu/categories/new", views.category_new, name="category_new"),
+    # the menu: categories and products (views/catalogue.py)
+    path(m + "menu/", catalogue.menu, name="menu"),
+    path(m + "menu/categories/new", catalogue.category_new, name="category_new"),
     path(
         m + "menu/categories/<str:category_id>/<str:action>",
-        views.category_action,
+        catalogue.category_action,
         name="category_action",
     ),
-    path(m + "menu/products/new/", views.product_new, name="product_new"),
-    path(m + "menu/products/<str:product_id>/", views.product_edit, name="product"),
+    path(m + "menu/products/new/", catalogue.product_new, name="product_new"),
+    path(m + "menu/products/<str:product_id>/", catalogue.product_edit, name="product"),
     path(
         m + "menu/products/<str:product_id>/<str:action>",
-        views.product_action,
+        catalogue.product_action,
         name="product_action",
     ),
-    path(m + "board/", views.board, name="board"),
-    path(m + "board/events", views.board_events, name="board_events"),
-    path(m + "board/pause", views.board_pause, name="board_pause"),
-    path(m + "orders/<str:order_id>/", views.order_detail, name="order"),
-    path(m + "orders/<str:order_id>/<str:action>", views.order_action, name="order_action"),
-    # money (console/money.py)
+    # the live board and its orders (views/board.py)
+    path(m + "board/", board.board, name="board"),
+    path(m + "board/events", board.board_events, name="board_events"),
+    path(m + "board/pause", board.board_pause, name="board_pause"),
+    path(m + "orders/<str:order_id>/", board.order_detail, name="order"),
+    path(m + "orders/<str:order_id>/<str:action>", board.order_action, name="order_action"),
+    # money (views/money.py)
     path(m + "orders/<str:order_id>/refund/", money.order_refund, name="order_refund"),
     path(m + "card/", money.card_settings, name="card_settings"),
     path(m + "card/tiers/delete", money.tier_delete, name="tier_delete"),
@@ -68,16 +84,16 @@ urlpatterns = [
     path(m + "reports/", money.report, name="report"),
     path(m + "reports/settlement.csv", money.report_csv, name="report_csv"),
     path(m + "reports/settle", money.settle, name="settle"),
-    # what shared links brought (console/sharing.py)
+    # what shared links brought (views/sharing.py)
     path(m + "sharing/", sharing.sharing, name="sharing"),
-    # which notifications each app sends, and how they do (console/notifications.py)
+    # which notifications each app sends, and how they do (views/notifications.py)
     path(m + "notifications/", notifications.notifications, name="notifications"),
     path(
         m + "notifications/<str:app_id>/<slug:key>",
         notifications.notification_switch,
         name="notification_switch",
     ),
-    # official-account articles (console/articles.py)
+    # official-account articles (views/articles.py)
     path(m + "articles/", articles.articles, name="articles"),
     path(m + "articles/new/", articles.article_new, name="article_new"),
     path(m + "articles/<str:article_id>/", articles.article_edit, name="article"),

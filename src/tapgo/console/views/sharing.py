@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from tapgo.analytics.sharing import share_report
-from tapgo.console.views import _render, merchant_view
+from tapgo.console.views.base import merchant_view, render_console
 from tapgo.miniapps.services import ATTRIBUTION_WINDOW
 
 PERIODS = (7, 30, 90)  # days
@@ -39,7 +39,7 @@ def sharing(request, merchant):
     report = share_report(
         merchant=merchant, since=timezone.now() - timedelta(days=days), limit=TOP_SHARERS
     )
-    return _render(
+    return render_console(
         request,
         "console/sharing.html",
         {

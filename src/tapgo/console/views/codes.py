@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tapgo.catalog import services as catalog
 from tapgo.console.forms import TableCodesForm
-from tapgo.console.views import _render, merchant_view
+from tapgo.console.views.base import merchant_view, render_console
 from tapgo.miniapps import posters
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode
@@ -219,13 +219,12 @@ def codes(request, merchant, app_id: str):
         "sections": sections,
         "preview": preview,
         "has_products": bool(products),
-        "png_sizes": miniapps.PNG_SIZES,
         "posters_available": posters.available(),
         "posters_message": "" if posters.available() else posters.unavailable_message(),
         "open_kind": kind_posted,
         "form": made[Kind.TABLE],  # the table form keeps its old name for the template
     }
-    return _render(request, "console/codes.html", context)
+    return render_console(request, "console/codes.html", context)
 
 
 @merchant_view()
@@ -243,7 +242,7 @@ def codes_print(request, merchant, app_id: str):
         for e in miniapps.codes_of(app)
         if e.kind == Kind.TABLE and miniapps.code_status(e, now=now) == miniapps.CODE_WORKING
     ]
-    return _render(request, "console/codes_print.html", {"app": app, "cards": cards})
+    return render_console(request, "console/codes_print.html", {"app": app, "cards": cards})
 
 
 # --- one code -----------------------------------------------------------------------------
@@ -283,7 +282,7 @@ def code_edit(request, merchant, code: str):
         "row": _row(entry, timezone.now()),
         "form": form,
     }
-    return _render(request, "console/code_edit.html", context)
+    return render_console(request, "console/code_edit.html", context)
 
 
 def _minute_or_same(value, current):
@@ -317,7 +316,7 @@ def _download(data: bytes, content_type: str, filename: str) -> HttpResponse:
 
 def _problem(request, entry: EntryCode, message: str, *, status: int) -> HttpResponse:
     context = {"message": message, "app": entry.app}
-    return _render(request, "console/code_problem.html", context, status=status)
+    return render_console(request, "console/code_problem.html", context, status=status)
 
 
 @merchant_view()

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tapgo.console import forms
-from tapgo.console.views import _render, merchant_view
+from tapgo.console.views.base import merchant_view, render_console
 from tapgo.core.money import amount_input, format_money
 from tapgo.core.urls import absolute_url
 from tapgo.flows import refunds
@@ -154,7 +154,7 @@ def card_settings(request, merchant):
         {"tier": t, "pay": amount_input(t.pay, currency), "bonus": amount_input(t.bonus, currency)}
         for t in stored_value.tiers(merchant)
     ]
-    return _render(
+    return render_console(
         request,
         "console/money_card.html",
         {"form": form, "tiers": tiers, "max_tiers": stored_value.MAX_TIERS},
@@ -222,7 +222,7 @@ def members(request, merchant):
         fresh = request.POST.copy()
         fresh["key"] = uuid.uuid4().hex
         form.data = fresh
-    return _render(
+    return render_console(
         request,
         "console/money_members.html",
         {
@@ -296,7 +296,7 @@ def payment_providers(request, merchant):
                     request, _("%(provider)s saved.") % {"provider": item["provider"].label}
                 )
                 return redirect("console:payment_providers", merchant.public_id)
-    return _render(
+    return render_console(
         request,
         "console/money_providers.html",
         {"items": items, "methods": payments.payment_methods(merchant)},
@@ -321,7 +321,7 @@ COLUMNS = (
 @require_GET
 def report(request, merchant):
     days = reports.recent(merchant)
-    return _render(
+    return render_console(
         request,
         "console/money_reports.html",
         {

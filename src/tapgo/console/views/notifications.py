@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tapgo.console.views import _render, merchant_view
+from tapgo.console.views.base import merchant_view, render_console
 from tapgo.messaging import services as messaging
 from tapgo.messaging import texts as template_texts
 from tapgo.miniapps import services as miniapps
@@ -52,7 +52,7 @@ def notifications(request, merchant):
         for app in mini_apps
     ]
     names = {d["template"].pk: d["name"] for d in described}
-    return _render(
+    return render_console(
         request,
         "console/notifications.html",
         {"apps": apps, "stats": _stats(merchant, names)},

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tapgo.console.forms import ImageInput
-from tapgo.console.views import _render, _store_image, merchant_view
+from tapgo.console.views.base import merchant_view, render_console, store_image
 from tapgo.core.urls import absolute_url
 from tapgo.flows import listings
 from tapgo.miniapps import services as miniapps
@@ -83,8 +83,8 @@ def _picture_html(name: str) -> str:
 def _save(request, merchant, form, article=None):
     """Save the form through the services; the article, or None with errors on the form."""
     folder = f"articles/{merchant.public_id}"
-    cover = _store_image(form, "cover", folder, "large")
-    picture = _store_image(form, "picture", folder, "large")
+    cover = store_image(form, "cover", folder, "large")
+    picture = store_image(form, "picture", folder, "large")
     if not form.is_valid():  # an image was refused
         return None
     data = form.cleaned_data
@@ -117,7 +117,7 @@ def _save(request, merchant, form, article=None):
 @merchant_view()
 @require_http_methods(["GET"])
 def articles(request, merchant):
-    return _render(
+    return render_console(
         request, "console/articles.html", {"articles": list(official.articles_of(merchant))}
     )
 
@@ -135,7 +135,7 @@ def article_new(request, merchant):
         if article is not None:
             messages.success(request, _("Draft saved. Publish it when it is ready."))
             return redirect("console:article", merchant.public_id, article.public_id)
-    return _render(request, "console/article_form.html", {"form": form})
+    return render_console(request, "console/article_form.html", {"form": form})
 
 
 @merchant_view()
@@ -164,7 +164,7 @@ def article_edit(request, merchant, article_id: str):
     public_url = None
     if article.status == article.Status.PUBLISHED:
         public_url = absolute_url("shell:article", article.app.slug, article.public_id)
-    return _render(
+    return render_console(
         request,
         "console/article_form.html",
         {"form": form, "article": article, "public_url": public_url},
@@ -197,4 +197,4 @@ def article_delete(request, merchant, article_id: str):
         listings.article_delete(article=article)
         messages.success(request, _("“%(title)s” deleted.") % {"title": article.title})
         return redirect("console:articles", merchant.public_id)
-    return _render(request, "console/article_delete.html", {"article": article})
+    return render_console(request, "console/article_delete.html", {"article": article})
