@@ -149,7 +149,7 @@ def _serve(environ, slug: str):
             unread=unread,
             count=cart[0],
             table=cart[1],
-            csrf=page.masked_csrf(secret),
+            csrf=secret,
             path=environ.get("PATH_INFO", ""),
             messages="",
         )

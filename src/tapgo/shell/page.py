@@ -42,10 +42,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.csp import CSP
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
 
 from tapgo.catalog.services import menu_for
 from tapgo.core.caches import ExpiringCache
@@ -163,20 +161,15 @@ def skeleton(state: AppState) -> Skeleton:
 # --- the bits --------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def masked_csrf(secret: str) -> str:
-    # Masking a CSRF secret is a defence against BREACH; the token goes out as a stored
-    # (uncompressed) block, never compressed with the page, so one mask per secret serves.
-    from django.middleware.csrf import _mask_cipher_secret  # private: see the docstring
-
-    return _mask_cipher_secret(secret)
-
-
 def csrf_token(request) -> str:
+    """The form token of this page: the CSRF secret itself while the request has a valid
+    cookie (Django accepts an unmasked secret; masking defends against BREACH, and this token
+    goes out as a stored, uncompressed block, never compressed with text an attacker could
+    choose), else a new one (its cookie is set on the response)."""
     secret = request.META.get("CSRF_COOKIE")
     if secret and len(secret) == 32:
-        return masked_csrf(secret)
-    return get_token(request)  # no cookie yet: make one (and set it on the response)
+        return secret
+    return get_token(request)
 
 
 # Recently used lists, per process: keyed by customer and visit stamp, a list never changes
@@ -288,18 +281,13 @@ def cart_of(request, st: shell_state.ShellState, state: AppState) -> tuple[int, 
 
 
 def messages_html(request) -> str:
-    # Flash messages travel in the "messages" cookie (the session only holds the overflow,
-    # and then the cookie says so): no cookie, no messages, unless this request added some.
-    storage = getattr(request, "_messages", None)
-    if "messages" not in request.COOKIES and not getattr(storage, "_queued_messages", None):
+    """The flash messages waiting for this page. Counting them reads the "messages" cookie
+    only (with no cookie the session is not touched: it holds only an overflow, and then the
+    cookie says so); showing them uses them up, as Django's template tag does."""
+    storage = flash.get_messages(request)
+    if not len(storage):
         return ""
-    items = list(flash.get_messages(request))
-    if not items:
-        return ""
-    return format_html(
-        '<div class="messages" role="status">{}</div>',
-        format_html_join("", '<p class="msg {}">{}</p>', ((m.tags, m) for m in items)),
-    )
+    return render_to_string("shell/bits/messages.html", {"items": list(storage)})
 
 
 @lru_cache(maxsize=4096)
@@ -315,44 +303,41 @@ def share_endpoint(slug: str, path: str) -> str:
     return escape(url("shell:share", slug) + "?" + urlencode({"path": path}))
 
 
-RECENTLY_USED = gettext_noop("Recently used")
-TABLE_CHIP = gettext_noop("Table %(table_label)s")
-INBOX = gettext_noop("Inbox")
-PIN = gettext_noop("Pin to home")
-UNPIN = gettext_noop("Unpin from home")
+# The bits whose HTML is a small template (shell/templates/shell/bits/), rendered once per
+# language and inputs and remembered: each costs a few microseconds once known.
 
 
-@lru_cache(maxsize=256)
-def _text(language: str, msgid: str) -> str:
-    """A translated string, remembered per language (the catalogues do not change at run time)."""
+def _bit(template: str, language: str, **context) -> SafeString:
     with translation.override(language):
-        return _(msgid)
+        return SafeString(render_to_string(f"shell/bits/{template}.html", context))
 
 
 @lru_cache(maxsize=4096)
-def _cart_button(language: str, slug: str, count: int) -> str:
-    with translation.override(language):
-        text = ngettext("View cart (%(n)s item)", "View cart (%(n)s items)", count) % {"n": count}
-    return f'<a class="button primary sticky" href="{url("shell:cart", slug)}">{escape(text)}</a>'
+def cart_button(language: str, slug: str, count: int) -> SafeString:
+    return _bit("cart_button", language, slug=slug, count=count)
+
+
+@lru_cache(maxsize=4096)
+def table_chip(language: str, label: str) -> SafeString:
+    return _bit("table", language, label=label)
+
+
+@lru_cache(maxsize=4096)
+def recent_menu(language: str, links: tuple[tuple[str, str], ...]) -> SafeString:
+    """The top bar menu's recently used apps, each going back where the customer was."""
+    return _bit("recent", language, links=links)
+
+
+@lru_cache(maxsize=16)
+def pin_button(language: str, pinned: bool) -> SafeString:
+    """The pin form's button: it says what it will do, and sends the state it asks for."""
+    return _bit("pin", language, pinned=pinned)
 
 
 @lru_cache(maxsize=512)
-def inbox_link(language: str, unread: int) -> str:
+def inbox_link(language: str, unread: int) -> SafeString:
     """The top bar's link to the inbox, with the unread count when there is one."""
-    label = escape(_text(language, INBOX))
-    if not unread:
-        return (
-            f'<a class="inbox-link" href="{reverse("shell:inbox")}" data-testid="inbox-badge"'
-            f' data-unread="0">{label}</a>'
-        )
-    with translation.override(language):
-        said = ngettext("Inbox: %(n)s unread", "Inbox: %(n)s unread", unread) % {"n": unread}
-    shown = str(unread) if unread < 100 else "99+"
-    return (
-        f'<a class="inbox-link unread" href="{reverse("shell:inbox")}" data-testid="inbox-badge"'
-        f' data-unread="{unread}" aria-label="{escape(said)}">{label}'
-        f' <span class="count">{shown}</span></a>'
-    )
+    return _bit("inbox", language, unread=unread, shown=str(unread) if unread < 100 else "99+")
 
 
 def bits(request, pk: int, slug: str, st, *, count: int, table: str) -> dict[str, str]:
@@ -374,36 +359,17 @@ def bits(request, pk: int, slug: str, st, *, count: int, table: str) -> dict[str
 def bits_of(
     *, language, slug, recent, unread, count, table, csrf, path, messages
 ) -> dict[str, str]:
-    if recent.links:
-        links = "".join(
-            f'<a href="{escape(href)}?scene=recent" data-testid="switch">{escape(name)}</a>'
-            for href, name in recent.links
-        )
-        recent_html = f'<p class="menu-head">{_text(language, RECENTLY_USED)}</p>{links}'
-    else:
-        recent_html = ""
-    # The pin form's button: it says what it will do, and sends the state it asks for.
-    if recent.pinned:
-        pin_html = f'<button name="pinned" value="0">{escape(_text(language, UNPIN))}</button>'
-    else:
-        pin_html = f'<button name="pinned" value="1">{escape(_text(language, PIN))}</button>'
-    if table:
-        chip = _text(language, TABLE_CHIP) % {"table_label": table}
-        table_html = f'<p class="table-chip" data-testid="table">{escape(chip)}</p>'
-    else:
-        table_html = ""
     return {
         "csrf": csrf,
         "cart_count": str(count),
-        # Safe (built from escaped parts): the frame's templates show them as they are.
-        "cart_button": SafeString(_cart_button(language, slug, count)) if count else "",
-        "table": SafeString(table_html),
-        "recent": SafeString(recent_html),
-        "pin": SafeString(pin_html),
+        "cart_button": cart_button(language, slug, count) if count else "",
+        "table": table_chip(language, table) if table else "",
+        "recent": recent_menu(language, recent.links) if recent.links else "",
+        "pin": pin_button(language, recent.pinned),
         "messages": messages,
         "next": escape(path),
         "share": share_endpoint(slug, path.split("?", 1)[0]),
-        "inbox": SafeString(inbox_link(language, unread)),
+        "inbox": inbox_link(language, unread),
     }
 
 

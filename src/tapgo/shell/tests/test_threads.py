@@ -8,7 +8,6 @@ import threading
 
 import pytest
 from django.db import connection
-from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
 
 from tapgo.core.caches import ExpiringCache
@@ -66,16 +65,13 @@ def test_the_remembered_bits_hold_under_many_threads_past_their_size(small_cache
     """The lru_cache'd helpers of the page's bits (each holds its own lock): called from many
     threads with more distinct arguments than they keep, each answers what it answers alone."""
 
-    def same_secret(answer, n):  # a new mask each time it is made; the same secret inside
-        return _unmask_cipher_token(answer) == f"{n:032d}"
-
     calls = [
-        (page.masked_csrf, lambda n: (f"{n:032d}",), same_secret),
         (page.url, lambda n: ("shell:app", f"app-{n}"), None),
         (page.share_endpoint, lambda n: (f"app-{n}", f"/m/app-{n}/"), None),
-        (page._cart_button, lambda n: ("en", f"app-{n % 50}", n), None),
+        (page.cart_button, lambda n: ("en", f"app-{n % 50}", n), None),
+        (page.table_chip, lambda n: ("zh-hans" if n % 2 else "en", f"T{n}"), None),
+        (page.recent_menu, lambda n: ("en", ((f"/m/app-{n}/", f"App {n}"),)), None),
         (page.inbox_link, lambda n: ("zh-hans" if n % 2 else "en", n), None),
-        (page._text, lambda n: ("en", f"text {n}"), None),
         (shell_state._verified, lambda n: (f"not-signed-{n}",), None),
         (front._language, lambda n: (None, f"en;q=0.{n % 10}, zh-hans"), None),
     ]
