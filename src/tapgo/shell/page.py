@@ -20,7 +20,7 @@ docs/decisions/0001-serving.md for the figures):
    compressed per request, and the bits (the CSRF token among them) are never compressed
    together with text an attacker could choose, which is what BREACH needs.
 
-The view (shell/views.py) serves it through Django; shell/front.py serves the same page,
+The view (shell/views/menu.py) serves it through Django; shell/front.py serves the same page,
 with the same pieces and bits, before Django's middleware when a customer moves inside an
 app. The cart's pages and the order page use the same bits through their templates.
 """
@@ -468,7 +468,7 @@ def url(name: str, slug: str) -> str:
 
 @lru_cache(maxsize=4096)
 def share_endpoint(slug: str, path: str) -> str:
-    """Where the Share action goes for this page: the share endpoint (shell/sharing.py) with
+    """Where the Share action goes for this page: the share endpoint (shell/views/sharing.py) with
     the page's path, escaped for an attribute. No query: the customer's link is made there."""
     return escape(url("shell:share", slug) + "?" + urlencode({"path": path}))
 

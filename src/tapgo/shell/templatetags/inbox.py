@@ -1,4 +1,4 @@
-"""The shell's top bar link to the inbox, with the unread count (shell/notifications.py)."""
+"""The shell's top bar link to the inbox, with the unread count (shell/views/notifications.py)."""
 
 from django import template
 from django.utils import translation
@@ -15,7 +15,7 @@ def inbox_link(context):
     indexed COUNT for this request's customer (none for a visitor without one)."""
     count = context.get("unread_count")
     if count is None:
-        from tapgo.shell.notifications import unread_for
+        from tapgo.shell.views.notifications import unread_for
 
         count = unread_for(context.get("request"))
     return SafeString(page.inbox_link(translation.get_language(), count))

@@ -21,7 +21,7 @@ from tapgo.merchants.services import merchant_create
 from tapgo.miniapps.models import EntryCode, MiniApp, Visit
 from tapgo.shell import front, page
 from tapgo.shell import state as shell_state
-from tapgo.shell.home import distance_label
+from tapgo.shell.views.home import distance_label
 
 HOME = reverse("shell:home")
 INSIDE = {"Referer": "http://testserver/m/"}  # a move inside the site
