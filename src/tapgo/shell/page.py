@@ -41,7 +41,7 @@ from django.db import connections, router
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.db.models.functions import Now
 from django.http import Http404, HttpResponse
-from django.middleware.csrf import get_token
+from django.middleware.csrf import _mask_cipher_secret, get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -325,8 +325,6 @@ def skeleton(state: AppState) -> Skeleton:
 def masked_csrf(secret: str) -> str:
     # Masking a CSRF secret is a defence against BREACH; the token goes out as a stored
     # (uncompressed) block, never compressed with the page, so one mask per secret serves.
-    from django.middleware.csrf import _mask_cipher_secret
-
     return _mask_cipher_secret(secret)
 
 
