@@ -3,7 +3,7 @@ from django.views.i18n import set_language
 
 from tapgo.api import provider_webhooks
 from tapgo.core import views as core_views
-from tapgo.shell import pay
+from tapgo.shell.views import pay
 
 # Where money comes in: providers' webhooks (api) and the pages a customer pays on (shell).
 payment_urls = (

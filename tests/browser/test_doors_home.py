@@ -54,7 +54,7 @@ def town(owner):
 
 def expected_labels(town, slugs):
     from tapgo.discovery.services import great_circle_m
-    from tapgo.shell.home import distance_label
+    from tapgo.shell.views.home import distance_label
 
     labels = []
     for slug in slugs:

@@ -23,7 +23,7 @@ from tapgo.identity.middleware import COOKIE, SALT
 from tapgo.ordering.models import Order, OrderStatus
 from tapgo.payments import credentials, services
 from tapgo.payments.models import IntentStatus, PaymentIntent
-from tapgo.shell import pay as shell_pay
+from tapgo.shell.views import pay as shell_pay
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ import logging
 import re
 from functools import lru_cache
 
+from tapgo.miniapps import live
 from tapgo.wsgi import application as django_application  # first: it sets Django up
 
 # isort: split
@@ -64,7 +65,7 @@ _headers = ExpiringCache("front.headers", size=MAX_HEADER_SETS, seconds=HEADERS_
 _app_states = ExpiringCache("front.app_states", size=MAX_APP_STATES, seconds=APP_STATE_SECONDS)
 
 
-def _app_state(slug: str) -> page.AppState | None:
+def _app_state(slug: str) -> live.AppState | None:
     found = _app_states.get(slug)
     if found is not None:
         return found
@@ -72,7 +73,7 @@ def _app_state(slug: str) -> page.AppState | None:
     if not connection.in_atomic_block:  # what Django does when a request starts
         connection.close_if_unusable_or_obsolete()
     try:
-        state = page.app_state(slug)
+        state = live.app_state(slug)
     except Http404:
         _app_states.pop(slug)
         return None  # Django answers the 404 page

@@ -20,7 +20,7 @@ docs/decisions/0001-serving.md for the figures):
    compressed per request, and the bits (the CSRF token among them) are never compressed
    together with text an attacker could choose, which is what BREACH needs.
 
-The view (shell/views.py) serves it through Django; shell/front.py serves the same page,
+The view (shell/views/menu.py) serves it through Django; shell/front.py serves the same page,
 with the same pieces and bits, before Django's middleware when a customer moves inside an
 app. The cart's pages and the order page use the same bits through their templates.
 """
@@ -70,13 +70,6 @@ ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
 
-# The app's state (one prepared query) is miniapps/live.py's; the shell's pages read it as
-# page.app_state / page.code_state / page.AppState too.
-AppState = live.AppState
-app_state = live.app_state
-code_state = live.code_state
-
-
 # --- the menu fragment and the skeleton ------------------------------------------------------
 
 
@@ -116,16 +109,16 @@ class Skeleton:
     deflated: tuple[bytes, ...]  # each piece as raw deflate, byte-aligned, the last one final
 
 
-def _skeleton_key(state: AppState) -> str:
+def _skeleton_key(state: live.AppState) -> str:
     return f"shell:page:{state.pk}:{translation.get_language()}:{state.key}"
 
 
-def skeleton_cached(state: AppState) -> Skeleton | None:
+def skeleton_cached(state: live.AppState) -> Skeleton | None:
     """The skeleton if one is cached (the front door renders none itself)."""
     return cache.get(_skeleton_key(state))
 
 
-def skeleton(state: AppState) -> Skeleton:
+def skeleton(state: live.AppState) -> Skeleton:
     """The page for this app state and language, from the cache or rendered now.
 
     It lives no longer than the menu fragment it was built from, so stock shown as sold out
@@ -229,7 +222,7 @@ def recent_apps(request, st: shell_state.ShellState, app_pk: int) -> Switcher:
     return _switcher(st, found, app_pk)
 
 
-def note_visit(request, st: shell_state.ShellState, state: AppState) -> None:
+def note_visit(request, st: shell_state.ShellState, state: live.AppState) -> None:
     """After a visit is recorded: a new stamp, and the cached list moved on without a query."""
     old = _recent.get((st.customer_id, st.stamp)) if st.stamp else None
     before = (st.customer_id, st.stamp)
@@ -265,7 +258,7 @@ def unread_of(st: shell_state.ShellState, *, fresh: bool = False) -> int:
     return found
 
 
-def cart_of(request, st: shell_state.ShellState, state: AppState) -> tuple[int, str]:
+def cart_of(request, st: shell_state.ShellState, state: live.AppState) -> tuple[int, str]:
     """(count, table) of this customer's cart here: from the shell cookie, else the database."""
     known = st.cart(state.pk)
     if known is not None:
@@ -298,7 +291,7 @@ def url(name: str, slug: str) -> str:
 
 @lru_cache(maxsize=4096)
 def share_endpoint(slug: str, path: str) -> str:
-    """Where the Share action goes for this page: the share endpoint (shell/sharing.py) with
+    """Where the Share action goes for this page: the share endpoint (shell/views/sharing.py) with
     the page's path, escaped for an attribute. No query: the customer's link is made there."""
     return escape(url("shell:share", slug) + "?" + urlencode({"path": path}))
 
@@ -403,7 +396,7 @@ def join(skel: Skeleton, values: dict[str, str], *, gzip: bool) -> bytes:
     return b"".join(out)
 
 
-def render_app(request, state: AppState, st, *, table_label: str = "") -> HttpResponse:
+def render_app(request, state: live.AppState, st, *, table_label: str = "") -> HttpResponse:
     """The mini app's page for this request."""
     skel = skeleton(state)
     st.at_menu(state.pk)  # switching back to this app comes back to its menu

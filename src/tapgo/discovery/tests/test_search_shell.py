@@ -47,7 +47,7 @@ def test_results_link_to_their_pages_with_the_search_scene(client, world):
 def test_a_hit_url_falls_back_to_the_app_without_a_page(monkeypatch):
     from django.urls import NoReverseMatch
 
-    from tapgo.shell import search as shell_search
+    from tapgo.shell.views import search as shell_search
 
     real = shell_search.reverse
 

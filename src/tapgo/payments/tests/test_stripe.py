@@ -33,7 +33,7 @@ from tapgo.payments.providers import IGNORED, REFUND_FAILED, REFUND_SUCCEEDED, W
 from tapgo.payments.providers import get as get_provider
 from tapgo.payments.providers import stripe as stripe_provider
 from tapgo.payments.services import RefundError
-from tapgo.shell import pay as shell_pay
+from tapgo.shell.views import pay as shell_pay
 
 WAIT_SECONDS = 15
 THREE_D_SECURE_CARD = "4000002500003155"

@@ -27,7 +27,7 @@ from tapgo.payments.models import (
 )
 from tapgo.payments.providers import ProviderError, wechatpay
 from tapgo.payments.tests import wechatpay_fake as fake
-from tapgo.shell import pay as shell_pay
+from tapgo.shell.views import pay as shell_pay
 
 # --- fixtures ------------------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
-"""The shell's top bar link to the inbox, with the unread count (shell/notifications.py)."""
+"""The shell's top bar link to the inbox, with the unread count (shell/views/notifications.py)."""
 
 from django import template
 from django.utils import translation
 from django.utils.safestring import SafeString
 
 from tapgo.shell import page
+from tapgo.shell.views.notifications import unread_for
 
 register = template.Library()
 
@@ -15,7 +16,5 @@ def inbox_link(context):
     indexed COUNT for this request's customer (none for a visitor without one)."""
     count = context.get("unread_count")
     if count is None:
-        from tapgo.shell.notifications import unread_for
-
         count = unread_for(context.get("request"))
     return SafeString(page.inbox_link(translation.get_language(), count))

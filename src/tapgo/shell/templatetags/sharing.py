@@ -1,10 +1,11 @@
-"""Sharing in templates (shell/sharing.py): rich previews for chat apps with
+"""Sharing in templates (shell/views/sharing.py): rich previews for chat apps with
 {% og_app app %}, {% og_product app product %} and {% og_article app article %}, and
 {% share_endpoint app.slug path %}, where a page's share button goes."""
 
 from django import template
 
-from tapgo.shell import page, sharing
+from tapgo.shell import page
+from tapgo.shell.views import sharing
 
 register = template.Library()
 

@@ -18,10 +18,11 @@ from tapgo.discovery.models import Favourite
 from tapgo.flows import listings
 from tapgo.identity.services import staff_user_create
 from tapgo.merchants.services import merchant_create
+from tapgo.miniapps import live
 from tapgo.miniapps.models import EntryCode, MiniApp, Visit
 from tapgo.shell import front, page
 from tapgo.shell import state as shell_state
-from tapgo.shell.home import distance_label
+from tapgo.shell.views.home import distance_label
 
 HOME = reverse("shell:home")
 INSIDE = {"Referer": "http://testserver/m/"}  # a move inside the site
@@ -157,7 +158,7 @@ def test_the_menu_skeleton_stays_the_same_for_everyone(client, app, bakery):
     """The pin and the switcher are per-customer bits, not part of the cached skeleton."""
     scan(client, app)
     client.post(reverse("shell:pin", args=[app.slug]), {"pinned": "1"})
-    skel = page.skeleton(page.app_state(app.slug))
+    skel = page.skeleton(live.app_state(app.slug))
     text = b"".join(skel.pieces).decode()
     assert "Pin to home" not in text and "Unpin" not in text
     assert {"pin", "recent", "csrf", "next"} <= set(skel.names)

@@ -443,7 +443,7 @@ def test_a_device_is_removed_from_the_settings(client, app, push_endpoint):
 
 
 def test_device_labels():
-    from tapgo.shell.notifications import device_label
+    from tapgo.shell.views.notifications import device_label
 
     assert device_label(CHROME_ANDROID) == "Chrome · Android"
     iphone = (
@@ -590,7 +590,7 @@ def test_the_inbox_speaks_the_customers_language(client, app, django_capture_on_
 
 
 def test_the_inbox_pages(client, app, django_capture_on_commit_callbacks):
-    from tapgo.shell.notifications import INBOX_PAGE_SIZE
+    from tapgo.shell.views.notifications import INBOX_PAGE_SIZE
 
     customer = visit(client, app)
     follower(customer, app)

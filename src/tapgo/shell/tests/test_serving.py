@@ -13,6 +13,7 @@ from django.db import close_old_connections
 from django.urls import reverse
 
 from tapgo.core import live
+from tapgo.miniapps.live import app_state
 from tapgo.miniapps.models import EntryCode, Visit
 from tapgo.shell import front, page
 from tapgo.wsgi import application as wsgi_application
@@ -109,7 +110,7 @@ def _no_token(html):
 
 def test_the_gzip_stream_decodes_to_the_plain_page(client, app, product):
     _scan(client, app)
-    state = page.app_state(app.slug)
+    state = app_state(app.slug)
     skel = page.skeleton(state)
     values = {name: f"<b>{name} é</b>" for name in skel.names}
     plain = page.join(skel, values, gzip=False)

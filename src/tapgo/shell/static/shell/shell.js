@@ -29,7 +29,7 @@
   }
 
   // Share: the Web Share API where the browser has it, copy-link otherwise. data-share is the
-  // share endpoint (shell/sharing.py), which answers the customer's link as JSON (making the
+  // share endpoint (shell/views/sharing.py), which answers the customer's link as JSON (making the
   // link the first time, so it is asked only when the finger comes down on Share: the share
   // sheet must open soon after the tap). Where neither works, or the browser refuses the
   // sheet, the endpoint's page shows the link and its QR code, as it does without JavaScript.

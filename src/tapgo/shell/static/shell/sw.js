@@ -1,4 +1,4 @@
-// Tapgo's service worker, served at /sw.js (shell/notifications.py: service_worker) so that
+// Tapgo's service worker, served at /sw.js (shell/views/notifications.py: service_worker) so that
 // its scope is the whole site; the view puts self.tapgoTexts (its words, in the customer's
 // language) before this file. It shows the notifications a customer allowed and opens their
 // page when one is tapped. It handles no fetches: pages load as they would without it.

@@ -2,8 +2,8 @@
 
 A door can lead here (a product's printed code, a shared or searched product, a link from
 outside): opened at its own address, the page records the visit as every door's page does
-(views.record_entry); a product code renders it at the code's address (/s/<code>, no
-redirect), where shell.views.scan has recorded the visit already. Its forms and language
+(base.record_entry); a product code renders it at the code's address (/s/<code>, no
+redirect), where menu.scan has recorded the visit already. Its forms and language
 switch go back to the product's own address, so they never count as another scan.
 """
 
@@ -14,28 +14,30 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET
 
 from tapgo.catalog import services as catalog
-from tapgo.shell import page, views
+from tapgo.miniapps import live
+from tapgo.shell import page
 from tapgo.shell import state as shell_state
+from tapgo.shell.views.base import frame, record_entry
 
 
 @require_GET
 @shell_state.keeps
 def product(request, slug: str, product_id: str):
-    state = page.app_state(slug)
+    state = live.app_state(slug)
     found = _product(state, product_id)
     if found is None:
         raise Http404
-    views.record_entry(request, state)  # after the lookup: an unknown product is no visit
+    record_entry(request, state)  # after the lookup: an unknown product is no visit
     return _render(request, state, found)
 
 
-def render_product(request, state: page.AppState, product_public_id: str):
+def render_product(request, state: live.AppState, product_public_id: str):
     """The product's page for a scanned product code, or None when the product is gone."""
     found = _product(state, product_public_id)
     return None if found is None else _render(request, state, found)
 
 
-def _product(state: page.AppState, public_id: str):
+def _product(state: live.AppState, public_id: str):
     """This app's merchant's product with its variants (two queries), or None."""
     try:
         found = catalog.access_product(merchant=state.app().merchant, public_id=public_id)
@@ -45,13 +47,13 @@ def _product(state: page.AppState, public_id: str):
     return found
 
 
-def _render(request, state: page.AppState, product):
+def _render(request, state: live.AppState, product):
     app = state.app()
     here = reverse("shell:product", args=[app.slug, product.public_id])
     variants = product.menu_variants
     in_stock = [v for v in variants if v.stock != 0]
     sold_out = not product.available or product.stock == 0 or bool(variants and not in_stock)
-    context = views._frame(
+    context = frame(
         request,
         app,
         product=product,

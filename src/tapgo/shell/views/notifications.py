@@ -39,12 +39,13 @@ from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
 from tapgo.shell import page
 from tapgo.shell import state as shell_state
+from tapgo.shell.views.base import customer_order
 
 ORDER_READY = "order_ready"
 NEW_ARTICLE = "new_article"
 INBOX_PAGE_SIZE = 25
 MAX_SUBSCRIPTION_BYTES = 4096
-SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "shell" / "sw.js"
+SERVICE_WORKER = Path(__file__).resolve().parent.parent / "static" / "shell" / "sw.js"
 
 
 # --- asking: the order page and the official account ------------------------------------
@@ -88,8 +89,6 @@ def order_ask(request, order) -> dict | None:
 def order_notify(request, slug: str, order_id: str):
     """Tell me when my order is ready: a one-time consent for this order (a double submit is
     one consent). `push` says what the page's script managed: "on", "denied", or nothing."""
-    from tapgo.shell.views import customer_order  # views imports this module
-
     order = customer_order(request, slug, order_id)
     back = reverse("shell:order", args=[slug, order.public_id])
     if not ordering.order_awaits_ready(order):

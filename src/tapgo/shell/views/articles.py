@@ -3,7 +3,7 @@
 The content door: an article ends with a call to action into the mini app's menu with
 `?scene=account`, so the visit it brings is counted as the official account's. Reaching an
 article from outside (a shared or pasted link) records a visit too, as every door's page does
-(views.record_entry). Drafts and another app's articles answer 404.
+(base.record_entry). Drafts and another app's articles answer 404.
 """
 
 from django.shortcuts import render
@@ -11,9 +11,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from tapgo.merchants.services import merchant_store
+from tapgo.miniapps import live
 from tapgo.official import services as official
-from tapgo.shell import notifications, page, views
 from tapgo.shell import state as shell_state
+from tapgo.shell.views import notifications
+from tapgo.shell.views.base import frame, record_entry
 
 
 def _tz(app):
@@ -25,15 +27,15 @@ def _tz(app):
 @shell_state.keeps
 def articles(request, slug: str):
     """The official account's page: the app's published articles, newest first."""
-    state = page.app_state(slug)
-    views.record_entry(request, state)
+    state = live.app_state(slug)
+    record_entry(request, state)
     app = state.app()
     found = official.published_articles(app=app, page=request.GET.get("page"))
     with timezone.override(_tz(app)):
         return render(
             request,
             "shell/articles.html",
-            views._frame(request, app, articles=found, ask=notifications.follow_ask(request, app)),
+            frame(request, app, articles=found, ask=notifications.follow_ask(request, app)),
         )
 
 
@@ -41,13 +43,13 @@ def articles(request, slug: str):
 @shell_state.keeps
 def article(request, slug: str, article_id: str):
     """One published article of this app, with its way into the mini app."""
-    state = page.app_state(slug)
+    state = live.app_state(slug)
     app = state.app()
     found = official.published_article(app=app, public_id=article_id)  # 404 before a visit
-    views.record_entry(request, state)
+    record_entry(request, state)
     with timezone.override(_tz(app)):
         return render(
             request,
             "shell/article.html",
-            views._frame(request, app, article=found, body=official.body_html(found)),
+            frame(request, app, article=found, body=official.body_html(found)),
         )

@@ -9,7 +9,7 @@ The share action (the menu's Share, a product's share button) opens /m/<slug>/sh
 
 The link is the page's own address on the public base with `?sh=<token>`, the customer's
 share link for this app (miniapps.share_link_for): a visit that comes through it is recorded
-with scene `share` and credited to the sharer (views.record_entry), and so are the new
+with scene `share` and credited to the sharer (base.record_entry), and so are the new
 customers and orders it brings. Only a page of the same app anyone may open can be shared;
 any other path gives the app's home (no open redirect, no other app, no order page).
 
@@ -38,8 +38,9 @@ from PIL import Image, ImageDraw
 from tapgo.core.bots import is_bot
 from tapgo.identity.middleware import ensure_customer
 from tapgo.miniapps import services as miniapps
-from tapgo.shell import page, views
+from tapgo.shell import page
 from tapgo.shell import state as shell_state
+from tapgo.shell.views.base import frame
 
 # The pages of a mini app anyone may open (url names in the shell): what can be shared.
 SHAREABLE = {"app", "product", "article", "articles"}
@@ -111,7 +112,7 @@ def share(request, slug: str):
     if _wants_json(request):
         response = JsonResponse({"url": url, "title": app.name})
     else:
-        context = views._frame(request, app, share_url=url, qr=_qr_svg(url), back=target)
+        context = frame(request, app, share_url=url, qr=_qr_svg(url), back=target)
         # Coming back from another app leads to the page being shared, not to this one.
         st = shell_state.of(request)
         if target == page.url("shell:app", app.slug):
