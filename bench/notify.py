@@ -250,6 +250,7 @@ def child_setup(opts) -> dict:
     from tapgo.identity.services import staff_user_create
     from tapgo.merchants.services import merchant_create
     from tapgo.messaging import services as messaging
+    from tapgo.messaging.keys import TemplateKey
     from tapgo.messaging.models import Consent, PushSubscription, Template
 
     p256dh, auth = opts.keys.split(":")
@@ -258,7 +259,7 @@ def child_setup(opts) -> dict:
     merchant = merchant_create(owner=owner, name="Bench Café")
     app = apps.app_create(merchant=merchant, name="Bench Café", slug="bench-cafe")
     apps.app_set_published(app=app, published=True)
-    template = Template.objects.get(key="order_ready")
+    template = Template.objects.get(key=TemplateKey.ORDER_READY)
     customers = []
     for start in range(0, opts.messages, 2_000):
         n = min(2_000, opts.messages - start)
@@ -293,7 +294,7 @@ def child_setup(opts) -> dict:
         messaging.notify(
             customer=customer,
             app=app,
-            key="order_ready",
+            key=TemplateKey.ORDER_READY,
             values={"order": f"A{i:05d}", "app": app.name},
             link=f"/m/{app.slug}/orders/{i}/",
             dedupe=f"bench:{i}",

@@ -22,6 +22,8 @@ from tapgo.core import links
 from tapgo.core.actors import Actor
 from tapgo.identity.models import Customer
 from tapgo.messaging import services as messaging
+from tapgo.messaging.keys import TemplateKey
+from tapgo.messaging.models import ConsentSubject, Template
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Order, OrderStatus
@@ -55,16 +57,22 @@ def _after(order: Order, was: str) -> None:
 def _notify(order: Order, was: str, to: str) -> None:
     """The customer's messages about their order, written in the transaction of the change
     (messaging's outbox delivers them after commit)."""
-    if to == S.PAID:
-        messaging.consent_grant_for_order(order)
+    subject = ConsentSubject(Template.Subject.ORDER, order.public_id)
+    if to == S.PAID:  # paying grants one message about the order, in the order's language
+        messaging.consent_grant(
+            merchant_id=order.merchant_id,
+            customer_id=order.customer_id,
+            app_id=order.app_id,
+            subject=subject,
+            language=order.language,
+        )
         return
-    subject = messaging.subject_of("order", order.public_id)
     key, values = None, {}
     if to == S.READY:
-        key = "order_ready"
+        key = TemplateKey.ORDER_READY
     elif was in ordering.ACTIVE and to in {S.CANCELLED, S.REJECTED}:
         refund = {"amount": order.total, "currency": order.currency}
-        key, values = "order_cancelled", {"refund": refund, "reason": order.reason or "—"}
+        key, values = TemplateKey.ORDER_CANCELLED, {"refund": refund, "reason": order.reason or "—"}
     if key:
         app = MiniApp.objects.get(pk=order.app_id)
         messaging.notify_quietly(

@@ -6,11 +6,12 @@ import smtplib
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from tapgo.core import links
 from tapgo.messaging.push import Outcome
+from tapgo.messaging.services.inbox import message_text, open_token
 
 SALT = "tapgo.messaging.unsubscribe"
 
@@ -33,21 +34,16 @@ def unsubscribe_target(token: str) -> tuple[int, int, int] | None:
 
 
 def unsubscribe_url(message) -> str:
-    return settings.PUBLIC_URL + reverse("shell:unsubscribe", args=[unsubscribe_token(message)])
+    return links.absolute(links.unsubscribe(unsubscribe_token(message)))
 
 
 def open_url(message) -> str:
     """The message's link for a push or an email, signed (services.open_token)."""
-    from tapgo.messaging.services import open_token
-
-    path = reverse("shell:message_open", args=[message.public_id])
-    return f"{settings.PUBLIC_URL}{path}?k={open_token(message)}"
+    return f"{links.absolute(links.message_open(message.public_id))}?k={open_token(message)}"
 
 
 def send(message) -> Outcome:
     """Send the message to the customer's address in the language of their consent."""
-    from tapgo.messaging.services import message_text
-
     address = message.customer.email
     if not address:
         return Outcome("gone", "the customer has no email address")

@@ -7,6 +7,8 @@ emptied by a test or an operator gets its library back; a template the operator 
 left as it is.
 """
 
+from tapgo.messaging.keys import TemplateKey
+
 
 def install(Template, AppTemplate, MiniApp) -> int:  # noqa: N803 (model classes)
     """Create the missing built-in templates (switching the default ones on for every
@@ -43,7 +45,7 @@ ORDER = {"name": "order", "type": "text"}
 
 BUILTIN = [
     {
-        "key": "order_paid",
+        "key": TemplateKey.ORDER_PAID,
         "subject": "order",
         "default_on": True,
         "standing": False,
@@ -64,7 +66,7 @@ BUILTIN = [
         },
     },
     {
-        "key": "order_ready",
+        "key": TemplateKey.ORDER_READY,
         "subject": "order",
         "default_on": True,
         "standing": False,
@@ -85,7 +87,7 @@ BUILTIN = [
         },
     },
     {
-        "key": "order_cancelled",
+        "key": TemplateKey.ORDER_CANCELLED,
         "subject": "order",
         "default_on": True,
         "standing": False,
@@ -111,7 +113,7 @@ BUILTIN = [
         },
     },
     {
-        "key": "booking_confirmed",
+        "key": TemplateKey.BOOKING_CONFIRMED,
         "subject": "booking",
         "default_on": False,
         "standing": False,
@@ -136,7 +138,7 @@ BUILTIN = [
         },
     },
     {
-        "key": "booking_reminder",
+        "key": TemplateKey.BOOKING_REMINDER,
         "subject": "booking",
         "default_on": False,
         "standing": True,
@@ -161,7 +163,7 @@ BUILTIN = [
         },
     },
     {
-        "key": "points_changed",
+        "key": TemplateKey.POINTS_CHANGED,
         "subject": "card",
         "default_on": False,
         "standing": True,
@@ -186,7 +188,7 @@ BUILTIN = [
         },
     },
     {
-        "key": "coupon_expiring",
+        "key": TemplateKey.COUPON_EXPIRING,
         "subject": "coupon",
         "default_on": False,
         "standing": True,
@@ -211,7 +213,7 @@ BUILTIN = [
         },
     },
     {
-        "key": "new_article",
+        "key": TemplateKey.NEW_ARTICLE,
         "subject": "article",
         "default_on": True,
         "standing": True,

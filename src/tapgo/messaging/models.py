@@ -6,6 +6,9 @@ is an inbox entry plus an outbox of deliveries (inbox, Web Push per device, emai
 worker works through after commit.
 """
 
+from dataclasses import dataclass
+from typing import Self
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -51,6 +54,47 @@ class Template(models.Model):
         return self.key
 
 
+SUBJECT_LENGTH = 40  # of Consent.subject and Message.subject: "kind:public id"
+
+
+@dataclass(frozen=True)
+class ConsentSubject:
+    """What a consent or a message is about: one order, booking, card, coupon or article, as
+    its kind (a Template.Subject other than NONE) and its public id. None where a consent or a
+    message is about nothing in particular.
+
+    Consent.subject and Message.subject store it as "kind:public id" (e.g. "order:7h3k…"):
+    str() gives that form and parse() reads it back."""
+
+    kind: Template.Subject
+    public_id: str
+
+    def __post_init__(self):
+        kind = Template.Subject(self.kind)  # ValueError for a kind that is not a choice
+        if kind == Template.Subject.NONE:
+            raise ValueError("a subject is about something: give its kind")
+        if not isinstance(self.public_id, str) or not self.public_id:
+            raise ValueError("a subject names the public id of what it is about")
+        if len(kind.value) + 1 + len(self.public_id) > SUBJECT_LENGTH:
+            raise ValueError(f"a subject is stored in {SUBJECT_LENGTH} characters")
+        object.__setattr__(self, "kind", kind)
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.public_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Self | None:
+        """The subject stored as `text`; None for "" (nothing in particular) or anything that
+        is not a subject."""
+        kind, colon, public_id = text.partition(":") if isinstance(text, str) else ("", "", "")
+        if not colon:
+            return None
+        try:
+            return cls(kind, public_id)
+        except ValueError:
+            return None
+
+
 class AppTemplate(MerchantOwned):
     """A template a merchant switched on for one of its mini apps."""
 
@@ -85,8 +129,8 @@ class Consent(MerchantOwned):
     template = models.ForeignKey(
         Template, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    # What the consent is about, e.g. "order:<public id>"; "" for anything of the template.
-    subject = models.CharField(max_length=40, blank=True)
+    # What the consent is about (a ConsentSubject); "" for anything of the template.
+    subject = models.CharField(max_length=SUBJECT_LENGTH, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     email = models.BooleanField(default=False)  # also by email (the customer chose it)
@@ -122,7 +166,7 @@ class Message(MerchantOwned):
     # the customer deletes both, which RESTRICT (unlike PROTECT) allows.
     template = models.ForeignKey(Template, on_delete=models.RESTRICT, related_name="+")
     consent = models.ForeignKey(Consent, on_delete=models.RESTRICT, related_name="+")
-    subject = models.CharField(max_length=40, blank=True)
+    subject = models.CharField(max_length=SUBJECT_LENGTH, blank=True)  # a ConsentSubject or ""
     # The sender's idempotency key: one message per (customer, template, key).
     key = models.CharField(max_length=80, blank=True)
     values = models.JSONField(default=dict)  # the template's fields, as checked by the service

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from babel.dates import format_datetime
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -41,6 +42,13 @@ class TemplateTextError(ValueError):
 
 def languages() -> list[str]:
     return [code for code, _name in settings.LANGUAGES]
+
+
+def current_language() -> str:
+    """The active language if it is a shipped one, else "" (the default language): what a
+    consent, a device or a text for the customer goes by."""
+    language = (translation.get_language() or "").lower()
+    return language if language in languages() else ""
 
 
 def language_name(code: str) -> str:

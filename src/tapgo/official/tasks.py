@@ -9,8 +9,11 @@ second publish or a retried batch sends nobody the article twice.
 
 from django.tasks import task
 
+from tapgo.core import links
+from tapgo.messaging.keys import TemplateKey
+from tapgo.messaging.models import ConsentSubject, Template
+
 FAN_OUT_BATCH = 200  # followers per task
-TEMPLATE = "new_article"
 
 
 @task()
@@ -32,10 +35,10 @@ def article_fan_out(article_id: int, after: int = 0) -> int:
         return 0  # customers could not open the link
     reached, cursor = messaging.followers_notify(
         app=app,
-        key=TEMPLATE,
+        key=TemplateKey.NEW_ARTICLE,
         values={"app": app.name, "title": article.title},
-        link=f"/m/{app.slug}/a/{article.public_id}/",
-        subject=messaging.subject_of("article", article.public_id),
+        link=links.article(app.slug, article.public_id),
+        subject=ConsentSubject(Template.Subject.ARTICLE, article.public_id),
         dedupe=f"article:{article.public_id}",
         # Those who followed by the time it first came out: publishing it again reaches only
         # whoever it missed (a worker died mid-way), never someone who followed later.

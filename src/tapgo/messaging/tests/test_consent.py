@@ -13,9 +13,17 @@ from tapgo.flows.customers import customer_merge
 from tapgo.identity.models import Customer
 from tapgo.identity.services import customer_create_guest
 from tapgo.messaging import services as messaging
+from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.library import BUILTIN
-from tapgo.messaging.models import AppTemplate, Consent, Delivery, Message, Template
-from tapgo.messaging.services import MessagingError, NoConsent
+from tapgo.messaging.models import (
+    AppTemplate,
+    Consent,
+    ConsentSubject,
+    Delivery,
+    Message,
+    Template,
+)
+from tapgo.messaging.services import MessagingError, NoConsent, sending
 from tapgo.miniapps.models import MiniApp
 
 READY = {"order": "A001", "app": "Test Café"}
@@ -25,11 +33,11 @@ def _points(change: int) -> dict:
     return {"app": "Test Café", "change": change, "balance": 100 + change}
 
 
-def _ready(customer, app, *, subject="", dedupe="", **kwargs) -> Message:
+def _ready(customer, app, *, subject=None, dedupe="", **kwargs) -> Message:
     return messaging.notify(
         customer=customer,
         app=app,
-        key="order_ready",
+        key=TemplateKey.ORDER_READY,
         values=READY,
         link=f"/m/{app.slug}/orders/x/",
         subject=subject,
@@ -42,7 +50,7 @@ def _points_changed(customer, app, change: int = 5, dedupe: str = "") -> Message
     return messaging.notify(
         customer=customer,
         app=app,
-        key="points_changed",
+        key=TemplateKey.POINTS_CHANGED,
         values=_points(change),
         link=f"/m/{app.slug}/card/",
         dedupe=dedupe,
@@ -65,7 +73,7 @@ def library(app):
 @pytest.fixture
 def points_on(library):
     """points_changed (a standing template, off for new apps) switched on."""
-    template = Template.objects.get(key="points_changed")
+    template = Template.objects.get(key=TemplateKey.POINTS_CHANGED)
     messaging.app_template_switch(app=library, template=template, on=True)
     return template
 
@@ -76,8 +84,41 @@ def paid(order, library):
     return order_flows.order_accept(actor=SYSTEM, order=order)
 
 
-def _order_subject(order) -> str:
-    return messaging.subject_of("order", order.public_id)
+def _order_subject(order) -> ConsentSubject:
+    return ConsentSubject(Template.Subject.ORDER, order.public_id)
+
+
+# --- what a consent is about ----------------------------------------------------------------
+
+
+def test_a_subject_is_stored_as_kind_colon_public_id_and_read_back():
+    subject = ConsentSubject(Template.Subject.ORDER, "7h3kq9w2mxzp")
+    assert str(subject) == "order:7h3kq9w2mxzp"
+    assert ConsentSubject.parse("order:7h3kq9w2mxzp") == subject
+    assert ConsentSubject.parse(str(subject)).kind is Template.Subject.ORDER
+    assert ConsentSubject("article", "x") == ConsentSubject(Template.Subject.ARTICLE, "x")
+    for text in ["", "order", "order:", ":x", "fish:x", "x", None, 7, "order:" + "x" * 40]:
+        assert ConsentSubject.parse(text) is None, text
+
+
+@pytest.mark.parametrize(
+    "kind, public_id",
+    [("", "x"), ("fish", "x"), ("order", ""), ("order", None), ("order", "x" * 40)],
+)
+def test_a_subject_is_about_one_thing_of_a_known_kind(kind, public_id):
+    with pytest.raises(ValueError):
+        ConsentSubject(kind, public_id)
+
+
+@pytest.mark.django_db
+def test_the_services_take_a_subject_not_its_text(customer, library):
+    with pytest.raises(TypeError):
+        messaging.consent_give(
+            customer=customer, app=library, key=TemplateKey.ORDER_READY, subject="order:x"
+        )
+    with pytest.raises(TypeError):
+        messaging.consents_end(subject=None)
+    assert not Consent.objects.exists()
 
 
 # --- one-time, revoked, standing ---------------------------------------------------------
@@ -85,7 +126,7 @@ def _order_subject(order) -> str:
 
 @pytest.mark.django_db
 def test_a_one_time_consent_allows_exactly_one_message(customer, library):
-    consent = messaging.consent_give(customer=customer, app=library, key="order_ready")
+    consent = messaging.consent_give(customer=customer, app=library, key=TemplateKey.ORDER_READY)
     first = _ready(customer, library, dedupe="one")
     with pytest.raises(NoConsent):
         _ready(customer, library, dedupe="two")
@@ -101,14 +142,16 @@ def test_a_one_time_consent_allows_exactly_one_message(customer, library):
     # A retry of the first call (same key) returns the message: it is not a new one.
     assert _ready(customer, library, dedupe="one") == first
     assert not messaging.consent_covers(
-        customer=customer, app=library, key="order_ready", subject=""
+        customer=customer, app=library, key=TemplateKey.ORDER_READY, subject=None
     )
 
 
 @pytest.mark.django_db
 def test_a_revoked_consent_sends_nothing(customer, library):
-    consent = messaging.consent_give(customer=customer, app=library, key="order_ready")
-    assert messaging.consent_covers(customer=customer, app=library, key="order_ready", subject="")
+    consent = messaging.consent_give(customer=customer, app=library, key=TemplateKey.ORDER_READY)
+    assert messaging.consent_covers(
+        customer=customer, app=library, key=TemplateKey.ORDER_READY, subject=None
+    )
     assert messaging.consent_revoke(customer=customer, public_id=consent.public_id)
     assert not messaging.consent_revoke(customer=customer, public_id=consent.public_id)
     with pytest.raises(NoConsent):
@@ -122,7 +165,7 @@ def test_a_revoked_consent_sends_nothing(customer, library):
 @pytest.mark.django_db
 def test_a_standing_consent_sends_until_revoked(customer, library, points_on):
     consent = messaging.consent_give(
-        customer=customer, app=library, key="points_changed", standing=True
+        customer=customer, app=library, key=TemplateKey.POINTS_CHANGED, standing=True
     )
     assert consent.kind == Consent.Kind.STANDING
     sent = [_points_changed(customer, library, change=n, dedupe=f"p{n}") for n in (1, 2, 3)]
@@ -138,9 +181,11 @@ def test_a_standing_consent_sends_until_revoked(customer, library, points_on):
 
 @pytest.mark.django_db
 def test_standing_consent_only_for_templates_marked_standing(customer, library):
-    assert not Template.objects.get(key="order_ready").standing
+    assert not Template.objects.get(key=TemplateKey.ORDER_READY).standing
     with pytest.raises(MessagingError, match="one message at a time"):
-        messaging.consent_give(customer=customer, app=library, key="order_ready", standing=True)
+        messaging.consent_give(
+            customer=customer, app=library, key=TemplateKey.ORDER_READY, standing=True
+        )
     assert not Consent.objects.exists()
 
 
@@ -148,32 +193,34 @@ def test_standing_consent_only_for_templates_marked_standing(customer, library):
 def test_one_time_becomes_standing_and_a_standing_one_is_not_downgraded(
     customer, library, points_on
 ):
-    once = messaging.consent_give(customer=customer, app=library, key="points_changed")
+    once = messaging.consent_give(customer=customer, app=library, key=TemplateKey.POINTS_CHANGED)
     standing = messaging.consent_give(
-        customer=customer, app=library, key="points_changed", standing=True
+        customer=customer, app=library, key=TemplateKey.POINTS_CHANGED, standing=True
     )
     assert standing.pk != once.pk and standing.kind == Consent.Kind.STANDING
     once.refresh_from_db()
     assert once.status == Consent.Status.REVOKED
     # Asking for one message while a standing consent is in force keeps the standing one.
-    again = messaging.consent_give(customer=customer, app=library, key="points_changed")
+    again = messaging.consent_give(customer=customer, app=library, key=TemplateKey.POINTS_CHANGED)
     assert again.pk == standing.pk
     assert Consent.objects.filter(status=Consent.Status.ACTIVE).count() == 1
 
 
 @pytest.mark.django_db
 def test_a_template_not_switched_on_for_the_app_is_refused(customer, library):
-    points = Template.objects.get(key="points_changed")
+    points = Template.objects.get(key=TemplateKey.POINTS_CHANGED)
     assert points.pk not in messaging.app_templates_on(library)
     with pytest.raises(NoConsent, match="does not send"):
-        messaging.consent_give(customer=customer, app=library, key="points_changed")
+        messaging.consent_give(customer=customer, app=library, key=TemplateKey.POINTS_CHANGED)
     with pytest.raises(NoConsent):
         _points_changed(customer, library)
-    assert messaging.template_offered(app=library, key="points_changed") is None
+    assert messaging.template_offered(app=library, key=TemplateKey.POINTS_CHANGED) is None
 
     # A consent given while it was on does not outlive the merchant switching it off.
     messaging.app_template_switch(app=library, template=points, on=True)
-    messaging.consent_give(customer=customer, app=library, key="points_changed", standing=True)
+    messaging.consent_give(
+        customer=customer, app=library, key=TemplateKey.POINTS_CHANGED, standing=True
+    )
     messaging.app_template_switch(app=library, template=points, on=False)
     with pytest.raises(NoConsent):
         _points_changed(customer, library)
@@ -199,7 +246,7 @@ def test_paying_grants_one_order_message_and_a_cancel_after_ready_has_none_left(
     grant = Consent.objects.get(customer=customer)
     assert (grant.kind, grant.subject, grant.template_id) == (
         Consent.Kind.GRANT,
-        _order_subject(paid),
+        f"order:{paid.public_id}",  # stored as "kind:public id"
         None,
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -211,7 +258,7 @@ def test_paying_grants_one_order_message_and_a_cancel_after_ready_has_none_left(
     assert grant.status == Consent.Status.USED
     # The grant is about this order only: another subject of the same template is refused.
     with pytest.raises(NoConsent):
-        _ready(customer, paid.app, subject="order:someotherorder")
+        _ready(customer, paid.app, subject=ConsentSubject(Template.Subject.ORDER, "someotherorder"))
 
 
 @pytest.mark.django_db
@@ -220,7 +267,7 @@ def test_an_explicit_consent_for_the_cancel_sends_it_after_the_grant_is_used(
 ):
     subject = _order_subject(paid)
     cancel = messaging.consent_give(
-        customer=customer, app=paid.app, key="order_cancelled", subject=subject
+        customer=customer, app=paid.app, key=TemplateKey.ORDER_CANCELLED, subject=subject
     )
     with django_capture_on_commit_callbacks(execute=True):
         order_flows.order_mark_ready(actor=SYSTEM, order=paid)
@@ -245,9 +292,9 @@ def test_an_explicit_one_time_consent_is_used_before_the_grant(
     and the grant of paying stays for the cancel."""
     subject = _order_subject(paid)
     # An older any-subject one-time consent too: the one about this order comes first.
-    anything = messaging.consent_give(customer=customer, app=paid.app, key="order_ready")
+    anything = messaging.consent_give(customer=customer, app=paid.app, key=TemplateKey.ORDER_READY)
     explicit = messaging.consent_give(
-        customer=customer, app=paid.app, key="order_ready", subject=subject
+        customer=customer, app=paid.app, key=TemplateKey.ORDER_READY, subject=subject
     )
     with django_capture_on_commit_callbacks(execute=True):
         order_flows.order_mark_ready(actor=SYSTEM, order=paid)
@@ -275,20 +322,23 @@ def test_consents_about_an_order_end_when_it_completes(
 ):
     subject = _order_subject(paid)
     cancel = messaging.consent_give(
-        customer=customer, app=paid.app, key="order_cancelled", subject=subject
+        customer=customer, app=paid.app, key=TemplateKey.ORDER_CANCELLED, subject=subject
     )
     anything = messaging.consent_give(
-        customer=customer, app=paid.app, key="new_article", standing=True
+        customer=customer, app=paid.app, key=TemplateKey.NEW_ARTICLE, standing=True
     )
     other_order = messaging.consent_give(
-        customer=customer, app=paid.app, key="order_ready", subject="order:anotherorder1"
+        customer=customer,
+        app=paid.app,
+        key=TemplateKey.ORDER_READY,
+        subject=ConsentSubject(Template.Subject.ORDER, "anotherorder1"),
     )
     with django_capture_on_commit_callbacks(execute=True):
         order_flows.order_mark_ready(actor=SYSTEM, order=paid)
     grant = Consent.objects.get(kind=Consent.Kind.GRANT)
     assert Message.objects.get().consent_id == grant.pk  # ready used the grant
     assert messaging.consent_covers(
-        customer=customer, app=paid.app, key="order_cancelled", subject=subject
+        customer=customer, app=paid.app, key=TemplateKey.ORDER_CANCELLED, subject=subject
     )
 
     order_flows.order_complete(actor=SYSTEM, order=paid)
@@ -299,7 +349,7 @@ def test_consents_about_an_order_end_when_it_completes(
     grant.refresh_from_db()
     assert grant.status == Consent.Status.USED  # used stays used
     assert not messaging.consent_covers(
-        customer=customer, app=paid.app, key="order_cancelled", subject=subject
+        customer=customer, app=paid.app, key=TemplateKey.ORDER_CANCELLED, subject=subject
     )
     # What is about something else, or about nothing in particular, goes on.
     shown = set(messaging.consents_of(customer).values_list("pk", flat=True))
@@ -318,7 +368,7 @@ def test_a_cancel_message_goes_out_before_the_order_s_consents_end(
     paid = order_flows.order_accept(actor=SYSTEM, order=order) if end == "cancel" else order
     subject = _order_subject(paid)
     waiting = messaging.consent_give(
-        customer=customer, app=paid.app, key="order_ready", subject=subject
+        customer=customer, app=paid.app, key=TemplateKey.ORDER_READY, subject=subject
     )
     with django_capture_on_commit_callbacks(execute=True):
         if end == "cancel":
@@ -341,7 +391,7 @@ def test_a_cancel_message_goes_out_before_the_order_s_consents_end(
 def test_consents_about_an_unpaid_order_end_when_it_expires(order, customer, library):
     subject = _order_subject(order)
     waiting = messaging.consent_give(
-        customer=customer, app=order.app, key="order_ready", subject=subject
+        customer=customer, app=order.app, key=TemplateKey.ORDER_READY, subject=subject
     )
     from django.utils import timezone
 
@@ -361,7 +411,7 @@ def test_consents_about_an_unpaid_order_end_when_it_expires(order, customer, lib
 def test_an_ended_consent_cannot_be_turned_off_or_emailed(paid, customer, library):
     subject = _order_subject(paid)
     waiting = messaging.consent_give(
-        customer=customer, app=paid.app, key="order_ready", subject=subject
+        customer=customer, app=paid.app, key=TemplateKey.ORDER_READY, subject=subject
     )
     order_flows.order_cancel(actor=SYSTEM, order=paid, reason="Closed early")
     assert not messaging.consent_revoke(customer=customer, public_id=waiting.public_id)
@@ -394,7 +444,7 @@ def test_a_standing_consent_stops_when_the_template_stops_being_standing(
     customer, library, points_on
 ):
     consent = messaging.consent_give(
-        customer=customer, app=library, key="points_changed", standing=True
+        customer=customer, app=library, key=TemplateKey.POINTS_CHANGED, standing=True
     )
     assert _points_changed(customer, library, change=1, dedupe="p1").consent_id == consent.pk
 
@@ -403,12 +453,15 @@ def test_a_standing_consent_stops_when_the_template_stops_being_standing(
     with pytest.raises(NoConsent):
         _points_changed(customer, library, change=2, dedupe="p2")
     assert not messaging.consent_covers(
-        customer=customer, app=library, key="points_changed", subject=""
+        customer=customer, app=library, key=TemplateKey.POINTS_CHANGED, subject=None
     )
     # Nobody can be given a new standing one meanwhile.
     with pytest.raises(MessagingError, match="one message at a time"):
         messaging.consent_give(
-            customer=customer_create_guest(), app=library, key="points_changed", standing=True
+            customer=customer_create_guest(),
+            app=library,
+            key=TemplateKey.POINTS_CHANGED,
+            standing=True,
         )
     consent.refresh_from_db()
     assert consent.status == Consent.Status.ACTIVE  # not revoked: it only does not count
@@ -423,7 +476,7 @@ def test_a_standing_consent_stops_when_the_template_stops_being_standing(
 
 @pytest.mark.django_db
 def test_a_one_time_consent_still_works_when_standing_is_withdrawn(customer, library, points_on):
-    once = messaging.consent_give(customer=customer, app=library, key="points_changed")
+    once = messaging.consent_give(customer=customer, app=library, key=TemplateKey.POINTS_CHANGED)
     _save_standing(points_on, False)
     assert _points_changed(customer, library, dedupe="p1").consent_id == once.pk
 
@@ -433,12 +486,15 @@ def test_a_one_time_consent_still_works_when_standing_is_withdrawn(customer, lib
 
 @pytest.mark.django_db
 def test_giving_the_same_consent_twice_is_one_consent(customer, library):
-    first = messaging.consent_give(customer=customer, app=library, key="order_ready")
-    second = messaging.consent_give(customer=customer, app=library, key="order_ready")
+    first = messaging.consent_give(customer=customer, app=library, key=TemplateKey.ORDER_READY)
+    second = messaging.consent_give(customer=customer, app=library, key=TemplateKey.ORDER_READY)
     assert first.pk == second.pk
     # About something else, it is another consent.
     other = messaging.consent_give(
-        customer=customer, app=library, key="order_ready", subject="order:abc"
+        customer=customer,
+        app=library,
+        key=TemplateKey.ORDER_READY,
+        subject=ConsentSubject(Template.Subject.ORDER, "abc"),
     )
     assert other.pk != first.pk
     assert Consent.objects.count() == 2
@@ -452,9 +508,9 @@ def test_signing_in_moves_consents_inbox_and_devices(customer, library, points_o
     from tests.push_endpoint import Device
 
     account = Customer.objects.create(email="ann@example.test")
-    waiting = messaging.consent_give(customer=customer, app=library, key="order_ready")
+    waiting = messaging.consent_give(customer=customer, app=library, key=TemplateKey.ORDER_READY)
     standing = messaging.consent_give(
-        customer=customer, app=library, key="points_changed", standing=True
+        customer=customer, app=library, key=TemplateKey.POINTS_CHANGED, standing=True
     )
     sent = _points_changed(customer, library, dedupe="p1")
     Message.objects.filter(pk=sent.pk).update(delivered_at=sent.created_at)
@@ -467,7 +523,7 @@ def test_signing_in_moves_consents_inbox_and_devices(customer, library, points_o
     )
     # The account already had the same standing consent, and a message with the same key.
     mine = messaging.consent_give(
-        customer=account, app=library, key="points_changed", standing=True
+        customer=account, app=library, key=TemplateKey.POINTS_CHANGED, standing=True
     )
     same_key = _points_changed(account, library, dedupe="p1")
 
@@ -500,7 +556,7 @@ def test_signing_in_moves_consents_inbox_and_devices(customer, library, points_o
 @pytest.mark.django_db
 def test_signing_in_moves_the_inbox(customer, library):
     account = Customer.objects.create(email="bo@example.test")
-    messaging.consent_give(customer=customer, app=library, key="order_ready")
+    messaging.consent_give(customer=customer, app=library, key=TemplateKey.ORDER_READY)
     message = _ready(customer, library)  # no key
     Message.objects.filter(pk=message.pk).update(delivered_at=message.created_at)
     assert list(messaging.inbox_of(customer)) == [message]
@@ -521,7 +577,7 @@ def test_a_consent_serves_only_its_customer_and_its_app(customer, library, other
     other_app = MiniApp.objects.get(merchant=other_merchant)
     messaging.app_templates_defaults(other_app)
     assert AppTemplate.objects.filter(app=other_app, template__key="order_ready").exists()
-    consent = messaging.consent_give(customer=customer, app=library, key="order_ready")
+    consent = messaging.consent_give(customer=customer, app=library, key=TemplateKey.ORDER_READY)
     stranger = customer_create_guest()
 
     with pytest.raises(NoConsent):
@@ -529,10 +585,10 @@ def test_a_consent_serves_only_its_customer_and_its_app(customer, library, other
     with pytest.raises(NoConsent):
         _ready(customer, other_app, dedupe="o")
     assert not messaging.consent_covers(
-        customer=stranger, app=library, key="order_ready", subject=""
+        customer=stranger, app=library, key=TemplateKey.ORDER_READY, subject=None
     )
     assert not messaging.consent_covers(
-        customer=customer, app=other_app, key="order_ready", subject=""
+        customer=customer, app=other_app, key=TemplateKey.ORDER_READY, subject=None
     )
     # Nor can anyone else turn it off or change it.
     assert not messaging.consent_revoke(customer=stranger, public_id=consent.public_id)
@@ -557,13 +613,13 @@ def test_a_grant_serves_only_its_payer(paid, customer, library):
 # --- races ---------------------------------------------------------------------------------
 
 
-def _meet_before(monkeypatch, name: str, parties: int, wait: float = 1.0):
-    """Hold each racer at messaging.services.<name> until all arrive, so each has done
+def _meet_before(monkeypatch, module, name: str, parties: int, wait: float = 1.0):
+    """Hold each racer at module.<name> until all arrive, so each has done
     everything before it (read the consent, missed the other's message) when the first goes
     on. On SQLite the first holds the write lock there and no one else can arrive: the wait
     times out and the lock decides, as it would in production."""
     barrier = threading.Barrier(parties)
-    original = getattr(messaging, name)
+    original = getattr(module, name)
 
     def held(*args, **kwargs):
         try:
@@ -572,7 +628,7 @@ def _meet_before(monkeypatch, name: str, parties: int, wait: float = 1.0):
             pass
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(messaging, name, held)
+    monkeypatch.setattr(module, name, held)
     return barrier
 
 
@@ -586,7 +642,12 @@ def _fresh(customer, app):
 def test_racing_double_submits_of_a_consent_make_one(concurrently, customer, library):
     def give(_i):
         who, app = _fresh(customer, library)
-        return messaging.consent_give(customer=who, app=app, key="order_ready", subject="order:x")
+        return messaging.consent_give(
+            customer=who,
+            app=app,
+            key=TemplateKey.ORDER_READY,
+            subject=ConsentSubject(Template.Subject.ORDER, "x"),
+        )
 
     results = concurrently(give, 8)
     assert all(isinstance(r, Consent) for r in results), results
@@ -599,8 +660,8 @@ def test_racing_double_submits_of_a_consent_make_one(concurrently, customer, lib
 def test_two_senders_racing_for_one_consent_send_one_message(
     concurrently, monkeypatch, customer, library
 ):
-    consent = messaging.consent_give(customer=customer, app=library, key="order_ready")
-    _meet_before(monkeypatch, "_use_consent", 2)
+    consent = messaging.consent_give(customer=customer, app=library, key=TemplateKey.ORDER_READY)
+    _meet_before(monkeypatch, sending, "consent_use", 2)
 
     def send(i):
         who, app = _fresh(customer, library)
@@ -620,7 +681,7 @@ def test_two_senders_racing_for_one_consent_send_one_message(
 @pytest.mark.race
 @pytest.mark.django_db(transaction=True)
 def test_many_senders_racing_for_one_consent_send_one_message(concurrently, customer, library):
-    messaging.consent_give(customer=customer, app=library, key="order_ready")
+    messaging.consent_give(customer=customer, app=library, key=TemplateKey.ORDER_READY)
 
     def send(i):
         who, app = _fresh(customer, library)
@@ -639,10 +700,12 @@ def test_a_retry_racing_with_the_same_key_returns_the_one_message(
     concurrently, monkeypatch, customer, library, points_on, kind
 ):
     if kind == "one_time":
-        messaging.consent_give(customer=customer, app=library, key="points_changed")
+        messaging.consent_give(customer=customer, app=library, key=TemplateKey.POINTS_CHANGED)
     else:
-        messaging.consent_give(customer=customer, app=library, key="points_changed", standing=True)
-    _meet_before(monkeypatch, "_use_consent", 2)
+        messaging.consent_give(
+            customer=customer, app=library, key=TemplateKey.POINTS_CHANGED, standing=True
+        )
+    _meet_before(monkeypatch, sending, "consent_use", 2)
 
     def send(_i):
         who, app = _fresh(customer, library)

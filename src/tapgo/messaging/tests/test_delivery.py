@@ -12,6 +12,7 @@ from tapgo.identity.services import customer_create_guest
 from tapgo.messaging import delivery
 from tapgo.messaging import push as push_channel
 from tapgo.messaging import services as messaging
+from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.library import BUILTIN
 from tapgo.messaging.models import Delivery, Message, Template
 
@@ -30,11 +31,11 @@ def subscribe(customer, device: Device):
 
 def send_article(customer, app, title: str = "Spring menu") -> Message:
     """A message of the standing `new_article` template, queued and not delivered."""
-    messaging.consent_give(customer=customer, app=app, key="new_article", standing=True)
+    messaging.consent_give(customer=customer, app=app, key=TemplateKey.NEW_ARTICLE, standing=True)
     return messaging.notify(
         customer=customer,
         app=app,
-        key="new_article",
+        key=TemplateKey.NEW_ARTICLE,
         values={"app": app.name, "title": title},
         link=f"/m/{app.slug}/",
     )
@@ -163,7 +164,7 @@ def article_on(app):
             key=spec["key"],
             defaults={k: spec[k] for k in ("subject", "fields", "texts", "standing", "default_on")},
         )
-    template = Template.objects.get(key="new_article")
+    template = Template.objects.get(key=TemplateKey.NEW_ARTICLE)
     messaging.app_template_switch(app=app, template=template, on=True)
     return template
 

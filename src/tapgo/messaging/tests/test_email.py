@@ -20,6 +20,7 @@ from tapgo.identity.models import Customer
 from tapgo.messaging import delivery
 from tapgo.messaging import email as email_channel
 from tapgo.messaging import services as messaging
+from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.models import Consent, Delivery, Message
 from tapgo.ordering import services as ordering
 
@@ -96,12 +97,12 @@ def signed_in(db):
 
 def send_article(customer, app, title="Spring menu", *, email=True, deliver=True) -> Message:
     messaging.consent_give(
-        customer=customer, app=app, key="new_article", standing=True, email=email
+        customer=customer, app=app, key=TemplateKey.NEW_ARTICLE, standing=True, email=email
     )
     message = messaging.notify(
         customer=customer,
         app=app,
-        key="new_article",
+        key=TemplateKey.NEW_ARTICLE,
         values={"app": app.name, "title": title},
         link=f"/m/{app.slug}/",
     )
@@ -256,7 +257,7 @@ def test_one_click_unsubscribe_stops_the_email_and_keeps_the_inbox(signed_in, ap
     messaging.notify(
         customer=signed_in,
         app=app,
-        key="new_article",
+        key=TemplateKey.NEW_ARTICLE,
         values={"app": app.name, "title": "Summer menu"},
         link=f"/m/{app.slug}/",
     )

@@ -21,6 +21,7 @@ from tapgo.core.crypto import fernet
 from tapgo.messaging import delivery
 from tapgo.messaging import push as push_channel
 from tapgo.messaging import services as messaging
+from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.models import Delivery, Message, PushSubscription, VapidKey
 from tapgo.messaging.push import SubscriptionError, check_subscription
 
@@ -57,11 +58,11 @@ def subscribe(customer, device: Device, language: str = "en") -> PushSubscriptio
 
 def send_article(customer, app, title: str = "Spring menu") -> Message:
     """A message of the standing `new_article` template (on for new apps), not yet delivered."""
-    messaging.consent_give(customer=customer, app=app, key="new_article", standing=True)
+    messaging.consent_give(customer=customer, app=app, key=TemplateKey.NEW_ARTICLE, standing=True)
     return messaging.notify(
         customer=customer,
         app=app,
-        key="new_article",
+        key=TemplateKey.NEW_ARTICLE,
         values={"app": app.name, "title": title},
         link=f"/m/{app.slug}/",
     )

@@ -9,6 +9,7 @@ from django.utils import translation
 
 from tapgo.messaging import services as messaging
 from tapgo.messaging import texts
+from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.library import BUILTIN
 from tapgo.messaging.models import Message, Template
 from tapgo.messaging.services import MessagingError
@@ -289,8 +290,8 @@ def test_values_that_are_not_a_mapping(values):
 
 
 def test_notify_refuses_bad_values_and_notify_quietly_swallows_them(customer, app):
-    messaging.consent_give(customer=customer, app=app, key="new_article", standing=True)
-    bad = dict(customer=customer, app=app, key="new_article", link=f"/m/{app.slug}/")
+    messaging.consent_give(customer=customer, app=app, key=TemplateKey.NEW_ARTICLE, standing=True)
+    bad = dict(customer=customer, app=app, key=TemplateKey.NEW_ARTICLE, link=f"/m/{app.slug}/")
     with pytest.raises(TemplateTextError):
         messaging.notify(values={"app": app.name}, **bad)
     assert messaging.notify_quietly(values={"app": app.name, "title": 5}, **bad) is None
@@ -301,11 +302,11 @@ def test_notify_refuses_bad_values_and_notify_quietly_swallows_them(customer, ap
 
 
 def _order_paid() -> Template:
-    return Template.objects.get(key="order_paid")
+    return Template.objects.get(key=TemplateKey.ORDER_PAID)
 
 
 def _booking() -> Template:
-    return Template.objects.get(key="booking_confirmed")
+    return Template.objects.get(key=TemplateKey.BOOKING_CONFIRMED)
 
 
 @pytest.mark.django_db
@@ -400,7 +401,7 @@ def test_a_template_key_of_ascii_letters_digits_dash_and_underscore_is_taken(db,
 
 def test_a_taken_key_or_an_unknown_subject_is_refused(db):
     with pytest.raises(MessagingError, match="already"):
-        messaging.template_save(key="order_paid", fields=FIELDS, texts=make_texts())
+        messaging.template_save(key=TemplateKey.ORDER_PAID, fields=FIELDS, texts=make_texts())
     with pytest.raises(MessagingError):
         messaging.template_save(key="new_one", fields=FIELDS, texts=make_texts(), subject="fish")
     with pytest.raises(TemplateTextError):
@@ -409,13 +410,13 @@ def test_a_taken_key_or_an_unknown_subject_is_refused(db):
 
 
 def test_a_template_with_sent_messages_keeps_its_fields(customer, app):
-    template = Template.objects.get(key="new_article")
+    template = Template.objects.get(key=TemplateKey.NEW_ARTICLE)
     fields, original = copy.deepcopy(template.fields), copy.deepcopy(template.texts)
-    messaging.consent_give(customer=customer, app=app, key="new_article", standing=True)
+    messaging.consent_give(customer=customer, app=app, key=TemplateKey.NEW_ARTICLE, standing=True)
     messaging.notify(
         customer=customer,
         app=app,
-        key="new_article",
+        key=TemplateKey.NEW_ARTICLE,
         values={"app": app.name, "title": "Spring menu"},
         link=f"/m/{app.slug}/",
     )
@@ -468,6 +469,10 @@ SAMPLES = {
     "money": _money(2600),
     "datetime": "2026-03-05T14:30:00+08:00",
 }
+
+
+def test_the_code_names_every_builtin_template_by_its_key():
+    assert {spec["key"] for spec in BUILTIN} == set(TemplateKey)
 
 
 @pytest.mark.parametrize("spec", BUILTIN, ids=[spec["key"] for spec in BUILTIN])

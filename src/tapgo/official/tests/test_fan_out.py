@@ -8,7 +8,8 @@ from django.utils import timezone
 from tapgo.flows import listings
 from tapgo.identity.services import customer_create_guest
 from tapgo.messaging import services as messaging
-from tapgo.messaging.models import Consent, Delivery, Message
+from tapgo.messaging.models import Consent, ConsentSubject, Delivery, Message, Template
+from tapgo.messaging.services import sending
 from tapgo.miniapps.models import MiniApp
 from tapgo.official import tasks
 
@@ -126,7 +127,10 @@ def test_consent_is_checked_per_customer(app, article, django_capture_on_commit_
     once = customer_create_guest()  # "tell me about the next article", one time
     messaging.consent_give(customer=once, app=app, key="new_article")
     about_something_else = customer_create_guest()
-    messaging.consent_give(customer=about_something_else, app=app, key="new_article", subject="x")
+    another = ConsentSubject(Template.Subject.ARTICLE, "x")
+    messaging.consent_give(
+        customer=about_something_else, app=app, key="new_article", subject=another
+    )
 
     article = publish(article, django_capture_on_commit_callbacks)
 
@@ -146,7 +150,7 @@ def test_a_follower_who_turns_it_off_meanwhile_gets_nothing(app, article, monkey
             messaging.consent_revoke(customer=followers[0], public_id=consent.public_id)
         return real(**kwargs)
 
-    monkeypatch.setattr(messaging, "notify", revoke_first)
+    monkeypatch.setattr(sending, "notify", revoke_first)  # what followers_notify calls
 
     assert tasks.article_fan_out.call(article.pk) == 1
     assert told(article) == [followers[1].pk]

@@ -17,7 +17,7 @@ from tapgo.flows import orders as order_flows
 from tapgo.identity.models import Customer
 from tapgo.messaging import push
 from tapgo.messaging import services as messaging
-from tapgo.messaging.models import Consent, Message, PushSubscription
+from tapgo.messaging.models import Consent, ConsentSubject, Message, PushSubscription, Template
 from tapgo.miniapps.models import EntryCode, Visit
 from tapgo.ordering.models import Order, OrderStatus
 from tapgo.shell import front, page
@@ -303,7 +303,7 @@ def test_an_order_that_is_over_leaves_the_list(client, app, product, end):
         customer=order.customer,
         app=app,
         key="order_cancelled",
-        subject=messaging.subject_of("order", order.public_id),
+        subject=ConsentSubject(Template.Subject.ORDER, order.public_id),
     )
     follower(order.customer, app)
     assert text(client.get(reverse("shell:notifications"))).count('data-testid="consent"') == 3

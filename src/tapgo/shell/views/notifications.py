@@ -33,7 +33,8 @@ from tapgo.messaging import email as email_channel
 from tapgo.messaging import push as push_channel
 from tapgo.messaging import services as messaging
 from tapgo.messaging import texts as template_texts
-from tapgo.messaging.models import Consent, Template
+from tapgo.messaging.keys import TemplateKey
+from tapgo.messaging.models import Consent, ConsentSubject, Template
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
@@ -41,8 +42,6 @@ from tapgo.shell import page
 from tapgo.shell import state as shell_state
 from tapgo.shell.views.base import customer_order
 
-ORDER_READY = "order_ready"
-NEW_ARTICLE = "new_article"
 INBOX_PAGE_SIZE = 25
 MAX_SUBSCRIPTION_BYTES = 4096
 SERVICE_WORKER = Path(__file__).resolve().parent.parent / "static" / "shell" / "sw.js"
@@ -65,15 +64,15 @@ def order_ask(request, order) -> dict | None:
     order is in the kitchen and the app sends that notification; None otherwise."""
     if not ordering.order_awaits_ready(order):
         return None
-    template = messaging.template_offered(app=order.app, key=ORDER_READY)
+    template = messaging.template_offered(app=order.app, key=TemplateKey.ORDER_READY)
     if template is None:
         return None
     customer = current_customer(request)
     covered = messaging.consent_covers(
         customer=customer,
         app=order.app,
-        key=ORDER_READY,
-        subject=messaging.subject_of("order", order.public_id),
+        key=TemplateKey.ORDER_READY,
+        subject=ConsentSubject(Template.Subject.ORDER, order.public_id),
     )
     return {
         "covered": covered,
@@ -99,8 +98,8 @@ def order_notify(request, slug: str, order_id: str):
         consent = messaging.consent_give(
             customer=customer,
             app=order.app,
-            key=ORDER_READY,
-            subject=messaging.subject_of("order", order.public_id),
+            key=TemplateKey.ORDER_READY,
+            subject=ConsentSubject(Template.Subject.ORDER, order.public_id),
             email=request.POST.get("email") == "1" and bool(_email_offer(customer)),
         )
     except messaging.MessagingError as exc:
@@ -125,7 +124,7 @@ def order_notify(request, slug: str, order_id: str):
 def follow_ask(request, app: MiniApp) -> dict | None:
     """The official account's Follow: a standing consent for new articles, when the app
     sends them; None when it does not."""
-    template = messaging.template_offered(app=app, key=NEW_ARTICLE)
+    template = messaging.template_offered(app=app, key=TemplateKey.NEW_ARTICLE)
     if template is None or not template.standing:
         return None
     customer = current_customer(request)
@@ -158,7 +157,7 @@ def follow(request, slug: str):
     if request.POST.get("follow") == "0":
         customer = current_customer(request)
         consents = messaging.consents_of(customer).filter(
-            app=app, template__key=NEW_ARTICLE, kind=Consent.Kind.STANDING
+            app=app, template__key=TemplateKey.NEW_ARTICLE, kind=Consent.Kind.STANDING
         )
         turned_off = [
             messaging.consent_revoke(customer=customer, public_id=c.public_id) for c in consents
@@ -171,7 +170,7 @@ def follow(request, slug: str):
         consent = messaging.consent_give(
             customer=customer,
             app=app,
-            key=NEW_ARTICLE,
+            key=TemplateKey.NEW_ARTICLE,
             standing=True,
             email=request.POST.get("email") == "1" and bool(_email_offer(customer)),
         )
@@ -280,7 +279,8 @@ def notifications(request):
     """Every consent in force (turn off, email on/off) and the customer's devices."""
     customer = current_customer(request)
     consents = list(messaging.consents_of(customer))
-    order_ids = [c.subject.split(":", 1)[1] for c in consents if c.subject.startswith("order:")]
+    about = {c.pk: ConsentSubject.parse(c.subject) for c in consents}
+    order_ids = [s.public_id for s in about.values() if s and s.kind == Template.Subject.ORDER]
     orders = {}
     if order_ids:
         orders = {
@@ -292,7 +292,7 @@ def notifications(request):
             "consent": c,
             "name": messaging.template_name(c.template) if c.template else _("Order updates"),
             "kind": _kind_text(c),
-            "order": orders.get(c.subject.split(":", 1)[1]) if ":" in c.subject else None,
+            "order": orders.get(about[c.pk].public_id) if about[c.pk] else None,
         }
         for c in consents
     ]
