@@ -11,11 +11,16 @@ pytest_plugins = ["tests.localstripe_server", "tests.push_endpoint", "tests.proc
 
 def pytest_configure(config):
     # pytest-django has loaded the settings by now (environment variables set here would
-    # come too late), and nothing has used the task backends yet.
+    # come too late).
     from django.conf import settings
+    from django.core.signals import setting_changed
 
     # Background tasks run at once, in the test (set a live server to see them over HTTP).
+    # A module that declares tasks may have been imported already (a task's backend is looked
+    # up when it is declared): announce the change as override_settings does, so Django's
+    # task backends start again from the new setting.
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    setting_changed.send(sender=type(settings), setting="TASKS", value=settings.TASKS, enter=True)
     # The sandbox provider's webhooks go nowhere unless a test points them at a live server.
     settings.SANDBOX_WEBHOOK_BASE_URL = "http://127.0.0.1:9"
 

@@ -4,9 +4,10 @@ from django.db.models.signals import post_migrate
 
 def _install_library(sender, **kwargs):
     """Put back built-in templates a flush removed (tapgo.messaging.library)."""
-    from tapgo.messaging.library import install
-    from tapgo.messaging.models import AppTemplate, Template
-    from tapgo.miniapps.models import MiniApp
+    # AppConfig modules load before the apps' models: these are imported when it runs.
+    from tapgo.messaging.library import install  # (see above)
+    from tapgo.messaging.models import AppTemplate, Template  # (see above)
+    from tapgo.miniapps.models import MiniApp  # (see above)
 
     install(Template, AppTemplate, MiniApp)
 

@@ -17,9 +17,11 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from tapgo.core.tasks import enqueue_at
 from tapgo.messaging import email as email_channel
 from tapgo.messaging import push as push_channel
-from tapgo.messaging.models import Delivery, Message, PushSubscription
+from tapgo.messaging.models import Consent, Delivery, Message, PushSubscription
+from tapgo.messaging.services.inbox import message_text
 
 log = logging.getLogger(__name__)
 S = Delivery.Status
@@ -84,8 +86,6 @@ def _over_limit(message: Message) -> timedelta | None:
 
 
 def _payload(message: Message, language: str) -> dict:
-    from tapgo.messaging.services import message_text
-
     title, body = message_text(message, language)
     return {
         "title": title,
@@ -121,8 +121,6 @@ def _attempt(delivery: Delivery) -> push_channel.Outcome:
 
 
 def _email_wanted(message: Message) -> bool:
-    from tapgo.messaging.models import Consent
-
     consent = Consent.objects.filter(pk=message.consent_id).values("email", "kind").first()
     return bool(consent and consent["email"])
 
@@ -145,8 +143,7 @@ def _record(delivery: Delivery, token: str, outcome: push_channel.Outcome):
 
 
 def _schedule(message_id: int, when) -> None:
-    from tapgo.core.tasks import enqueue_at
-    from tapgo.messaging.tasks import deliver_message
+    from tapgo.messaging.tasks import deliver_message  # tasks.py imports this module
 
     transaction.on_commit(lambda: enqueue_at(deliver_message, when, message_id))
 
@@ -271,7 +268,7 @@ def delivery_retry(*, delivery_id: int) -> bool:
     )
     if moved:
         message_id = Delivery.objects.filter(pk=delivery_id).values_list("message_id", flat=True)[0]
-        from tapgo.messaging.tasks import deliver_message as task
+        from tapgo.messaging.tasks import deliver_message as task  # tasks.py imports us
 
         transaction.on_commit(lambda: task.enqueue(message_id))
     return bool(moved)

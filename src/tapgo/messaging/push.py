@@ -23,6 +23,7 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 
 from tapgo.core.crypto import fernet
+from tapgo.messaging.models import VapidKey
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 24 * 3600  # a push service keeps an undelivered push this long
@@ -59,8 +60,6 @@ def _new_key_pair() -> tuple[bytes, str]:
 def ensure_vapid_keys():
     """The platform's VAPID key row, made the first time Tapgo starts and kept from then on.
     Of two processes starting together, the primary key lets one create it."""
-    from tapgo.messaging.models import VapidKey
-
     row = VapidKey.objects.filter(pk=1).first()
     if row is not None:
         return row

@@ -2,9 +2,9 @@
 
 from django.tasks import task
 
+from tapgo.messaging import delivery
+
 
 @task()
 def deliver_message(message_id: int) -> int:
-    from tapgo.messaging import delivery
-
     return delivery.deliver_message(message_id)

@@ -10,8 +10,11 @@ second publish or a retried batch sends nobody the article twice.
 from django.tasks import task
 
 from tapgo.core import links
+from tapgo.messaging import services as messaging
 from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.models import ConsentSubject, Template
+from tapgo.miniapps.models import MiniApp
+from tapgo.official.models import Article
 
 FAN_OUT_BATCH = 200  # followers per task
 
@@ -19,10 +22,6 @@ FAN_OUT_BATCH = 200  # followers per task
 @task()
 def article_fan_out(article_id: int, after: int = 0) -> int:
     """Tell one batch of the app's followers about the article; returns how many have it."""
-    from tapgo.messaging import services as messaging
-    from tapgo.miniapps.models import MiniApp
-    from tapgo.official.models import Article
-
     article = (
         Article.objects.select_related("app")
         .filter(pk=article_id, status=Article.Status.PUBLISHED)

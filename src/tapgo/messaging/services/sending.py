@@ -15,6 +15,7 @@ from tapgo.messaging.models import Consent, ConsentSubject, Delivery, Message, P
 from tapgo.messaging.services.consent import consent_use, stored_subject
 from tapgo.messaging.services.errors import MessagingError, NoConsent
 from tapgo.messaging.services.templates import template_offered, template_on
+from tapgo.messaging.tasks import deliver_message
 from tapgo.miniapps.models import MiniApp
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,6 @@ def notify(
         if not sent:
             raise
         return sent
-    # Services are imported early (conftests do, before the tests choose a task backend), and
-    # importing tasks.py makes its task, which picks the backend for good: so only here.
-    from tapgo.messaging.tasks import deliver_message  # at import, @task() fixes the backend
 
     transaction.on_commit(lambda: deliver_message.enqueue(message.pk))
     return message

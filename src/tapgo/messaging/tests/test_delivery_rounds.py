@@ -20,7 +20,7 @@ def test_failing_deliveries_of_one_message_queue_one_retry_task(
         push_endpoint.answer(f"/{name}", 503)
         subscribe(customer, Device(push_endpoint.url(f"/{name}")))
     message = send_article(customer, app)
-    with mock.patch("tapgo.core.tasks.enqueue_at") as enqueue_at:
+    with mock.patch("tapgo.messaging.delivery.enqueue_at") as enqueue_at:
         with django_capture_on_commit_callbacks(execute=True):
             delivery.deliver_message(message.pk)
     pushes = Delivery.objects.filter(message=message, channel=Delivery.Channel.PUSH)
