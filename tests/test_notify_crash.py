@@ -9,10 +9,13 @@ process group gets SIGKILL; a new worker is started. Once everything has settled
 
 - every message is in its customer's inbox exactly once (one Message per dedupe key, its
   delivered_at set) and every delivery, inbox and push, is `sent`;
-- every phone got its message (decrypted, the right one); a push cut off between the push
-  service taking it and the worker recording it goes out again after the lease runs out, so
-  a phone may get it twice (at least once, as documented in messaging/delivery.py): those
-  are counted and printed, and there are never more of them than pushes the crash cut off.
+- every phone got its message (decrypted, the right one), at least once, as documented in
+  messaging/delivery.py: a push cut off between the push service taking it and the worker
+  recording it goes out again after its lease runs out. So may a push whose worker was
+  paused past its lease (a starved CPU) while another took it over. Either way the delivery
+  was claimed again: every push that went out twice belongs to a delivery claimed more than
+  once (attempts > 1), whatever the machine's load; the counts are printed. (The phone
+  shows it once: the notification's tag is the message's id, and a second one replaces it.)
 """
 
 import base64
@@ -22,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 
 import pytest
 from tests.processes import django_print, tapgo
@@ -149,6 +153,15 @@ def _all_sent(env, logs) -> dict:
         time.sleep(0.5)
 
 
+def _reclaimed(facts) -> set[str]:
+    """The phones (endpoint paths) whose push delivery was claimed more than once."""
+    return {
+        urllib.parse.urlsplit(d["subscription__endpoint"]).path
+        for d in facts["deliveries"]
+        if d["channel"] == "push" and d["attempts"] > 1
+    }
+
+
 def _check(facts, pushes, phones) -> dict[str, int]:
     """Every message in the inbox once, every delivery sent, every phone its own message;
     the phones that got it more than once, with how often."""
@@ -209,14 +222,19 @@ def test_killing_the_worker_mid_push_loses_no_message_and_doubles_no_inbox_entry
         file=sys.stderr,
     )
     assert len(pushes) == MESSAGES + sum(n - 1 for n in twice.values())
-    # Only a push the crash cut off goes out twice (no lease ran out under a live worker).
-    assert sum(n - 1 for n in twice.values()) <= cut_off, (twice, cut_off)
+    # A push goes out twice only when its delivery was claimed again (after the crash, or
+    # after a lease ran out): at least once, never a second send without a second claim.
+    assert set(twice) <= _reclaimed(facts), (twice, _reclaimed(facts))
 
 
-def test_two_live_workers_with_a_slow_push_service_send_each_push_once(tmp_path, notify_env):
+def test_two_live_workers_with_a_slow_push_service_send_each_push_at_least_once(
+    tmp_path, notify_env
+):
     """A worker's sweep claims every due delivery in one batch and takes longer than the
-    lease to push them all; the other worker's sweep must not take over the rest while the
-    first is alive and sending (which would send those pushes twice)."""
+    lease to push them all: it renews each push's lease before sending it, and what the other
+    worker's sweep takes over meanwhile it leaves to that worker. A push goes out twice only
+    if its delivery was taken over while being sent (a worker paused past its lease, on a
+    loaded machine): never without a second claim."""
     env, logs = notify_env, tmp_path / "logs"
     logs.mkdir()
     assert MESSAGES * PUSH_DELAY > 2 * LEASE_SECONDS  # the batch outlasts the lease
@@ -230,5 +248,11 @@ def test_two_live_workers_with_a_slow_push_service_send_each_push_once(tmp_path,
             for worker in workers:
                 _stop(worker)
         pushes = service.received()
-    assert _check(facts, pushes, phones) == {}
-    assert len(pushes) == MESSAGES
+    twice = _check(facts, pushes, phones)
+    print(  # noqa: T201 (the figures, for the log)
+        f"\n{len(pushes)} pushes for {MESSAGES} messages; {len(_reclaimed(facts))} push "
+        f"deliveries claimed again; phones that got theirs twice: {twice}",
+        file=sys.stderr,
+    )
+    assert len(pushes) == MESSAGES + sum(n - 1 for n in twice.values())
+    assert set(twice) <= _reclaimed(facts), (twice, _reclaimed(facts))

@@ -74,13 +74,17 @@ def _public_url(args) -> str:
 
 
 # Django's WSGI application behind the shell's front door, which answers the menu page for
-# a customer moving inside an app before the middleware (docs/decisions/0001-serving.md).
-WSGI_APP = "tapgo.shell.front:application"
+# a customer moving inside an app before the middleware (docs/decisions/0001-serving.md);
+# TAPGO_FRONT_DOOR=0 serves Django's application alone.
+FRONT_DOOR_APP = "tapgo.shell.front:application"
+DJANGO_APP = "tapgo.wsgi:application"
 
 
-def granian_command(
-    *, host: str, port: int, workers: int, threads: int, app: str = WSGI_APP
-) -> list[str]:
+def wsgi_app() -> str:
+    return FRONT_DOOR_APP if settings.FRONT_DOOR else DJANGO_APP
+
+
+def granian_command(*, host: str, port: int, workers: int, threads: int, app: str) -> list[str]:
     """The web server's command line; bench/ serves its "hello" floor with the same options."""
     return [
         sys.executable,
@@ -105,7 +109,7 @@ def granian_command(
 
 def _serve_command(args) -> list[str]:
     return granian_command(
-        host=args.host, port=args.port, workers=args.workers, threads=args.threads
+        host=args.host, port=args.port, workers=args.workers, threads=args.threads, app=wsgi_app()
     )
 
 

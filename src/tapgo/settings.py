@@ -33,6 +33,8 @@ def _flag(name: str, default: bool = False) -> bool:
 
 
 PRODUCTION = _flag("TAPGO_PRODUCTION")
+# `tapgo serve` puts the shell's front door (shell/front.py) in front of Django.
+FRONT_DOOR = _flag("TAPGO_FRONT_DOOR", default=True)
 DEBUG = _flag("TAPGO_DEBUG") and not PRODUCTION
 SECRET_KEY = os.environ.get("TAPGO_SECRET_KEY", DEMO_SECRET_KEY)
 if PRODUCTION and (SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 32):

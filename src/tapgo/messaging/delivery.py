@@ -4,8 +4,15 @@ A delivery is claimed by a conditional UPDATE that sets a lease (a token and a t
 two workers one gets it, and a worker killed mid-delivery lets it go when the lease runs
 out, so the sweep hands it to the next worker. The inbox delivery sets the message's
 delivered_at only where it is unset: a message reaches the inbox exactly once, however
-often its delivery is run. A push or an email interrupted between sending and recording
-may go out twice (at least once): no push service or SMTP server takes an idempotency key.
+often its delivery is run.
+
+A push or an email goes out at least once, and may go out twice: when it is interrupted
+between sending and recording (a worker killed), or when its worker pauses past its lease
+while sending (a starved CPU) and another worker takes the delivery over. Either way the
+delivery was claimed again (its attempts say so); no push service or SMTP server takes an
+idempotency key that would let us do better. A phone shows a push once all the same: the
+notification's tag is the message's id (shell/static/shell/sw.js), and a second one with the
+same tag replaces the first.
 """
 
 import logging
@@ -174,8 +181,9 @@ def _inbox_first(message_id: int, token: str):
 def _still_mine(delivery: Delivery, token: str) -> bool:
     """Whether the worker still holds a delivery it is about to send: once half its lease
     has gone (a long batch, a slow push service), the lease is renewed first, and a delivery
-    whose lease ran out and was taken by another worker is left to that worker, so a live
-    worker never sends what another one sends too."""
+    whose lease ran out and was taken by another worker is left to that worker. (A worker
+    that pauses past the lease while sending can still send what the other one sends too:
+    at least once, see the module's docstring.)"""
     now = timezone.now()
     lease = timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
     if delivery.lease_until is not None and delivery.lease_until - now > lease / 2:

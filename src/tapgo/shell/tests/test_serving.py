@@ -236,3 +236,12 @@ def test_live_streams_past_the_cap_poll_instead(client, app, product, settings, 
     response = live.stream(None, lambda after: [], after=0)
     assert b"connected" in b"".join(response.streaming_content)
     assert not live._open  # the stream gave its slot back
+
+
+def test_the_front_door_is_a_setting(settings):
+    from tapgo import cli
+
+    settings.FRONT_DOOR = True
+    assert cli.wsgi_app() == "tapgo.shell.front:application"
+    settings.FRONT_DOOR = False
+    assert cli.wsgi_app() == "tapgo.wsgi:application"
