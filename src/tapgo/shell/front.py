@@ -34,7 +34,6 @@ import logging
 import re
 from functools import lru_cache
 
-from tapgo.miniapps import live
 from tapgo.wsgi import application as django_application  # first: it sets Django up
 
 # isort: split
@@ -44,6 +43,7 @@ from django.http import Http404, parse_cookie
 from django.utils import translation
 
 from tapgo.core.caches import ExpiringCache
+from tapgo.miniapps import live
 from tapgo.miniapps.models import MiniApp
 from tapgo.shell import page
 from tapgo.shell import state as shell_state

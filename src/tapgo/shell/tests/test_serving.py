@@ -245,3 +245,21 @@ def test_the_front_door_is_a_setting(settings):
     assert cli.wsgi_app() == "tapgo.shell.front:application"
     settings.FRONT_DOOR = False
     assert cli.wsgi_app() == "tapgo.wsgi:application"
+
+
+def test_the_front_door_loads_as_the_web_server_loads_it():
+    """granian imports `tapgo.shell.front` in a fresh interpreter, before Django is set up:
+    the module sets Django up first (through tapgo.wsgi), then imports what needs it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import tapgo.shell.front"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
