@@ -88,10 +88,6 @@ def _menu(app: MiniApp) -> tuple[float, str]:
     return found
 
 
-def menu_html(app: MiniApp) -> str:
-    return _menu(app)[1]
-
-
 def _mark(name: str) -> SafeString:
     return SafeString(f"\x1e{_MARK}:{name}\x1f")
 

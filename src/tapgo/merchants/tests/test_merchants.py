@@ -67,8 +67,10 @@ def test_bad_merchant_input_is_refused_and_changes_nothing(owner, kwargs):
     ("latitude", "longitude"),
     [(Decimal("90"), Decimal("180")), (Decimal("-90"), Decimal("-180")), (None, None)],
 )
-def test_edge_locations_are_fine(owner, latitude, longitude):
-    create(owner, latitude=latitude, longitude=longitude)
+def test_edge_locations_are_kept_as_given(owner, latitude, longitude):
+    merchant = create(owner, latitude=latitude, longitude=longitude)
+    store = Store.objects.get(merchant=merchant)
+    assert (store.latitude, store.longitude) == (latitude, longitude)
 
 
 def test_update_validates_like_create(merchant):
