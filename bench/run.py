@@ -385,6 +385,17 @@ def load_suite(opts, tapgo: "Server", hello: "Server", stack: "Server", demo: di
         "menu_entry": dict(get, server=tapgo, path=f"/m/{slug}/", users=browsing),
         # A returning customer scanning the table code: records a visit, sets the table.
         "scan": dict(get, server=tapgo, path=f"/s/{code}", users=browsing),
+        # A first-time customer scanning it: no cookies, so every request makes a new guest
+        # and records a first visit (and fills the per-process caches past their size).
+        "scan_new": dict(get, server=tapgo, path=f"/s/{code}"),
+        # A returning customer on a product's page (a door too: records no visit here).
+        "product": dict(
+            get,
+            server=tapgo,
+            path=f"/m/{slug}/p/{demo['products'][0]['id']}/",
+            users=browsing,
+            referer=f"{base}/m/{slug}/",
+        ),
         # Each connection one customer: add to cart, check out, again (two requests an order).
         "order": dict(
             mode="order",
@@ -418,7 +429,7 @@ def load_suite(opts, tapgo: "Server", hello: "Server", stack: "Server", demo: di
             )
     load = {name: median_of(results) for name, results in rounds.items()}
     floor = load["hello"]["rps"]
-    for name in ("hello_stack", "menu", "menu_entry", "scan", "order"):
+    for name in ("hello_stack", "menu", "menu_entry", "scan", "scan_new", "product", "order"):
         load[name]["share_of_floor"] = round(load[name]["rps"] / floor, 3) if floor else None
         cpu, floor_cpu = load[name]["cpu_us"], load["hello"]["cpu_us"]
         load[name]["share_of_floor_by_cpu"] = round(floor_cpu / cpu, 3) if cpu else None
@@ -487,7 +498,7 @@ def print_summary(results: dict) -> None:
                 share = row.get("share_of_floor")
                 print(
                     f"  {name:<12} {row['rps']:>9.1f} req/s  p50 {row['p50_ms']:>7.2f} ms  "
-                    f"p99 {row['p99_ms']:>8.2f} ms"
+                    f"p99 {row['p99_ms']:>8.2f} ms  {row['cpu_us']:>6} µs CPU/req"
                     + (f"  {share:.1%} of hello" if share is not None else "")
                     + (f"  ({row['orders_per_second']} orders/s)" if name == "order" else "")
                     + (f"  BAD {row['bad']}" if row["bad"] else "")
