@@ -28,7 +28,10 @@ CAFE_STAFF = "staff@cafe.demo"
 BAKERY_OWNER = "owner@bakery.demo"
 OPERATOR = "ops@tapgo.demo"  # the platform operator: /ops/ (templates, dead letters)
 
-CAFE_MENU = {
+# category → [(product, price, [(variant, price), ...])], prices in minor units
+Menu = dict[str, list[tuple[str, int, list[tuple[str, int]]]]]
+
+CAFE_MENU: Menu = {
     "Coffee": [
         ("Americano", 1800, [("Regular", 1800), ("Large", 2200)]),
         ("Latte", 2600, [("Regular", 2600), ("Large", 3000)]),
@@ -49,7 +52,7 @@ CAFE_MENU = {
     ],
 }
 
-BAKERY_MENU = {
+BAKERY_MENU: Menu = {
     "Bread": [("Sourdough", 3800, []), ("Baguette", 1600, [])],
     "Pastry": [("Egg Tart", 900, []), ("Pineapple Bun", 800, [])],
 }
@@ -130,7 +133,7 @@ def _user(email: str, *, operator: bool = False) -> User:
     return user or User.objects.create_user(email=email, password=PASSWORD, is_staff=operator)
 
 
-def _business(owner: User, name: str, slug: str, description: str, menu: dict, **store) -> MiniApp:
+def _business(owner: User, name: str, slug: str, description: str, menu: Menu, **store) -> MiniApp:
     app = MiniApp.objects.filter(slug=slug).select_related("merchant").first()
     if app is not None:
         return app

@@ -14,6 +14,7 @@ TAPGO_TASKS_IMMEDIATE  1 to run background tasks in the request (tests)
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
@@ -49,8 +50,8 @@ ALLOWED_HOSTS = [
     for h in os.environ.get("TAPGO_ALLOWED_HOSTS", "" if PRODUCTION else "*").split(",")
     if h.strip()
 ]
-if PRODUCTION and urlsplit(PUBLIC_URL).hostname:
-    ALLOWED_HOSTS.append(urlsplit(PUBLIC_URL).hostname)
+if PRODUCTION and (_public_host := urlsplit(PUBLIC_URL).hostname):
+    ALLOWED_HOSTS.append(_public_host)
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 INSTALLED_APPS = [
@@ -122,7 +123,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "tapgo.sqlite3",
+            "NAME": str(VAR_DIR / "tapgo.sqlite3"),
             # Keep each thread's connection: opening one (and its PRAGMAs) per request cost
             # more than the menu page itself (bench/, docs/decisions/0001-serving.md).
             "CONN_MAX_AGE": 600,
@@ -160,7 +161,9 @@ else:
 
 # --- background tasks ---------------------------------------------------------------------
 if _flag("TAPGO_TASKS_IMMEDIATE"):
-    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    TASKS: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
@@ -239,7 +242,7 @@ X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_HSTS_SECONDS = 31536000
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF, *inline_style_hashes()],

@@ -9,6 +9,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from tapgo.catalog.models import Category
 from tapgo.catalog.services import VariantInput, categories_of
 from tapgo.core.money import MoneyError, amount_input, minor_digits, parse_amount
 from tapgo.identity.models import User
@@ -160,7 +161,9 @@ class MerchantForm(forms.Form):
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = time_zone_choices()
+        time_zone = self.fields["time_zone"]
+        assert isinstance(time_zone, forms.ChoiceField)  # as declared above
+        time_zone.choices = time_zone_choices()
         if editing:
             self.fields["currency"].disabled = True
             self.fields["currency"].help_text = _("The currency cannot be changed.")
@@ -236,7 +239,10 @@ class CategoryForm(forms.Form):
 
 class ProductForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=80)
-    category = forms.ModelChoiceField(label=_("Category"), queryset=None, to_field_name="public_id")
+    # Its queryset is the merchant's categories, set in __init__.
+    category: "forms.ModelChoiceField[Category]" = forms.ModelChoiceField(
+        label=_("Category"), queryset=None, to_field_name="public_id"
+    )
     description = forms.CharField(
         label=_("Description"), max_length=500, required=False, widget=forms.Textarea({"rows": 3})
     )

@@ -20,7 +20,6 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-_MISSING = object()
 # Every expiring cache made, by name: what the architecture document lists and what the
 # tests hammer from many threads.
 ALL: "weakref.WeakValueDictionary[str, ExpiringCache]" = weakref.WeakValueDictionary()
@@ -41,8 +40,8 @@ class ExpiringCache:
     def get(self, key: Hashable, default: Any = None) -> Any:
         now = time.monotonic()
         with self._lock:
-            found = self._items.get(key, _MISSING)
-            if found is _MISSING:
+            found = self._items.get(key)
+            if found is None:
                 return default
             if found[0] < now:
                 del self._items[key]
@@ -56,8 +55,8 @@ class ExpiringCache:
         """What `old` holds, under `new` too, expiring when `old` does."""
         now = time.monotonic()
         with self._lock:
-            found = self._items.get(old, _MISSING)
-        if found is not _MISSING and found[0] >= now:
+            found = self._items.get(old)
+        if found is not None and found[0] >= now:
             self._put(new, found)
 
     def pop(self, key: Hashable) -> None:

@@ -1,6 +1,7 @@
 """Opaque public ids: what a URL or an API shows instead of a sequential primary key."""
 
 import secrets
+from typing import TypeGuard
 
 from django.db import models
 
@@ -12,7 +13,7 @@ def new_public_id(length: int = 12) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
-def is_public_id(value: str, length: int = 12) -> bool:
+def is_public_id(value: object, length: int = 12) -> TypeGuard[str]:
     return isinstance(value, str) and len(value) == length and all(c in ALPHABET for c in value)
 
 

@@ -43,7 +43,7 @@ def image_store(upload, *, folder: str) -> dict[str, str]:
         if probe.width * probe.height > MAX_PIXELS:
             raise ImageRejected(_("The image has too many pixels."))
         probe.verify()
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         image.load()
     except ImageRejected:
         raise

@@ -134,6 +134,7 @@ def bounding_box(latitude: float, longitude: float, radius_m: float) -> Box:
         return Box(south, north, ())
     dlng = math.degrees(math.asin(ratio)) + margin
     west, east = longitude - dlng, longitude + dlng
+    ranges: tuple[tuple[Decimal, Decimal], ...]
     if west < -180:  # across the antimeridian: two ranges
         ranges = ((_floor(west + 360), Decimal(180)), (Decimal(-180), _ceil(east)))
     elif east > 180:
@@ -154,7 +155,8 @@ def _sql(alias: str, ranges: int) -> str:
     """
     q = connections[alias].ops.quote_name
     app, store, merchant = MiniApp._meta, Store._meta, Merchant._meta
-    columns = ", ".join(f"a.{q(f.column)}" for f in app.concrete_fields)
+    # A concrete field is one with a column; the stubs type every field's column Optional.
+    columns = ", ".join(f"a.{q(f.column)}" for f in app.concrete_fields)  # type: ignore[arg-type]
     lat = f"CAST(s.{q('latitude')} AS DOUBLE PRECISION)"
     lng = f"CAST(s.{q('longitude')} AS DOUBLE PRECISION)"
     # hav(d/R) = sin²(Δφ/2) + cos φ0 · cos φ · sin²(Δλ/2), in degrees times π/360 (half, in
@@ -232,7 +234,8 @@ def nearby(
     for probe in [s for s in RADIUS_STEPS_M if s <= radius_m]:
         found = list(MiniApp.objects.raw(*nearby_query(latitude, longitude, probe, limit)))
         if len(found) == limit or probe == radius_m:
-            return [NearbyApp(app=app, distance_m=distance_m(app.hav)) for app in found]
+            # `hav` is a column of the raw query (_sql), not a field the stubs know.
+            return [NearbyApp(app=app, distance_m=distance_m(app.hav)) for app in found]  # type: ignore[attr-defined]
     raise AssertionError("unreachable: the last probe is the radius")
 
 
@@ -301,7 +304,9 @@ def favourite_ids(customer) -> set[int]:
 
 def is_favourite(customer, app: MiniApp) -> bool:
     customer_id = _customer_id(customer)
-    return bool(customer_id) and Favourite.objects.filter(customer_id=customer_id, app=app).exists()
+    if not customer_id:
+        return False
+    return Favourite.objects.filter(customer_id=customer_id, app=app).exists()
 
 
 @transaction.atomic

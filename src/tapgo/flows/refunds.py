@@ -34,6 +34,7 @@ def order_refund(
         if wanted is not None:
             amount = ordering.refund_items_take(order=order, wanted=wanted, restock=restock)
             recorded = {str(pk): quantity for pk, quantity in sorted(wanted.items())}
+        assert amount is not None  # refund_check let through an amount, or items priced above
         try:
             return payments.refund_purpose(
                 purpose=Purpose.ORDER,

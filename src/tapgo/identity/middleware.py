@@ -13,7 +13,6 @@ from tapgo.identity.models import Customer
 COOKIE = "tg_guest"
 SALT = "tapgo.guest"
 MAX_AGE = 400 * 24 * 3600
-_UNSET = object()
 
 
 def _read_cookie(request) -> str | None:
@@ -24,11 +23,9 @@ def _read_cookie(request) -> str | None:
 
 
 def current_customer(request) -> Customer | None:
-    cached = getattr(request, "_tapgo_customer", _UNSET)
-    if cached is _UNSET:
-        cached = services.customer_from_public_id(_read_cookie(request))
-        request._tapgo_customer = cached
-    return cached
+    if not hasattr(request, "_tapgo_customer"):
+        request._tapgo_customer = services.customer_from_public_id(_read_cookie(request))
+    return request._tapgo_customer
 
 
 def ensure_customer(request) -> Customer:

@@ -21,9 +21,11 @@ class MerchantError(ValueError):
 
 
 def _check_location(latitude: Decimal | None, longitude: Decimal | None) -> None:
-    if (latitude is None) != (longitude is None):
+    if latitude is None and longitude is None:
+        return
+    if latitude is None or longitude is None:
         raise MerchantError(_("Give both latitude and longitude, or neither."))
-    if latitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise MerchantError(_("Latitude must be between -90 and 90, longitude -180 and 180."))
 
 

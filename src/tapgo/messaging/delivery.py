@@ -17,7 +17,7 @@ same tag replaces the first.
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -202,7 +202,7 @@ def _deliver(token: str, claimed: list[Delivery]) -> int:
     done = 0
     in_inbox = {d.message_id for d in claimed if d.message.delivered_at is not None}
     released: set[int] = set()
-    again: dict[int, object] = {}  # message -> its next try: one task each, not one per row
+    again: dict[int, datetime] = {}  # message -> its next try: one task each, not one per row
     for delivery in claimed:
         message = delivery.message
         if message.pk in released:

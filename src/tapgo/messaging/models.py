@@ -47,6 +47,9 @@ class Template(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    # Not a column: set on the templates templates_with_usage() lists.
+    apps_using: int
+
     class Meta:
         ordering = ["key"]
 
@@ -90,7 +93,7 @@ class ConsentSubject:
         if not colon:
             return None
         try:
-            return cls(kind, public_id)
+            return cls(Template.Subject(kind), public_id)
         except ValueError:
             return None
 

@@ -228,5 +228,7 @@ def send(subscription, payload: dict) -> Outcome:
         return Outcome("dead", reason)  # 3xx (no redirects), 400, 401, 403, 413
     except requests.RequestException as exc:
         return Outcome("retry", f"push service unreachable ({type(exc).__name__})")
-    status = getattr(response, "status_code", 201)
-    return Outcome("sent") if status < 300 else Outcome("retry", f"push service answered {status}")
+    answered = getattr(response, "status_code", 201)
+    if answered < 300:
+        return Outcome("sent")
+    return Outcome("retry", f"push service answered {answered}")

@@ -199,7 +199,9 @@ def text_for(texts: dict, language: str | None) -> dict:
 def render(template, values: dict, language: str | None) -> tuple[str, str]:
     """A message's title and body in `language` (falling back to the default language)."""
     texts = text_for(template.texts, language)
-    language = language if language in template.texts else settings.LANGUAGE_CODE
+    language = (
+        language if language is not None and language in template.texts else settings.LANGUAGE_CODE
+    )
     kinds = {field["name"]: field["type"] for field in template.fields}
     shown = {name: _display(kinds[name], value, language) for name, value in values.items()}
     formatter = string.Formatter()

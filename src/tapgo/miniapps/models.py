@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +35,8 @@ class MiniApp(MerchantOwned):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = MiniAppQuerySet.as_manager()
+    # ClassVar like the manager it overrides (MerchantOwned's); its type is the plugin's.
+    objects: ClassVar = MiniAppQuerySet.as_manager()
 
     def __str__(self):
         return self.name
@@ -69,6 +72,9 @@ class EntryCode(MerchantOwned):
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    # Not a column: set on the code live.code_state() returns ("" for no product).
+    product_public_id: str
 
     class Meta:
         constraints = [

@@ -78,6 +78,8 @@ class FontFile:
 
 def _parse_font_setting(value: str) -> FontFile:
     match = re.fullmatch(r"(.+?)(?:#(\d+))?", value.strip())
+    if match is None:  # blank, or a line break in it: no font file, so no usable font
+        return FontFile(value)
     return FontFile(match[1], int(match[2] or 0))
 
 
@@ -112,7 +114,7 @@ def _load(font: FontFile, size: int) -> ImageFont.FreeTypeFont:
 def _glyph(font: ImageFont.FreeTypeFont, char: str) -> tuple:
     """What the font draws for a character: its box and its pixels."""
     box = font.getbbox(char)
-    width, height = max(1, box[2] - box[0]), max(1, box[3] - box[1])
+    width, height = max(1, int(box[2] - box[0])), max(1, int(box[3] - box[1]))
     image = Image.new("L", (width, height))
     ImageDraw.Draw(image).text((-box[0], -box[1]), char, font=font, fill=255)
     return box, image.tobytes()
@@ -176,7 +178,7 @@ def pixels(size: str) -> tuple[int, int]:
 def _hex(color: str) -> tuple[int, int, int]:
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", color or ""):
         return (15, 118, 110)
-    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
 
 
 def _luminance(color: tuple[int, int, int]) -> float:
@@ -230,7 +232,9 @@ def _wrap(text: str, font, width: int, lines: int) -> list[str] | None:
     return out if len(out) <= lines else None
 
 
-def _fit(text: str, font: FontFile, *, size: int, width: int, lines: int = 1, smallest=0.4):
+def _fit(
+    text: str, font: FontFile, *, size: int, width: int, lines: int = 1, smallest: float = 0.4
+) -> tuple[ImageFont.FreeTypeFont, list[str]]:
     """(font, lines): the largest size from `size` down to `smallest` of it at which the
     text fits; at the smallest, what fits with an ellipsis."""
     floor = max(8, int(size * smallest))
@@ -254,7 +258,7 @@ def _logo(app, side: int) -> Image.Image | None:
         return None
     try:
         with default_storage.open(app.logo, "rb") as handle:
-            image = Image.open(io.BytesIO(handle.read()))
+            image: Image.Image = Image.open(io.BytesIO(handle.read()))
             image.load()
     except (OSError, UnidentifiedImageError, ValueError):
         return None

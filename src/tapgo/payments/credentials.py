@@ -29,7 +29,7 @@ def encrypt(values: dict[str, str]) -> bytes:
     return _fernet().encrypt(json.dumps(values).encode())
 
 
-def decrypt(token: bytes) -> dict[str, str]:
+def decrypt(token: bytes | memoryview) -> dict[str, str]:
     if not token:
         return {}
     try:
@@ -73,6 +73,8 @@ def save(*, merchant, provider: str, config: dict, secrets: dict, enabled: bool 
                     account = ProviderAccount.objects.create(merchant=merchant, provider=provider)
             except IntegrityError:
                 account = lock_provider_account(merchant, provider)
+                # The row another request made first (what failed our create) is there now.
+                assert account is not None
         stored = secrets_of(account)
         stored.update({k: v.strip() for k, v in secrets.items() if v.strip()})
         missing = [label for key, label in impl.secret_fields if not stored.get(key)]

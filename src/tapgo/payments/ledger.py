@@ -335,7 +335,10 @@ def _verify_intents(add, limit: int) -> None:
                OR (i.counted = %s AND i.refunded_amount <> i.amount))
         ORDER BY i.id
     """  # noqa: S608
-    bad_amount, bad_refund = [], []
+    # Rows as the database gives them: (id, amount, what the captures moved) and
+    # (id, amount, refunded, what the ledger refunded, counted).
+    bad_amount: list[tuple] = []
+    bad_refund: list[tuple] = []
     with connection.cursor() as cursor:
         cursor.execute(sql, [*moved_params, RefundStatus.FAILED, succeeded, False])
         while (len(bad_amount) < limit or len(bad_refund) < limit) and (

@@ -91,7 +91,9 @@ def cancel_at_provider(intent_id: int) -> None:
     from tapgo.payments import services  # they schedule this task
 
     intent = PaymentIntent.objects.select_related("merchant").filter(pk=intent_id).first()
-    provider = providers.get(intent.provider) if intent else None
+    if intent is None:
+        return
+    provider = providers.get(intent.provider)
     if provider is None:
         return
     try:

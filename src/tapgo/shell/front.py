@@ -39,7 +39,7 @@ from tapgo.wsgi import application as django_application  # first: it sets Djang
 # isort: split
 from django.conf import settings
 from django.db import connections, router
-from django.http import Http404, parse_cookie
+from django.http import Http404, HttpRequest, parse_cookie
 from django.utils import translation
 
 from tapgo.core.caches import ExpiringCache
@@ -88,16 +88,15 @@ class _Cookies:
         self.COOKIES = cookies
 
 
-class _LanguageRequest:
-    def __init__(self, cookie: str | None, accept: str):
-        self.COOKIES = {settings.LANGUAGE_COOKIE_NAME: cookie} if cookie else {}
-        self.META = {"HTTP_ACCEPT_LANGUAGE": accept} if accept else {}
-
-
 @lru_cache(maxsize=1024)
 def _language(cookie: str | None, accept: str) -> str:
     """The language LocaleMiddleware would choose (Tapgo uses no language prefix in URLs)."""
-    return translation.get_language_from_request(_LanguageRequest(cookie, accept))
+    request = HttpRequest()  # of which it reads the language cookie and Accept-Language
+    if cookie:
+        request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = cookie
+    if accept:
+        request.META["HTTP_ACCEPT_LANGUAGE"] = accept
+    return translation.get_language_from_request(request)
 
 
 def _scheme(environ) -> str:

@@ -213,9 +213,9 @@ def recent_apps(request, st: shell_state.ShellState, app_pk: int) -> Switcher:
         return found
     customer = st.customer(request)
     apps = discovery.recently_used(customer, limit=RECENT_LIMIT + 1)
-    found = ([(a.pk, a.slug, a.name) for a in apps], frozenset(discovery.favourite_ids(customer)))
-    _recent.set((st.customer_id, st.stamp), found)
-    return _switcher(st, found, app_pk)
+    listed = ([(a.pk, a.slug, a.name) for a in apps], frozenset(discovery.favourite_ids(customer)))
+    _recent.set((st.customer_id, st.stamp), listed)
+    return _switcher(st, listed, app_pk)
 
 
 def note_visit(request, st: shell_state.ShellState, state: live.AppState) -> None:
@@ -378,13 +378,13 @@ def _stored(data: bytes) -> bytes:
 
 def join(skel: Skeleton, values: dict[str, str], *, gzip: bool) -> bytes:
     dynamic = [values[name].encode() for name in skel.names]
-    parts = [None] * (2 * len(dynamic) + 1)
+    parts = [b""] * (2 * len(dynamic) + 1)  # every slot is filled below
     parts[0::2] = skel.pieces
     parts[1::2] = dynamic
     plain = b"".join(parts)
     if not gzip:
         return plain
-    out = [None] * (2 * len(dynamic) + 3)
+    out = [b""] * (2 * len(dynamic) + 3)
     out[0] = _GZIP_HEADER
     out[1:-1:2] = skel.deflated
     out[2:-2:2] = [_stored(d) if d else b"" for d in dynamic]

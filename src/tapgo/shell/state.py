@@ -178,10 +178,11 @@ def of(request) -> ShellState:
             and data.get("g") == _guest_id(request)
             and time.time() - (data.get("t") or 0) < MAX_AGE
         ):
+            stamp = data.get("s")
             state = ShellState(
                 guest=data["g"],
                 customer_id=data.get("c") if isinstance(data.get("c"), int) else None,
-                stamp=data.get("s") if isinstance(data.get("s"), int) else 0,
+                stamp=stamp if isinstance(stamp, int) else 0,
                 # A copy: the cached data must not change with this request's state.
                 apps={k: list(v) for k, v in data["a"].items()}
                 if isinstance(data.get("a"), dict)

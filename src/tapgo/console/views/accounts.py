@@ -87,7 +87,7 @@ def invitation(request, public_id: str):
             request.POST if request.method == "POST" else None, fixed_email=invite.email
         )
     if request.method == "POST":
-        if not user.is_authenticated:
+        if signup_form is not None:  # not signed in: the invitation makes the account
             user = signup_form.is_valid() and _create_account(signup_form, invite.email)
             if user:
                 login(request, user, backend=BACKEND)

@@ -64,7 +64,9 @@ class ArticleForm(forms.Form):
     def __init__(self, *args, apps, has_cover: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.apps = {a.public_id: a for a in apps}
-        self.fields["app"].choices = [(a.public_id, a.name) for a in apps]
+        app_field = self.fields["app"]
+        assert isinstance(app_field, forms.ChoiceField)  # as declared above
+        app_field.choices = [(a.public_id, a.name) for a in apps]
         if len(apps) < 2:  # nothing to choose: the one app
             self.fields["app"].widget = forms.HiddenInput()
             self.fields["app"].initial = apps[0].public_id

@@ -75,8 +75,8 @@ class TablesForm(TableCodesForm):
 class CodeForm(forms.Form):
     """A store, product or campaign code."""
 
-    def __init__(self, *args, kind: str, products=(), **kwargs):
-        super().__init__(*args, prefix=kind, **kwargs)
+    def __init__(self, data=None, *, kind: str, products=(), **kwargs):
+        super().__init__(data, prefix=kind, **kwargs)
         self.kind = kind
         if kind == Kind.PRODUCT:
             self.fields["product"] = forms.ChoiceField(
@@ -144,7 +144,7 @@ def _forms(request, merchant, kind_posted: str | None):
     """The four creation forms; the one posted is bound to the request's data."""
     data = request.POST if request.method == "POST" else None
     products = list(catalog.products_of(merchant))
-    made = {}
+    made: dict[str, forms.Form] = {}
     for kind in Kind.values:
         bound = data if kind == kind_posted else None
         if kind == Kind.TABLE:

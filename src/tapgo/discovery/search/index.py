@@ -157,7 +157,7 @@ def _merchant_docs(merchant_ids) -> dict[tuple[str, int], dict]:
         .values_list("merchant_id", "name")
     ):
         categories.setdefault(merchant_id, []).append(name)
-    desired = {}
+    desired: dict[tuple[str, int], dict] = {}
     for app in apps:
         desired[(Kind.APP, app.pk)] = _app_fields(
             app, popularity.get(app.pk, 0.0), categories.get(app.merchant_id, [])
@@ -206,7 +206,7 @@ def index_product(product_id: int) -> int:
     product = (
         Product.objects.select_related("category").filter(pk=product_id, available=True).first()
     )
-    app = product and _app_of_merchant(product.merchant_id)
+    app = _app_of_merchant(product.merchant_id) if product is not None else None
     if product is None or app is None:
         return remove_product(product_id)
     fields = _product_fields(product, app, popularity_of([app.pk]).get(app.pk, 0.0))

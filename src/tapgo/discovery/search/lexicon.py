@@ -16,7 +16,8 @@ import math
 import threading
 import time
 import warnings
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connections
 from django.utils import timezone
@@ -35,11 +36,11 @@ MAX_DICTIONARY_WORD = 16
 class _Dictionary:
     """jieba, loaded when first needed, with the merchants' names added as words."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._tokenizer = None
+        self._tokenizer: Any = None  # a jieba.Tokenizer (jieba has no types)
         self._known: set[str] = set()
-        self._loaded_until = None  # the latest updated_at read from the index
+        self._loaded_until: datetime | None = None  # the latest updated_at read from the index
         self._checked_at = -math.inf
 
     def tokenizer(self):

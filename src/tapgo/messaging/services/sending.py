@@ -67,11 +67,10 @@ def notify(
     except NoConsent:
         # A retry racing the first call with the same key: the first used the one-time
         # consent and made the message, which stands (the retry must not say "no consent").
-        sent = (
-            dedupe
-            and Message.objects.filter(customer=customer, template=template, key=dedupe).first()
-        )
-        if not sent:
+        if not dedupe:
+            raise
+        sent = Message.objects.filter(customer=customer, template=template, key=dedupe).first()
+        if sent is None:
             raise
         return sent
 

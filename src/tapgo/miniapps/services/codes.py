@@ -6,7 +6,7 @@ import unicodedata
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import CharField, Count
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,12 +21,20 @@ from tapgo.miniapps.services.apps import MiniAppError
 MAX_TABLES = 500
 CODE_LENGTH = EntryCode._meta.get_field("code").id_length
 
+
+def _max_length(name: str) -> int:
+    """The max_length of one of EntryCode's text fields."""
+    field = EntryCode._meta.get_field(name)
+    assert isinstance(field, CharField) and field.max_length is not None, name
+    return field.max_length
+
+
 # What a scanned code was: working, or still known but switched off or past its expiry. The
 # last two open a friendly page of the (live) app, and the visit records which one it was.
 CODE_WORKING, CODE_DISABLED, CODE_EXPIRED = "", "disabled", "expired"
-SCENE_PARAM_MAX = EntryCode._meta.get_field("scene_param").max_length
-CODE_NAME_MAX = EntryCode._meta.get_field("name").max_length
-TABLE_LABEL_MAX = EntryCode._meta.get_field("table_label").max_length
+SCENE_PARAM_MAX = _max_length("scene_param")
+CODE_NAME_MAX = _max_length("name")
+TABLE_LABEL_MAX = _max_length("table_label")
 # Unicode categories refused in merchant text: controls, format characters (bidi overrides,
 # zero-width spaces; the zero-width joiner of emoji sequences is let through), surrogates,
 # private use, unassigned, and line/paragraph separators.
@@ -145,7 +153,7 @@ def code_create(
         with transaction.atomic():
             return EntryCode.objects.create(**fields)
     except IntegrityError:
-        raise MiniAppError(str(_DUPLICATE[kind])) from None
+        raise MiniAppError(str(_DUPLICATE[EntryCode.Kind(kind)])) from None
 
 
 def _product_of(app: MiniApp, product_public_id: str):
@@ -158,7 +166,7 @@ def _product_of(app: MiniApp, product_public_id: str):
 def code_update(*, entry: EntryCode, name: str, expires_at: datetime | None) -> EntryCode:
     """Rename a code and set (or clear) its expiry. A new expiry must be in the future; the
     one it has may stay as it is (renaming an expired code does not need a new date)."""
-    fields = {"name": _clean_name(name)}
+    fields: dict[str, object] = {"name": _clean_name(name)}
     if expires_at != entry.expires_at:
         fields["expires_at"] = _clean_expiry(expires_at)
     EntryCode.objects.filter(pk=entry.pk).update(**fields)

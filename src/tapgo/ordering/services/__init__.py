@@ -15,6 +15,7 @@ What an order's steps set off in other domains is flows/ (orders, paying, refund
 from tapgo.ordering.services.base import OrderingError, TransitionError
 from tapgo.ordering.services.cart import (
     CartView,
+    CartViewLine,
     cart_add,
     cart_set_note,
     cart_set_quantity,
@@ -63,6 +64,7 @@ __all__ = [
     "RELEASES_STOCK",
     "TRANSITIONS",
     "CartView",
+    "CartViewLine",
     "OrderAction",
     "OrderingError",
     "TimelineEntry",

@@ -126,10 +126,25 @@ def cart_set_table(*, customer: Customer, app: MiniApp, table_label: str) -> Non
     Cart.objects.filter(pk=_cart(customer, app).pk).update(table_label=table_label)
 
 
+@dataclass(frozen=True)
+class CartViewLine:
+    """A cart line at the current price: what the cart page shows and checkout orders."""
+
+    pk: int
+    product: Product
+    product_id: int
+    variant_id: int | None
+    variant_key: int
+    quantity: int
+    unit_price: int
+    subtotal: int
+    name: str
+
+
 @dataclass
 class CartView:
     cart: Cart | None
-    lines: list[CartLine]
+    lines: list[CartViewLine]
     total: int
     count: int
     currency: str
@@ -143,15 +158,26 @@ def cart_view(*, customer: Customer | None, app: MiniApp) -> CartView:
     cart = Cart.objects.filter(customer=customer, app=app).first()
     if cart is None:
         return CartView(None, [], 0, 0, currency)
-    lines = list(CartLine.objects.filter(cart=cart).select_related("product", "variant"))
-    for line in lines:
-        line.unit_price = line.variant.price if line.variant else line.product.price
-        line.subtotal = line.unit_price * line.quantity
-        line.name = (
-            _("%(product)s (%(variant)s)")
-            % {"product": line.product.name, "variant": line.variant.name}
-            if line.variant
-            else line.product.name
+    lines = []
+    for line in CartLine.objects.filter(cart=cart).select_related("product", "variant"):
+        unit_price = line.variant.price if line.variant else line.product.price
+        lines.append(
+            CartViewLine(
+                pk=line.pk,
+                product=line.product,
+                product_id=line.product_id,
+                variant_id=line.variant_id,
+                variant_key=line.variant_key,
+                quantity=line.quantity,
+                unit_price=unit_price,
+                subtotal=unit_price * line.quantity,
+                name=(
+                    _("%(product)s (%(variant)s)")
+                    % {"product": line.product.name, "variant": line.variant.name}
+                    if line.variant
+                    else line.product.name
+                ),
+            )
         )
     total = sum(line.subtotal for line in lines)
     return CartView(cart, lines, total, sum(line.quantity for line in lines), currency)

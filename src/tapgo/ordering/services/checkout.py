@@ -75,9 +75,9 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
         raise OrderingError(_("The name has at most 40 characters."))
     with transaction.atomic():
         view = cart_view(customer=customer, app=app)
-        if not view.lines:
-            raise OrderingError(_("Your cart is empty."))
         cart = view.cart
+        if cart is None or not view.lines:
+            raise OrderingError(_("Your cart is empty."))
         if fulfilment == Fulfilment.DINE_IN and not cart.table_label:
             raise OrderingError(_("Scan the code on your table to order dine-in."))
         if fulfilment == Fulfilment.PICKUP and not pickup_name:

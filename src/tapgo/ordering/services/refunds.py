@@ -33,6 +33,7 @@ def refund_check(
         if amount > order.total:
             raise OrderingError(_("That is more than the order's total."))
         return None, reason
+    assert lines is not None  # exactly one of the two was given, and not the amount
     return _refund_quantities(lines), reason
 
 

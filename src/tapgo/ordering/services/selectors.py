@@ -3,6 +3,7 @@ board, a customer's orders, the event feed, and what staff can do next with an o
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _lazy
@@ -13,6 +14,9 @@ from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
 from tapgo.ordering.models import Order, OrderEvent, OrderStatus
 from tapgo.ordering.services.transitions import ACTIVE, TRANSITIONS
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # a str, or a lazy translation of one
 
 S = OrderStatus
 
@@ -90,21 +94,21 @@ class OrderAction:
     """One thing staff can do with an order now, as the console offers it."""
 
     name: str  # accept, ready, complete, reject or cancel (the console's URL says which)
-    label: str
+    label: "StrOrPromise"
     primary: bool = False  # the next step along the board
-    reason: str = ""  # asked before a way out: what the field is labelled
-    placeholder: str = ""  # an example of a reason
-    confirm: str = ""  # the way out's button
+    reason: "StrOrPromise" = ""  # asked before a way out: what the field is labelled
+    placeholder: "StrOrPromise" = ""  # an example of a reason
+    confirm: "StrOrPromise" = ""  # the way out's button
 
 
 # The board's way through an order, and its ways out (with a reason the customer sees, and
 # the payment refunded): (action, the status it leads to, its label), by status.
-STEP = {
+STEP: dict[str, tuple[str, str, "StrOrPromise"]] = {
     S.PAID: ("accept", S.ACCEPTED, pgettext_lazy("order action", "Accept")),
     S.ACCEPTED: ("ready", S.READY, pgettext_lazy("order action", "Ready")),
     S.READY: ("complete", S.COMPLETED, pgettext_lazy("order action", "Complete")),
 }
-WAY_OUT = {
+WAY_OUT: dict[str, tuple[str, str, "StrOrPromise"]] = {
     S.PAID: ("reject", S.REJECTED, pgettext_lazy("order action", "Reject")),
     S.ACCEPTED: ("cancel", S.CANCELLED, pgettext_lazy("order action", "Cancel")),
     S.READY: ("cancel", S.CANCELLED, pgettext_lazy("order action", "Cancel")),

@@ -10,7 +10,10 @@ Each provider module exposes a `PROVIDER` object with this interface; `get(name)
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # a str, or a lazy translation of one
 
 
 class WebhookRejected(ValueError):
@@ -49,10 +52,10 @@ class RefundResult:
 
 class Provider(Protocol):
     name: str
-    label: str
+    label: "StrOrPromise"
     # The secret and public settings a merchant enters in the console: (key, label).
-    secret_fields: tuple[tuple[str, str], ...]
-    config_fields: tuple[tuple[str, str], ...]
+    secret_fields: tuple[tuple[str, "StrOrPromise"], ...]
+    config_fields: tuple[tuple[str, "StrOrPromise"], ...]
     # The currencies it takes; empty for any.
     currencies: tuple[str, ...]
 

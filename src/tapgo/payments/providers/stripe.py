@@ -23,6 +23,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import stripe
@@ -36,6 +37,13 @@ from tapgo.payments import credentials, providers
 from tapgo.payments.models import IntentStatus, PaymentIntent
 from tapgo.payments.providers import ProviderError, ProviderEvent, RefundResult, WebhookRejected
 from tapgo.payments.services.intents import provider_account
+
+if TYPE_CHECKING:
+    from stripe.params import (
+        PaymentIntentConfirmParams,
+        PaymentIntentCreateParams,
+        RefundCreateParams,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +76,9 @@ def client(account) -> stripe.StripeClient:
     secret_key = credentials.secrets_of(account).get("secret_key", "")
     if not secret_key:
         raise ProviderError("Stripe is not set up for this merchant (no secret key)")
-    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
     return stripe.StripeClient(
         secret_key,
-        base_addresses=base,
+        base_addresses={"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None,
         max_network_retries=2,  # with the idempotency key stripe-python sends on every POST
         http_client=stripe.new_default_http_client(timeout=TIMEOUT_SECONDS),
     )
@@ -145,7 +152,7 @@ def _refund_event(
     refund_id = refund.get("id")
     if not (isinstance(refund_id, str) and refund_id):
         raise WebhookRejected("malformed refund")
-    kind = REFUND_STATUS.get(refund.get("status"), providers.IGNORED)
+    kind = REFUND_STATUS.get(_text(refund.get("status")), providers.IGNORED)
     amount, currency = _amount(refund), _currency(refund)
     metadata = _metadata(refund)
     payment_intent = _text(refund.get("payment_intent")) or payment_intent
@@ -230,12 +237,17 @@ class StripeProvider:
                 raise credentials.CredentialsError(message)
 
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
-        params = {
+        params: PaymentIntentCreateParams = {
             "amount": intent.amount,
             "currency": intent.currency.lower(),
-            "payment_method_types": ["card"],
             "metadata": {"tapgo_intent": intent.public_id, "merchant": intent.merchant.public_id},
         }
+        if not settings.STRIPE_API_BASE:
+            # Cards only: the pay page has a card field. Since API version 2026-09-30.endive
+            # (stripe-python 16 sends a later one) Stripe answers the older
+            # `payment_method_types` with a 400. localstripe (the tests' STRIPE_API_BASE)
+            # refuses the new parameter, and takes cards without either.
+            params["allowed_payment_method_types"] = ["card"]
         try:
             pi = client(account).v1.payment_intents.create(
                 params=params, options={"idempotency_key": intent.public_id}
@@ -282,7 +294,7 @@ class StripeProvider:
 
     def refund(self, refund, *, account) -> RefundResult:
         intent = refund.intent
-        params = {
+        params: RefundCreateParams = {
             "payment_intent": _ref(intent),
             "amount": refund.amount,
             "metadata": {"tapgo_refund": refund.public_id, "tapgo_intent": intent.public_id},
@@ -356,7 +368,7 @@ def customer_pay(intent, *, payment_method: str, return_url: str, reconcile) -> 
     if not _move(intent, IntentStatus.REQUIRES_ACTION, IntentStatus.PROCESSING):
         return PageOutcome("confirming")
     account = provider_account(intent.merchant, NAME)
-    params = {}
+    params: PaymentIntentConfirmParams = {}
     if not settings.STRIPE_API_BASE:
         # 3-D Secure in the page (handleNextAction), or by redirect for methods that need one.
         # localstripe (the tests' STRIPE_API_BASE) implements neither parameter.
@@ -386,7 +398,7 @@ def customer_pay(intent, *, payment_method: str, return_url: str, reconcile) -> 
         return PageOutcome("confirming")
     _move(intent, IntentStatus.PROCESSING, IntentStatus.REQUIRES_ACTION)
     if pi.status == "requires_action":
-        return PageOutcome("authenticate", client_secret=pi.client_secret)
+        return PageOutcome("authenticate", client_secret=pi.client_secret or "")
     if reconcile(intent):
         return PageOutcome("declined", _("Your card was declined."))
     return PageOutcome("retry", _("The payment was not completed. Please try again."))
@@ -412,7 +424,7 @@ def customer_authenticated(intent, *, reconcile) -> PageOutcome:
         return PageOutcome(
             "authenticate",
             _("Your bank needs you to confirm this payment."),
-            client_secret=pi.client_secret,
+            client_secret=pi.client_secret or "",
         )
     return PageOutcome("retry", _("The card was not confirmed. Please try again."))
 

@@ -125,6 +125,9 @@ def refund_send(*, refund: Refund) -> None:
         return
     intent = refund.intent
     provider = providers.get(intent.provider)
+    # Only a provider's payment has a pending refund (one to stored value succeeds at once),
+    # and intent_start started it with a provider that exists.
+    assert provider is not None, intent.provider
     account = provider_account(intent.merchant, intent.provider, enabled=False)
     result = provider.refund(refund, account=account)
     Refund.objects.filter(pk=refund.pk, provider_ref="").update(

@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 import urllib.request
+from types import SimpleNamespace
 
 import pytest
 import stripe
@@ -356,6 +357,35 @@ def test_the_real_stripe_js_policy(settings):
     assert {"https://js.stripe.com", "https://hooks.stripe.com"} <= set(config["frame-src"])
     assert "'self'" in config["script-src"]
     assert config["object-src"] == settings.SECURE_CSP["object-src"]
+
+
+def test_the_real_stripe_is_asked_for_cards_in_words_its_api_version_takes(
+    order, merchant, settings, monkeypatch
+):
+    """stripe-python sends its own API version, which (since 2026-09-30.endive) answers
+    `payment_method_types` with a 400. localstripe takes only that older parameter, so the
+    tests against it cannot see what the real Stripe is sent: this one looks."""
+    settings.STRIPE_API_BASE = None
+    sent = {}
+
+    class PaymentIntents:
+        def create(self, *, params, options):
+            sent.update(params)
+            return SimpleNamespace(id="pi_tapgo", client_secret="pi_tapgo_secret_x")
+
+    stripe_api = SimpleNamespace(v1=SimpleNamespace(payment_intents=PaymentIntents()))
+    monkeypatch.setattr(stripe_provider, "client", lambda account: stripe_api)
+    account = credentials.save(
+        merchant=merchant,
+        provider="stripe",
+        config={"publishable_key": "pk_test_tapgo"},
+        secrets={"secret_key": "sk_test_tapgo", "webhook_secret": "whsec_tapgo"},
+    )
+    intent = paying.intent_for_order(order=order, provider="stripe")
+    stripe_provider.PROVIDER.create(intent, account=account, return_url="/")
+    assert sent["allowed_payment_method_types"] == ["card"]
+    assert "payment_method_types" not in sent
+    assert sent["amount"] == order.total
 
 
 # --- refunds -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ comes in by, the customer's own order, and the ways to pay a merchant.
 Thin, as every view: no business rules here.
 """
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -34,6 +35,9 @@ from tapgo.payments import services as payments
 from tapgo.payments.models import PaymentIntent
 from tapgo.shell import page
 from tapgo.shell import state as shell_state
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 ENTRY_SCENES = {Scene.SHARE, Scene.SEARCH, Scene.NEARBY, Scene.RECENT, Scene.ACCOUNT,
                 Scene.NOTIFICATION, Scene.APP, Scene.DIRECT}  # fmt: skip
@@ -148,9 +152,14 @@ def customer_order(request, slug: str, order_id: str):
     return order
 
 
-def payment_choices(merchant) -> list[tuple[str, str]]:
+def payment_choices(merchant) -> list[tuple[str, "StrOrPromise"]]:
     """(name, label) of each provider the customer can pay this merchant with."""
-    return [(name, providers.get(name).label) for name in payments.payment_methods(merchant)]
+    choices = []
+    for name in payments.payment_methods(merchant):
+        provider = providers.get(name)
+        assert provider is not None, name  # payment_methods names registered providers only
+        choices.append((name, provider.label))
+    return choices
 
 
 def to_provider(request, intent: PaymentIntent, *, back: str, return_to: str | None = None):

@@ -94,6 +94,7 @@ def order_notify(request, slug: str, order_id: str):
         flash.info(request, _("This order is past that point: its status is on this page."))
         return redirect(back)
     customer = current_customer(request)
+    assert customer is not None  # customer_order found this customer's own order
     try:
         consent = messaging.consent_give(
             customer=customer,
@@ -156,6 +157,8 @@ def follow(request, slug: str):
     back = reverse("shell:articles", args=[app.slug])
     if request.POST.get("follow") == "0":
         customer = current_customer(request)
+        if customer is None:  # a first-time visitor follows nothing
+            return redirect(back)
         consents = messaging.consents_of(customer).filter(
             app=app, template__key=TemplateKey.NEW_ARTICLE, kind=Consent.Kind.STANDING
         )

@@ -14,6 +14,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET
 
 from tapgo.catalog import services as catalog
+from tapgo.catalog.models import Product, Variant
 from tapgo.miniapps import live
 from tapgo.shell import page
 from tapgo.shell import state as shell_state
@@ -28,29 +29,27 @@ def product(request, slug: str, product_id: str):
     if found is None:
         raise Http404
     record_entry(request, state)  # after the lookup: an unknown product is no visit
-    return _render(request, state, found)
+    return _render(request, state, *found)
 
 
 def render_product(request, state: live.AppState, product_public_id: str):
     """The product's page for a scanned product code, or None when the product is gone."""
     found = _product(state, product_public_id)
-    return None if found is None else _render(request, state, found)
+    return None if found is None else _render(request, state, *found)
 
 
-def _product(state: live.AppState, public_id: str):
-    """This app's merchant's product with its variants (two queries), or None."""
+def _product(state: live.AppState, public_id: str) -> tuple[Product, list[Variant]] | None:
+    """This app's merchant's product and its variants (two queries), or None."""
     try:
         found = catalog.access_product(merchant=state.app().merchant, public_id=public_id)
     except Http404:
         return None
-    found.menu_variants = list(found.variants.all())
-    return found
+    return found, list(found.variants.all())
 
 
-def _render(request, state: live.AppState, product):
+def _render(request, state: live.AppState, product: Product, variants: list[Variant]):
     app = state.app()
     here = reverse("shell:product", args=[app.slug, product.public_id])
-    variants = product.menu_variants
     in_stock = [v for v in variants if v.stock != 0]
     sold_out = not product.available or product.stock == 0 or bool(variants and not in_stock)
     context = frame(

@@ -109,6 +109,7 @@ def share(request, slug: str):
     link = miniapps.share_link_for(app=app, customer=customer)
     target = share_target(app.slug, request.GET.get("path"))
     url = shared_url(target, link.token)
+    response: HttpResponse
     if _wants_json(request):
         response = JsonResponse({"url": url, "title": app.name})
     else:
