@@ -12,6 +12,7 @@ A scanned code is read the same way: the code, its app's state and whether it wo
 import dataclasses
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.db.models.functions import Now
@@ -41,10 +42,12 @@ class AppState:
     pause_reason: str
     catalog_version: int
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """A short hash of every field: what the shell's cached page of this app is keyed by."""
-        return hashlib.blake2b(repr(dataclasses.astuple(self)).encode(), digest_size=8).hexdigest()
+        """A short hash of every field: what the shell's cached page of this app is keyed by.
+        (Computed once per state: the front door keeps a state for a second.)"""
+        values = tuple(getattr(self, name) for name in _NAMES)
+        return hashlib.blake2b(repr(values).encode(), digest_size=8).hexdigest()
 
     def app(self) -> MiniApp:
         """The app as a model instance (with its merchant), built from the state: no query."""
@@ -81,11 +84,13 @@ class AppState:
 
     @classmethod
     def of_row(cls, row) -> "AppState":
-        state = cls(*row)
-        if not isinstance(state.ordering_paused, bool):  # SQLite answers 0/1
-            state = dataclasses.replace(state, ordering_paused=bool(state.ordering_paused))
-        return state
+        row = list(row)
+        row[_PAUSED] = bool(row[_PAUSED])  # SQLite answers 0/1
+        return cls(*row)
 
+
+_NAMES = tuple(field.name for field in dataclasses.fields(AppState))
+_PAUSED = _NAMES.index("ordering_paused")
 
 # The ORM path of each field, in AppState's order.
 PATHS = (
