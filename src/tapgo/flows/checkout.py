@@ -1,14 +1,16 @@
 """Checking out: the cart becomes an order (ordering takes the stock in the same
 transaction; a repeated checkout key returns the order the first request made), and the
-order's expiry is scheduled for when its time to pay is up."""
+order's expiry is scheduled for when its time to pay is up. At a table that pays after
+eating, the table's cart becomes a round sent to the kitchen, paid later with the bill."""
 
 from django.db import transaction
 
+from tapgo.flows import orders as order_flows
 from tapgo.flows.tasks import schedule_expiry
 from tapgo.identity.models import Customer
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
-from tapgo.ordering.models import Order
+from tapgo.ordering.models import Order, OrderStatus
 
 
 def checkout(
@@ -28,5 +30,8 @@ def checkout(
         pickup_name=pickup_name,
         note=note,
     )
-    transaction.on_commit(lambda: schedule_expiry(order))
+    if order.status == OrderStatus.PLACED:  # a table's round, paid with the bill
+        order_flows.order_sent(order=order)
+    else:
+        transaction.on_commit(lambda: schedule_expiry(order))
     return order

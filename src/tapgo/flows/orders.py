@@ -20,6 +20,7 @@ from django.db import transaction
 
 from tapgo.core import links
 from tapgo.core.actors import Actor
+from tapgo.flows import tables
 from tapgo.identity.models import Customer
 from tapgo.messaging import services as messaging
 from tapgo.messaging.keys import TemplateKey
@@ -47,7 +48,20 @@ def _after(order: Order, was: str) -> None:
     if was == to:
         return
     if was in ordering.ACTIVE and to in (S.CANCELLED, S.REJECTED):
-        payments.refund_all(purpose=Purpose.ORDER, purpose_id=order.pk, reason=order.reason)
+        purpose, purpose_id = tables.round_money(order)
+        if purpose == Purpose.ORDER:
+            payments.refund_all(purpose=purpose, purpose_id=purpose_id, reason=order.reason)
+        elif order.paid_at:  # a settled table's round: what is left of it, from the shares
+            left = min(
+                order.total - ordering.refunded_value(order),
+                payments.refundable(purpose, purpose_id),
+            )
+            if left > 0:
+                payments.refund_purpose(
+                    purpose=purpose, purpose_id=purpose_id, amount=left, reason=order.reason
+                )
+        elif order.group_id:  # a round not paid yet: the bill is that much less
+            ordering.group_bump(order.group_id)
     if was == S.PENDING_PAYMENT and to in ordering.RELEASES_STOCK:
         payments.open_attempts_cancel(purpose=Purpose.ORDER, purpose_id=order.pk)
         payments.give_back_all(purpose=Purpose.ORDER, purpose_id=order.pk)
@@ -59,13 +73,7 @@ def _notify(order: Order, was: str, to: str) -> None:
     (messaging's outbox delivers them after commit)."""
     subject = ConsentSubject(Template.Subject.ORDER, order.public_id)
     if to == S.PAID:  # paying grants one message about the order, in the order's language
-        messaging.consent_grant(
-            merchant_id=order.merchant_id,
-            customer_id=order.customer_id,
-            app_id=order.app_id,
-            subject=subject,
-            language=order.language,
-        )
+        _grant(order)
         return
     key, values = None, {}
     if to == S.READY:
@@ -86,6 +94,22 @@ def _notify(order: Order, was: str, to: str) -> None:
         )
     if not ordering.TRANSITIONS[to]:  # the order is over, and so is what was allowed about it
         messaging.consents_end(subject=subject)
+
+
+def order_sent(*, order: Order) -> None:
+    """A table's round went to the kitchen unpaid (the table pays after eating): sending it
+    grants one message about it, as paying does."""
+    _grant(order)
+
+
+def _grant(order: Order) -> None:
+    messaging.consent_grant(
+        merchant_id=order.merchant_id,
+        customer_id=order.customer_id,
+        app_id=order.app_id,
+        subject=ConsentSubject(Template.Subject.ORDER, order.public_id),
+        language=order.language,
+    )
 
 
 def _move(order: Order, step: Callable[[], object]) -> Order:
@@ -121,12 +145,16 @@ def order_cancel_unpaid(*, order: Order) -> Order:
     return _move(order, lambda: ordering.order_cancel_unpaid(order=order))
 
 
-def order_mark_paid(*, order: Order, amount: int, currency: str) -> bool:
-    """The order's money arrived. False when it can no longer be paid (expired or cancelled
-    meanwhile, or the amount is not its total): the caller then gives the money back."""
+def order_mark_paid(*, order: Order, amount: int, currency: str, tip: int = 0) -> bool:
+    """The order's money arrived (and the tips paid with it). False when it can no longer be
+    paid (expired or cancelled meanwhile, or the amount is not its total): the caller then
+    gives the money back."""
     try:
         _move(
-            order, lambda: ordering.order_mark_paid(order=order, amount=amount, currency=currency)
+            order,
+            lambda: ordering.order_mark_paid(
+                order=order, amount=amount, currency=currency, tip=tip
+            ),
         )
     except ordering.TransitionError:
         order.refresh_from_db()

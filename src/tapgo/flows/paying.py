@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tapgo.flows import orders as order_flows
+from tapgo.flows.tips import check_tip
 from tapgo.ordering import locks as ordering_locks
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Order
@@ -30,19 +31,22 @@ def left_to_pay(order: Order) -> int:
     return order.total - payments.paid_so_far(Purpose.ORDER, order.pk)
 
 
-def intent_for_order(*, order: Order, provider: str | None = None) -> PaymentIntent:
-    """The order's open provider attempt for what is left to pay, made once: a refreshed pay
-    page finds the same one. Raises PaymentError with a message when it cannot be paid."""
+def intent_for_order(*, order: Order, provider: str | None = None, tip: int = 0) -> PaymentIntent:
+    """The order's open provider attempt for what is left to pay (and a tip on top, where
+    the merchant takes tips), made once: a refreshed pay page finds the same one. Raises
+    PaymentError with a message when it cannot be paid."""
     _payable(order)
+    left = left_to_pay(order)
     return payments.intent_open(
         merchant=order.merchant,
         customer_id=order.customer_id,
         purpose=Purpose.ORDER,
         purpose_id=order.pk,
-        amount=left_to_pay(order),
+        amount=left,
         currency=order.currency,
         provider=provider,
         reference=order.number,
+        tip=check_tip(order.merchant, tip, of=left),
     )
 
 
@@ -87,6 +91,7 @@ class PaymentState:
     declined: bool  # its latest provider attempt was declined
     from_card: int  # paid from stored value
     left: int  # still to pay
+    tips: int  # tips paid (less what was refunded of them)
     refunds: list[Refund] = field(default_factory=list)  # each with .intent
 
 
@@ -107,6 +112,7 @@ def order_payment_state(order: Order) -> PaymentState:
         confirming=waiting and attempt is not None and attempt.status == IntentStatus.PROCESSING,
         declined=waiting and attempt is not None and attempt.status == IntentStatus.FAILED,
         from_card=sum(i.amount for i in counted if i.provider == providers.WALLET),
-        left=order.total - sum(i.amount for i in counted),
+        left=order.total - sum(i.sale for i in counted),
+        tips=sum(i.tip - i.tip_refunded for i in counted),
         refunds=refunds,
     )

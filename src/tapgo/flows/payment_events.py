@@ -19,6 +19,7 @@ import logging
 from django.db import IntegrityError, transaction
 
 from tapgo.flows import orders as order_flows
+from tapgo.flows import tables
 from tapgo.ordering import locks as ordering_locks
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Order
@@ -63,6 +64,8 @@ def _lock(intent: PaymentIntent) -> None:
     PostgreSQL), then the intent."""
     if intent.purpose == Purpose.ORDER:
         ordering_locks.lock_order(intent.purpose_id)
+    elif intent.purpose == Purpose.SHARE:
+        tables.share_lock(intent)
     payment_locks.lock_intent(intent)
     intent.refresh_from_db()
 
@@ -96,6 +99,8 @@ def _failed(intent: PaymentIntent) -> str:
         return "ignored"
     if intent.purpose == Purpose.ORDER:
         ordering.order_payment_failed(order=Order.objects.get(pk=intent.purpose_id))
+    elif intent.purpose == Purpose.SHARE:
+        tables.share_failed(intent)
     else:
         stored_value.topup_failed(intent=intent)
     return "applied"
@@ -107,12 +112,17 @@ def _succeeded(intent: PaymentIntent, event: ProviderEvent) -> str:
     if intent.purpose == Purpose.TOPUP:
         stored_value.topup_captured(intent=intent)
         return "applied"
+    if intent.purpose == Purpose.SHARE:
+        return tables.share_captured(intent)
     payments.post_capture(intent=intent)
     order = Order.objects.get(pk=intent.purpose_id)
     outstanding = order.total - payments.paid_so_far(Purpose.ORDER, order.pk)
-    if ordering.order_awaits_payment(order) and intent.amount == outstanding:
+    if ordering.order_awaits_payment(order) and intent.sale == outstanding:
         payments.intent_count(intent=intent, counted=True)
-        if order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency):
+        tips = payments.tips_paid(Purpose.ORDER, order.pk)
+        if order_flows.order_mark_paid(
+            order=order, amount=order.total, currency=order.currency, tip=tips
+        ):
             return "applied"
         payments.intent_count(intent=intent, counted=False)
     payments.refund_surplus(intent)

@@ -5,7 +5,9 @@ payments (provider payments first, then stored value). One transaction: anything
 changes nothing and says why (OrderingError)."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from tapgo.flows import tables
 from tapgo.ordering import locks as ordering_locks
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Order
@@ -36,14 +38,30 @@ def order_refund(
             recorded = {str(pk): quantity for pk, quantity in sorted(wanted.items())}
         assert amount is not None  # refund_check let through an amount, or items priced above
         try:
+            purpose, purpose_id = tables.round_money(order)
             return payments.refund_purpose(
-                purpose=Purpose.ORDER,
-                purpose_id=order.pk,
+                purpose=purpose,
+                purpose_id=purpose_id,
                 amount=amount,
                 lines=recorded,
                 restock=restock,
                 reason=reason,
                 by=by,
+            )
+        except payments.RefundError as error:
+            raise ordering.OrderingError(str(error)) from None
+
+
+def order_refund_tip(*, order: Order, reason: str, by=None) -> list[Refund]:
+    """Give back the tip paid with an order, on its own (the order's sale stays)."""
+    reason = (reason or "").strip()[:200]
+    if not reason:
+        raise ordering.OrderingError(_("Give a reason for the refund."))
+    with transaction.atomic():
+        ordering_locks.lock_order(order.pk)
+        try:
+            return payments.refund_tips(
+                purpose=Purpose.ORDER, purpose_id=order.pk, reason=reason, by=by
             )
         except payments.RefundError as error:
             raise ordering.OrderingError(str(error)) from None

@@ -9,6 +9,15 @@ from tapgo.core.ids import PublicIdField
 from tapgo.core.tenancy import MerchantOwned
 
 
+def default_tip_percentages() -> list[int]:
+    return [10, 15, 20]
+
+
+class DineInPayment(models.TextChoices):
+    PAY_FIRST = "pay_first", _("Pay when ordering")
+    PAY_AFTER = "pay_after", _("Pay after eating")
+
+
 class Merchant(models.Model):
     public_id = PublicIdField()
     name = models.CharField(_("name"), max_length=120)
@@ -19,6 +28,9 @@ class Merchant(models.Model):
     pause_reason = models.CharField(max_length=200, blank=True)
     # Bumped by every catalogue write: part of the menu cache key.
     catalog_version = models.PositiveIntegerField(default=1)
+    # Tips the customer may add when paying: off, or these percentages (and any amount).
+    tips_on = models.BooleanField(_("take tips"), default=False)
+    tip_percentages = models.JSONField(default=default_tip_percentages)
 
     def __str__(self):
         return self.name
@@ -34,6 +46,14 @@ class Store(MerchantOwned):
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     opening_hours = models.CharField(_("opening hours"), max_length=300, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    # Dine-in rounds are paid when ordered, or sent to the kitchen and paid at the end as
+    # one bill for the table (ordering's table groups).
+    dine_in_payment = models.CharField(
+        _("dine-in payment"),
+        max_length=10,
+        choices=DineInPayment.choices,
+        default=DineInPayment.PAY_FIRST,
+    )
 
     class Meta:
         # Nearby: a bounding box on these columns first, then the exact distance.

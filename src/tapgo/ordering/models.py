@@ -9,13 +9,64 @@ from tapgo.core.tenancy import MerchantOwned
 MAX_LINE_QUANTITY = 99
 
 
+class TableGroupStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    SETTLED = "settled", _("Paid")
+    CLOSED = "closed", _("Closed")
+
+
+class TableGroup(MerchantOwned):
+    """Everyone at one table of a mini app: each phone that scans the table's code joins the
+    table's open group, whose carts together are one shared cart. Rounds sent from it are
+    orders of the group; where the store takes payment after eating, the group's bill is
+    paid at the end in shares (TableShare), and the group is then settled."""
+
+    public_id = PublicIdField(length=16)
+    app = models.ForeignKey("miniapps.MiniApp", on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey("merchants.Store", on_delete=models.PROTECT, related_name="+")
+    table_label = models.CharField(max_length=40)
+    pay_after = models.BooleanField(default=False)  # the store's choice when the group opened
+    status = models.CharField(
+        max_length=10, choices=TableGroupStatus.choices, default=TableGroupStatus.OPEN
+    )
+    currency = models.CharField(max_length=3)
+    # Bumped by every change to the shared cart, a round or the bill: live pages watch it.
+    version = models.PositiveIntegerField(default=1)
+    # An equal split chosen by a phone: this many parts of this total (the bill left then);
+    # the parts are shares numbered 1..split_parts of split round `split_round`.
+    split_parts = models.PositiveSmallIntegerField(default=0)
+    split_total = models.PositiveIntegerField(default=0)
+    split_round = models.PositiveIntegerField(default=0)
+    last_seat = models.PositiveSmallIntegerField(default=0)
+    opened_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=120, blank=True)  # who closed it at the counter
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "table_label"],
+                condition=models.Q(status="open"),
+                name="one_open_group_per_table",
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "status"])]
+
+
 class Cart(MerchantOwned):
-    """One cart per customer per mini app, kept on the server."""
+    """One cart per customer per mini app, kept on the server. At a table, the cart is the
+    customer's seat in the table's group: the group's carts are its shared cart."""
 
     customer = models.ForeignKey("identity.Customer", on_delete=models.CASCADE, related_name="+")
     app = models.ForeignKey("miniapps.MiniApp", on_delete=models.CASCADE, related_name="+")
     note = models.CharField(max_length=200, blank=True)
     table_label = models.CharField(max_length=40, blank=True)  # chosen by scanning a table code
+    group = models.ForeignKey(
+        TableGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="carts"
+    )
+    seat = models.PositiveSmallIntegerField(default=0)  # "Guest 2" at the group's table
+    seat_name = models.CharField(max_length=20, blank=True)  # a first name the customer gave
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -49,6 +100,8 @@ class CartLine(models.Model):
 
 class OrderStatus(models.TextChoices):
     PENDING_PAYMENT = "pending_payment", _("Waiting for payment")
+    # A round of a table that pays after eating: sent to the kitchen, paid with the bill.
+    PLACED = "placed", _("Sent to the kitchen")
     PAID = "paid", _("Paid")
     ACCEPTED = "accepted", _("Accepted")
     READY = "ready", _("Ready")
@@ -61,6 +114,10 @@ class OrderStatus(models.TextChoices):
 # An order counts as sold once it is paid (a rejected or cancelled one was refunded): what
 # popularity, attribution and reports count.
 PAID_STATUSES = (OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.READY, OrderStatus.COMPLETED)
+
+
+# What the kitchen works on: a paid order, or a round of a table that pays after eating.
+KITCHEN_STATUSES = (OrderStatus.PLACED, *PAID_STATUSES)
 
 
 class Fulfilment(models.TextChoices):
@@ -82,6 +139,12 @@ class Order(MerchantOwned):
     note = models.CharField(max_length=200, blank=True)
     currency = models.CharField(max_length=3)
     total = models.PositiveIntegerField()
+    # Tips paid with the order (apart from its total; payments books them apart from sales).
+    tip = models.PositiveIntegerField(default=0)
+    # A round of a table group; paid with the group's bill when the group pays after eating.
+    group = models.ForeignKey(
+        TableGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="rounds"
+    )
     # Short number called out at the counter; restarts daily per store (A001, A002, ...).
     business_date = models.DateField()
     number = models.CharField(max_length=8)
@@ -165,3 +228,56 @@ class OrderEvent(MerchantOwned):
     )
     actor_label = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class TableShareStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for payment")
+    PAID = "paid", _("Paid")
+    VOID = "void", _("Not needed")
+
+
+class ShareKind(models.TextChoices):
+    ALL = "all", _("The whole bill")
+    REST = "rest", _("The remaining")
+    EQUAL = "equal", _("An equal part")
+    ITEMS = "items", _("My items")
+    AMOUNT = "amount", _("An amount")
+    COUNTER = "counter", _("At the counter")
+
+
+class TableShare(MerchantOwned):
+    """A part of a table's bill one phone pays (or staff record at the counter). The money
+    is a payment intent for it (payments' purpose "share"); the bill is settled when its
+    paid shares add up to it. A share paid when the bill no longer needs it is given back."""
+
+    public_id = PublicIdField(length=16)
+    group = models.ForeignKey(TableGroup, on_delete=models.PROTECT, related_name="shares")
+    customer = models.ForeignKey(
+        "identity.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=ShareKind.choices)
+    amount = models.PositiveIntegerField()  # of the bill, the tip apart
+    tip = models.PositiveIntegerField(default=0)
+    # An equal part: which of the split's parts, in which split (a new split starts a round).
+    split_round = models.PositiveIntegerField(default=0)
+    part = models.PositiveSmallIntegerField(default=0)
+    # {order line id: quantity} for "my items".
+    lines = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=10, choices=TableShareStatus.choices, default=TableShareStatus.OPEN
+    )
+    method = models.CharField(max_length=20, blank=True)  # at the counter: cash or card
+    recorded_by = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="share_positive"),
+            # Each equal part is taken by one phone at a time.
+            models.UniqueConstraint(
+                fields=["group", "split_round", "part"],
+                condition=models.Q(part__gt=0) & ~models.Q(status="void"),
+                name="one_phone_per_part",
+            ),
+        ]

@@ -237,7 +237,13 @@ def _balance_mismatches(limit: int) -> list[tuple]:
         return cursor.fetchall()
 
 
-CAPTURE_KINDS = [TxKind.CAPTURE, TxKind.WALLET_PAYMENT, TxKind.TOPUP, TxKind.COUNTER_TOPUP]
+CAPTURE_KINDS = [
+    TxKind.CAPTURE,
+    TxKind.WALLET_PAYMENT,
+    TxKind.TOPUP,
+    TxKind.COUNTER_TOPUP,
+    TxKind.COUNTER_PAYMENT,
+]
 
 # The rules below compare per-row aggregates in the database and bring back only the rows
 # that break a rule (none in sound books), so verify stays fast on millions of entries.
@@ -290,14 +296,23 @@ def _verify_intents(add, limit: int) -> None:
     captured = [TxKind.CAPTURE, TxKind.TOPUP]
     refunds = [TxKind.REFUND, TxKind.REFUND_FAILED]
     # Only the rows that can count (the sums below pick them), so less is sorted and summed.
-    tx_kinds = [*captured, TxKind.WALLET_PAYMENT, *refunds]
-    account_kinds = [AccountKind.CLEARING, AccountKind.WALLET, AccountKind.REFUNDS]
+    # (Money paid at the counter is the merchant's cash: the receivable; a refund's tip part
+    # comes off the tips account, the rest off refunds.)
+    tx_kinds = [*captured, TxKind.WALLET_PAYMENT, TxKind.COUNTER_PAYMENT, *refunds]
+    account_kinds = [
+        AccountKind.CLEARING,
+        AccountKind.WALLET,
+        AccountKind.RECEIVABLE,
+        AccountKind.REFUNDS,
+        AccountKind.TIPS,
+    ]
     moved = f"""
         SELECT t.intent_id,
                SUM(CASE WHEN t.kind IN ({_marks(captured)}) AND a.kind = %s
                         THEN e.amount END) AS clearing,
                SUM(CASE WHEN t.kind = %s AND a.kind = %s THEN e.amount END) AS wallet,
-               SUM(CASE WHEN t.kind IN ({_marks(refunds)}) AND a.kind = %s
+               SUM(CASE WHEN t.kind = %s AND a.kind = %s THEN e.amount END) AS counter,
+               SUM(CASE WHEN t.kind IN ({_marks(refunds)}) AND a.kind IN (%s, %s)
                         THEN e.amount END) AS refunded
         FROM {t["entry"]} e
         JOIN {t["tx"]} t ON t.id = e.transaction_id
@@ -311,8 +326,11 @@ def _verify_intents(add, limit: int) -> None:
         AccountKind.CLEARING,
         TxKind.WALLET_PAYMENT,
         AccountKind.WALLET,
+        TxKind.COUNTER_PAYMENT,
+        AccountKind.RECEIVABLE,
         *refunds,
         AccountKind.REFUNDS,
+        AccountKind.TIPS,
         *tx_kinds,
         *account_kinds,
     ]
@@ -323,12 +341,13 @@ def _verify_intents(add, limit: int) -> None:
     """  # noqa: S608
     sql = f"""
         SELECT i.id, i.amount, i.refunded_amount, i.counted,
-               COALESCE(m.wallet, m.clearing, 0), COALESCE(m.refunded, 0), COALESCE(l.total, 0)
+               COALESCE(m.wallet, m.clearing, m.counter, 0), COALESCE(m.refunded, 0),
+               COALESCE(l.total, 0)
         FROM {t["intent"]} i
         LEFT JOIN ({moved}) m ON m.intent_id = i.id
         LEFT JOIN ({live}) l ON l.intent_id = i.id
         WHERE i.status = %s
-          AND (COALESCE(m.wallet, m.clearing, 0) <> i.amount
+          AND (COALESCE(m.wallet, m.clearing, m.counter, 0) <> i.amount
                OR COALESCE(m.refunded, 0) <> i.refunded_amount
                OR COALESCE(l.total, 0) <> i.refunded_amount
                OR i.refunded_amount > i.amount

@@ -29,6 +29,7 @@ class AccountKind(models.TextChoices):
     SETTLED = "settled", _("Paid out to the merchant")
     # Per merchant and customer.
     WALLET = "wallet", _("Stored value")  # the prepaid balance the merchant owes the customer
+    TIPS = "tips", _("Tips held for settlement")  # customers' tips, owed to the merchant apart
 
 
 DEBIT_NORMAL = {AccountKind.CLEARING, AccountKind.RECEIVABLE, AccountKind.REFUNDS}
@@ -76,6 +77,7 @@ class TxKind(models.TextChoices):
     COUNTER_TOPUP = "counter_topup", _("Stored value top-up at the counter")
     SETTLEMENT = "settlement", _("Settlement")
     TRANSFER = "transfer", _("Moved to your account")
+    COUNTER_PAYMENT = "counter_payment", _("Paid at the counter")
 
 
 class LedgerTransaction(models.Model):
@@ -153,6 +155,7 @@ class Purpose(models.TextChoices):
 
     ORDER = "order", _("Order")
     TOPUP = "topup", _("Stored value top-up")
+    SHARE = "share", _("Share of a table's bill")
 
 
 class PaymentIntent(MerchantOwned):
@@ -173,12 +176,15 @@ class PaymentIntent(MerchantOwned):
     # What the customer's page needs to finish (client secret, JSAPI parameters).
     client_data = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
-    amount = models.PositiveIntegerField()
+    amount = models.PositiveIntegerField()  # what the customer pays, the tip included
+    # The part of the amount that is a tip: booked apart from sales, refundable on its own.
+    tip = models.PositiveIntegerField(default=0)
     currency = models.CharField(max_length=3)
     status = models.CharField(
         max_length=20, choices=IntentStatus.choices, default=IntentStatus.REQUIRES_ACTION
     )
-    refunded_amount = models.PositiveIntegerField(default=0)
+    refunded_amount = models.PositiveIntegerField(default=0)  # the tip's refunds included
+    tip_refunded = models.PositiveIntegerField(default=0)
     # True when the captured money counts towards its order or top-up; a surplus capture (the
     # order expired, or was paid another way meanwhile) stays False and is refunded in full.
     counted = models.BooleanField(default=False)
@@ -199,7 +205,11 @@ class PaymentIntent(MerchantOwned):
                 name="intent_refund_within_amount",
             ),
             models.CheckConstraint(
-                condition=Q(purpose__in=["order", "topup"]), name="intent_has_purpose"
+                condition=Q(tip__lte=models.F("amount"), tip_refunded__lte=models.F("tip")),
+                name="intent_tip_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=["order", "topup", "share"]), name="intent_has_purpose"
             ),
         ]
         indexes = [
@@ -210,6 +220,11 @@ class PaymentIntent(MerchantOwned):
     @property
     def refundable(self) -> int:
         return self.amount - self.refunded_amount if self.status == "succeeded" else 0
+
+    @property
+    def sale(self) -> int:
+        """What the intent pays of what it is for (the tip apart)."""
+        return self.amount - self.tip
 
 
 class WebhookEvent(models.Model):
@@ -255,6 +270,7 @@ class Refund(MerchantOwned):
     public_id = PublicIdField(length=16)
     intent = models.ForeignKey(PaymentIntent, on_delete=models.PROTECT, related_name="refunds")
     amount = models.PositiveIntegerField()
+    tip = models.PositiveIntegerField(default=0)  # the part of the amount that was a tip
     currency = models.CharField(max_length=3)
     status = models.CharField(
         max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
@@ -271,7 +287,12 @@ class Refund(MerchantOwned):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive"),
+            models.CheckConstraint(
+                condition=Q(tip__lte=models.F("amount")), name="refund_tip_within"
+            ),
+        ]
 
 
 # --- stored value --------------------------------------------------------------------------

@@ -6,14 +6,16 @@ is positive, a credit negative.
 
 | column            | entries                                                         |
 | ----------------- | --------------------------------------------------------------- |
-| gross sales       | CAPTURE and WALLET_PAYMENT credits to held                      |
+| gross sales       | CAPTURE, WALLET_PAYMENT and COUNTER_PAYMENT credits to held     |
+| tips              | credits to tips (captures) net of debits (tips refunded)        |
 | refunds           | REFUND net of REFUND_FAILED, on the refunds account             |
 | fees              | the platform's fee account, net of fees given back              |
 | bonus given       | TOPUP and COUNTER_TOPUP debits to held                          |
 | stored value sold | TOPUP and COUNTER_TOPUP debits to clearing / receivable         |
 | stored value spent| WALLET_PAYMENT debits to wallets                                |
-| counter cash      | COUNTER_TOPUP debits to receivable                              |
-| net payout        | gross − refunds − fees − bonus − counter cash                   |
+| counter cash      | COUNTER_TOPUP and COUNTER_PAYMENT debits to receivable, net of  |
+|                   | refunds handed back at the counter                              |
+| net payout        | gross + tips − refunds − fees − bonus − counter cash            |
 
 The net payout is also what the day moved on held, refunds and receivable together, so
 settle_day() posts exactly the net into the settled account and refuses a day whose two
@@ -40,7 +42,8 @@ log = logging.getLogger(__name__)
 # before midnight has committed by then.
 SETTLE_GRACE = timedelta(minutes=10)
 REPORT_DAYS = 30
-SETTLED_ACCOUNTS = (AccountKind.HELD, AccountKind.REFUNDS, AccountKind.RECEIVABLE)
+SETTLED_ACCOUNTS = (AccountKind.HELD, AccountKind.REFUNDS, AccountKind.RECEIVABLE, AccountKind.TIPS)
+SALE_KINDS = (TxKind.CAPTURE, TxKind.WALLET_PAYMENT, TxKind.COUNTER_PAYMENT)
 TOPUP_KINDS = (TxKind.TOPUP, TxKind.COUNTER_TOPUP)
 
 
@@ -54,6 +57,7 @@ class Day:
 
     day: date
     gross: int = 0
+    tips: int = 0
     refunds: int = 0
     fees: int = 0
     bonus: int = 0
@@ -67,7 +71,7 @@ class Day:
 
     @property
     def net(self) -> int:
-        return self.gross - self.refunds - self.fees - self.bonus - self.counter_cash
+        return self.gross + self.tips - self.refunds - self.fees - self.bonus - self.counter_cash
 
     @property
     def has_movements(self) -> bool:
@@ -77,8 +81,10 @@ class Day:
 def _add(figures: Day, tx_kind: str, account_kind: str, total: int) -> None:
     if account_kind in SETTLED_ACCOUNTS:
         figures.moves[account_kind] = figures.moves.get(account_kind, 0) + total
-    if account_kind == AccountKind.HELD and tx_kind in (TxKind.CAPTURE, TxKind.WALLET_PAYMENT):
+    if account_kind == AccountKind.HELD and tx_kind in SALE_KINDS:
         figures.gross -= total
+    elif account_kind == AccountKind.TIPS:
+        figures.tips -= total
     elif account_kind == AccountKind.HELD and tx_kind in TOPUP_KINDS:
         figures.bonus += total
     elif account_kind == AccountKind.REFUNDS:
@@ -91,6 +97,12 @@ def _add(figures: Day, tx_kind: str, account_kind: str, total: int) -> None:
         figures.sold += total
         if account_kind == AccountKind.RECEIVABLE:
             figures.counter_cash += total
+    elif account_kind == AccountKind.RECEIVABLE and tx_kind in (
+        TxKind.COUNTER_PAYMENT,
+        TxKind.REFUND,
+        TxKind.REFUND_FAILED,
+    ):
+        figures.counter_cash += total
 
 
 def _start_of(day: date, tz) -> datetime:
@@ -150,7 +162,7 @@ def total(figures: list[Day]) -> Day:
     """The columns summed over several days (the report's last row)."""
     summed = Day(figures[-1].day if figures else date.min)
     for one in figures:
-        for name in ("gross", "refunds", "fees", "bonus", "sold", "spent", "counter_cash"):
+        for name in ("gross", "tips", "refunds", "fees", "bonus", "sold", "spent", "counter_cash"):
             setattr(summed, name, getattr(summed, name) + getattr(one, name))
     summed.settled = sum(one.settled or 0 for one in figures)
     return summed

@@ -38,6 +38,11 @@ def _columns():
     ]
 
 
+def _column(status: str) -> str:
+    """A table's round that pays after eating is new to the kitchen like a paid order."""
+    return S.PAID if status == S.PLACED else status
+
+
 def _card(request, order) -> str:
     return render_to_string("console/_order_card.html", {"order": order}, request=request)
 
@@ -49,7 +54,14 @@ def board(request, merchant):
     after = ordering.last_event_id(merchant=merchant)
     orders = list(ordering.board_orders(merchant))
     columns = [
-        {"status": status, "title": title, "orders": [o for o in orders if o.status == status]}
+        {
+            "status": status,
+            "title": title,
+            # A table's round that pays after eating is new to the kitchen like a paid order.
+            "orders": [
+                o for o in orders if o.status == status or (o.status, status) == (S.PLACED, S.PAID)
+            ],
+        }
         for status, title in _columns()
     ]
     return render_console(

@@ -307,6 +307,7 @@ def payment_providers(request, merchant):
 
 COLUMNS = (
     ("gross", lambda: _("Gross sales")),
+    ("tips", lambda: _("Tips")),
     ("refunds", lambda: _("Refunds")),
     ("fees", lambda: _("Fees")),
     ("bonus", lambda: _("Bonus given")),

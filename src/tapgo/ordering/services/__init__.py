@@ -4,6 +4,7 @@
 - checkout.py: the cart becomes an order (stock, pickup number, door, time to pay);
 - transitions.py: the order's state machine (TRANSITIONS), each step with its actor;
 - refunds.py: which items a refund takes back and what they cost;
+- tables.py: table groups: a shared cart per table, rounds, the bill and its shares;
 - merging.py: a guest's carts and orders becoming an account's;
 - selectors.py: what the interfaces show (access by public id, the board, the feed, the
   actions staff can take next, the timeline);
@@ -12,6 +13,7 @@
 What an order's steps set off in other domains is flows/ (orders, paying, refunds).
 """
 
+from tapgo.ordering.models import TableGroupStatus
 from tapgo.ordering.services.base import OrderingError, TransitionError
 from tapgo.ordering.services.cart import (
     CartView,
@@ -21,10 +23,18 @@ from tapgo.ordering.services.cart import (
     cart_set_quantity,
     cart_set_table,
     cart_view,
+    customer_cart,
+    group_bump,
+    seat_label,
 )
 from tapgo.ordering.services.checkout import order_place
 from tapgo.ordering.services.merging import carts_move, orders_move, orders_share_repoint
-from tapgo.ordering.services.refunds import refund_check, refund_items_take, refund_restocks
+from tapgo.ordering.services.refunds import (
+    refund_check,
+    refund_items_take,
+    refund_restocks,
+    refunded_value,
+)
 from tapgo.ordering.services.selectors import (
     ORDER_ID_LENGTH,
     OrderAction,
@@ -37,6 +47,25 @@ from tapgo.ordering.services.selectors import (
     order_actions,
     order_timeline,
     orders_of_customer,
+)
+from tapgo.ordering.services.tables import (
+    Bill,
+    BillLine,
+    access_group,
+    access_share,
+    bill_of,
+    counter_share,
+    group_close,
+    group_join,
+    group_of,
+    seat_set_name,
+    seats,
+    share_apply,
+    share_drop,
+    share_open,
+    share_set_tip,
+    split_parts,
+    unpaid_tables,
 )
 from tapgo.ordering.services.transitions import (
     ACTIVE,
@@ -59,6 +88,28 @@ from tapgo.ordering.services.transitions import (
 )
 
 __all__ = [
+    "refunded_value",
+    "TableGroupStatus",
+    "Bill",
+    "BillLine",
+    "access_group",
+    "access_share",
+    "bill_of",
+    "counter_share",
+    "group_close",
+    "group_join",
+    "group_of",
+    "seat_set_name",
+    "seats",
+    "share_apply",
+    "share_drop",
+    "share_open",
+    "share_set_tip",
+    "split_parts",
+    "unpaid_tables",
+    "customer_cart",
+    "group_bump",
+    "seat_label",
     "ACTIVE",
     "ORDER_ID_LENGTH",
     "RELEASES_STOCK",

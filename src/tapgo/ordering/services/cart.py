@@ -1,10 +1,12 @@
 """The cart: one per customer per mini app, kept on the server; adding to it is decided by
-the database (concurrent adds from two tabs each count)."""
+the database (concurrent adds from two tabs each count). At a table, the customer's cart is
+a seat in the table's group (tables.py), and the cart they see is the group's: every seat's
+lines, each with who added it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -12,11 +14,17 @@ from tapgo.catalog.models import Product
 from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
 from tapgo.miniapps.models import MiniApp
-from tapgo.ordering.models import MAX_LINE_QUANTITY, Cart, CartLine
+from tapgo.ordering.models import (
+    MAX_LINE_QUANTITY,
+    Cart,
+    CartLine,
+    TableGroup,
+    TableGroupStatus,
+)
 from tapgo.ordering.services.base import OrderingError, check_text
 
 
-def _cart(customer: Customer, app: MiniApp) -> Cart:
+def customer_cart(customer: Customer, app: MiniApp) -> Cart:
     cart = Cart.objects.filter(customer=customer, app=app).first()
     if cart is not None:
         return cart
@@ -72,7 +80,7 @@ def cart_add(
     """Add to the cart. Concurrent adds (two tabs) each count: the UPDATE adds in the database."""
     _check_quantity(quantity)
     product, variant = _sellable(app, product_public_id, variant_public_id)
-    cart = _cart(customer, app)
+    cart = customer_cart(customer, app)
     key = variant.pk if variant else 0
     for _attempt in range(3):
         with transaction.atomic():
@@ -81,6 +89,7 @@ def cart_add(
                 quantity=F("quantity") + quantity
             ):
                 Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+                _bump(cart)
                 return cart
             if lines.filter(quantity__gt=MAX_LINE_QUANTITY - quantity).exists():
                 raise OrderingError(
@@ -100,15 +109,36 @@ def cart_add(
                         quantity=quantity,
                     )
                 Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+                _bump(cart)
                 return cart
             except IntegrityError:
                 continue  # the other tab created the line: add to it on the next pass
     raise OrderingError(_("The cart is busy. Try again."))
 
 
+def group_bump(group_id: int) -> None:
+    """Something at a table changed (its cart, a round, the bill): live pages watching the
+    table's group hear it."""
+    TableGroup.objects.filter(pk=group_id).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
+def _bump(cart: Cart) -> None:
+    if cart.group_id:
+        group_bump(cart.group_id)
+
+
 def cart_set_quantity(*, customer: Customer, app: MiniApp, line_id: int, quantity: int) -> None:
+    """Change a line of the cart this customer sees: their own, or at a table any line of
+    the table's shared cart."""
     _check_quantity(quantity, allow_zero=True)
-    lines = CartLine.objects.filter(pk=line_id, cart__customer=customer, cart__app=app)
+    cart = customer_cart(customer, app)
+    mine = Q(cart=cart)
+    if cart.group_id:
+        mine |= Q(cart__group_id=cart.group_id, cart__group__status=TableGroupStatus.OPEN)
+    lines = CartLine.objects.filter(mine, pk=line_id, cart__app=app)
+    _bump(cart)
     if quantity == 0:
         lines.delete()
     elif not lines.update(quantity=quantity):
@@ -119,11 +149,11 @@ def cart_set_note(*, customer: Customer, app: MiniApp, note: str) -> None:
     check_text(note)
     if len(note) > 200:
         raise OrderingError(_("The note has at most 200 characters."))
-    Cart.objects.filter(pk=_cart(customer, app).pk).update(note=note.strip())
+    Cart.objects.filter(pk=customer_cart(customer, app).pk).update(note=note.strip())
 
 
 def cart_set_table(*, customer: Customer, app: MiniApp, table_label: str) -> None:
-    Cart.objects.filter(pk=_cart(customer, app).pk).update(table_label=table_label)
+    Cart.objects.filter(pk=customer_cart(customer, app).pk).update(table_label=table_label)
 
 
 @dataclass(frozen=True)
@@ -139,6 +169,8 @@ class CartViewLine:
     unit_price: int
     subtotal: int
     name: str
+    added_by: str = ""  # at a table: who added it ("Guest 2", a first name)
+    mine: bool = True  # added from this phone
 
 
 @dataclass
@@ -148,19 +180,30 @@ class CartView:
     total: int
     count: int
     currency: str
+    group: TableGroup | None = None  # the table's open group the cart is a seat of
+    seats: list[str] = field(default_factory=list)  # who sits there, "Guest 1" first
 
 
 def cart_view(*, customer: Customer | None, app: MiniApp) -> CartView:
-    """The cart with current prices: two queries."""
+    """The cart with current prices: two queries (three at a table: the table's whole cart,
+    with who added each line)."""
     currency = app.merchant.currency
     if customer is None or not getattr(customer, "pk", None):
         return CartView(None, [], 0, 0, currency)
-    cart = Cart.objects.filter(customer=customer, app=app).first()
+    cart = Cart.objects.filter(customer=customer, app=app).select_related("group").first()
     if cart is None:
         return CartView(None, [], 0, 0, currency)
+    group = cart.group if cart.group and cart.group.status == TableGroupStatus.OPEN else None
+    seats: dict[int, Cart] = {cart.pk: cart}
+    if group is not None:
+        seats = {c.pk: c for c in Cart.objects.filter(group=group).order_by("seat")}
+        found = CartLine.objects.filter(cart__in=list(seats))
+    else:
+        found = CartLine.objects.filter(cart=cart)
     lines = []
-    for line in CartLine.objects.filter(cart=cart).select_related("product", "variant"):
+    for line in found.select_related("product", "variant").order_by("id"):
         unit_price = line.variant.price if line.variant else line.product.price
+        seat = seats.get(line.cart_id, cart)
         lines.append(
             CartViewLine(
                 pk=line.pk,
@@ -177,7 +220,24 @@ def cart_view(*, customer: Customer | None, app: MiniApp) -> CartView:
                     if line.variant
                     else line.product.name
                 ),
+                added_by=seat_label(seat) if group is not None else "",
+                mine=line.cart_id == cart.pk,
             )
         )
     total = sum(line.subtotal for line in lines)
-    return CartView(cart, lines, total, sum(line.quantity for line in lines), currency)
+    return CartView(
+        cart,
+        lines,
+        total,
+        sum(line.quantity for line in lines),
+        currency,
+        group=group,
+        seats=[seat_label(c) for c in seats.values()] if group is not None else [],
+    )
+
+
+def seat_label(cart: Cart) -> str:
+    """How the table sees a phone: the first name it gave, else "Guest 2" (never an email)."""
+    if cart.seat_name:
+        return cart.seat_name
+    return _("Guest %(n)d") % {"n": cart.seat or 1}

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,9 +14,17 @@ from tapgo.core.actors import CUSTOMER
 from tapgo.identity.models import Customer
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import MiniApp
-from tapgo.ordering.models import Cart, CartLine, Fulfilment, Order, OrderLine, PickupCounter
+from tapgo.ordering.models import (
+    Cart,
+    CartLine,
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PickupCounter,
+)
 from tapgo.ordering.services.base import OrderingError, check_text, record, request_language
-from tapgo.ordering.services.cart import cart_view
+from tapgo.ordering.services.cart import cart_view, group_bump
 
 
 def _pickup_number(store, business_date) -> str:
@@ -80,6 +88,11 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
             raise OrderingError(_("Your cart is empty."))
         if fulfilment == Fulfilment.DINE_IN and not cart.table_label:
             raise OrderingError(_("Scan the code on your table to order dine-in."))
+        group = view.group if fulfilment == Fulfilment.DINE_IN else None
+        if view.group is not None and group is None:
+            raise OrderingError(_("This cart is your table's: order it for the table."))
+        # A round of a table that pays after eating goes to the kitchen unpaid.
+        sent = group is not None and group.pay_after
         if fulfilment == Fulfilment.PICKUP and not pickup_name:
             raise OrderingError(_("Give a name for pickup."))
         for line in view.lines:
@@ -101,6 +114,8 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
         # The door that brought the customer, and the sharer to credit (miniapps).
         scene, share_id = miniapps.entry_door(app=app, customer=customer, now=now)
         order = Order.objects.create(
+            status=OrderStatus.PLACED if sent else OrderStatus.PENDING_PAYMENT,
+            group=group,
             merchant=merchant,
             app=app,
             store=store,
@@ -132,7 +147,16 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
             )
             for line in view.lines
         )
-        CartLine.objects.filter(cart=cart).delete()
+        # Exactly the lines (and quantities) ordered leave the cart: at a table another phone
+        # may have changed one, or sent the same cart, since it was read; then nothing of
+        # this order stays (the database decides which of two phones sends it).
+        taken = Q(pk__in=[])
+        for line in view.lines:
+            taken |= Q(pk=line.pk, quantity=line.quantity)
+        if CartLine.objects.filter(taken).delete()[0] != len(view.lines):
+            raise OrderingError(_("Your table's cart changed meanwhile. Check it and order again."))
         Cart.objects.filter(pk=cart.pk).update(note="")
+        if group is not None:
+            group_bump(group.pk)
         record(order=order, status=order.status, actor=CUSTOMER)
     return order

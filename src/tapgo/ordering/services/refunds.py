@@ -99,3 +99,8 @@ def _take_refund_quantities(order: Order, wanted: dict[int, int], *, restock: bo
                 product_id=line.product_id, variant_id=line.variant_id, quantity=quantity
             )
     return amount
+
+
+def refunded_value(order: Order) -> int:
+    """What the order's refunded items cost."""
+    return sum(line.unit_price * line.refunded_quantity for line in order.lines.all())

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext_lazy
@@ -53,7 +54,7 @@ def board_orders(merchant):
         Order.objects.for_merchant(merchant)
         .filter(status__in=ACTIVE)
         .prefetch_related("lines")
-        .order_by("paid_at", "id")
+        .order_by(Coalesce("paid_at", "created_at"), "id")
     )
 
 
@@ -104,11 +105,13 @@ class OrderAction:
 # The board's way through an order, and its ways out (with a reason the customer sees, and
 # the payment refunded): (action, the status it leads to, its label), by status.
 STEP: dict[str, tuple[str, str, "StrOrPromise"]] = {
+    S.PLACED: ("accept", S.ACCEPTED, pgettext_lazy("order action", "Accept")),
     S.PAID: ("accept", S.ACCEPTED, pgettext_lazy("order action", "Accept")),
     S.ACCEPTED: ("ready", S.READY, pgettext_lazy("order action", "Ready")),
     S.READY: ("complete", S.COMPLETED, pgettext_lazy("order action", "Complete")),
 }
 WAY_OUT: dict[str, tuple[str, str, "StrOrPromise"]] = {
+    S.PLACED: ("reject", S.REJECTED, pgettext_lazy("order action", "Reject")),
     S.PAID: ("reject", S.REJECTED, pgettext_lazy("order action", "Reject")),
     S.ACCEPTED: ("cancel", S.CANCELLED, pgettext_lazy("order action", "Cancel")),
     S.READY: ("cancel", S.CANCELLED, pgettext_lazy("order action", "Cancel")),

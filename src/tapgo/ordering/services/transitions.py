@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 S = OrderStatus
 TRANSITIONS: dict[str, set[str]] = {
     S.PENDING_PAYMENT: {S.PAID, S.EXPIRED, S.CANCELLED},
+    S.PLACED: {S.ACCEPTED, S.REJECTED, S.CANCELLED},  # a table's round, paid with the bill
     S.PAID: {S.ACCEPTED, S.REJECTED, S.CANCELLED},
     S.ACCEPTED: {S.READY, S.CANCELLED},
     S.READY: {S.COMPLETED, S.CANCELLED},
@@ -27,7 +28,7 @@ TRANSITIONS: dict[str, set[str]] = {
     S.REJECTED: set(),
     S.CANCELLED: set(),
 }
-ACTIVE = [S.PAID, S.ACCEPTED, S.READY]  # what the live board shows
+ACTIVE = [S.PLACED, S.PAID, S.ACCEPTED, S.READY]  # what the live board shows
 RELEASES_STOCK = {S.EXPIRED, S.CANCELLED, S.REJECTED}
 
 
@@ -76,8 +77,9 @@ def order_payable(order: Order) -> None:
         raise OrderingError(_("This order has expired. Please order again."))
 
 
-def order_mark_paid(*, order: Order, amount: int, currency: str) -> Order:
-    """The money for the order arrived (a verified provider event, or stored value).
+def order_mark_paid(*, order: Order, amount: int, currency: str, tip: int = 0) -> Order:
+    """The money for the order arrived (a verified provider event, or stored value), with
+    the tips paid on top of it.
 
     Raises TransitionError when the order cannot be paid now (expired or cancelled, or paid,
     meanwhile), OrderingError when the money is not the order's total.
@@ -85,11 +87,13 @@ def order_mark_paid(*, order: Order, amount: int, currency: str) -> Order:
     if amount != order.total or currency != order.currency:
         log.error("payment for order %s does not match its total", order.public_id)
         raise OrderingError(_("The payment does not match the order's total."))
-    return _transition(order, S.PAID, actor=SYSTEM, paid_at=timezone.now())
+    return _transition(order, S.PAID, actor=SYSTEM, paid_at=timezone.now(), tip=tip)
 
 
 def order_was_paid(order: Order) -> bool:
     """Whether the order has been paid (whatever happened to it since)."""
+    if order.status == S.PLACED:  # a table's round: its money is the bill's, never its own
+        return False
     return order.status in ACTIVE or order.status == S.COMPLETED
 
 
@@ -104,7 +108,7 @@ def order_accept(*, order: Order, actor: Actor) -> Order:
 
 def order_awaits_ready(order: Order) -> bool:
     """Paid and not ready yet: "tell me when it's ready" still means something."""
-    return order.status in (S.PAID, S.ACCEPTED)
+    return order.status in (S.PLACED, S.PAID, S.ACCEPTED)
 
 
 def order_mark_ready(*, order: Order, actor: Actor) -> Order:

@@ -91,3 +91,4 @@ def get(name: str) -> Provider | None:
 
 
 WALLET = "wallet"  # stored value: not a provider; it moves at once, inside our own ledger
+COUNTER = "counter"  # taken by staff at the counter (cash, the shop's own terminal): at once

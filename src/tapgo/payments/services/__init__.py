@@ -27,6 +27,7 @@ from tapgo.payments.services.intents import (
     WALLET,
     PaymentError,
     access_intent,
+    counter_payment,
     fee,
     intent_cancel,
     intent_count,
@@ -44,6 +45,7 @@ from tapgo.payments.services.intents import (
     post_capture,
     post_fee,
     provider_account,
+    tips_paid,
 )
 from tapgo.payments.services.refunds import (
     SURPLUS_REFUND_TRIES,
@@ -55,9 +57,11 @@ from tapgo.payments.services.refunds import (
     refund_purpose,
     refund_send,
     refund_surplus,
+    refund_tips,
     refundable,
     refunds_of,
     refunds_send_due,
+    tip_refundable,
 )
 
 __all__ = [
@@ -69,6 +73,7 @@ __all__ = [
     "PaymentError",
     "RefundError",
     "access_intent",
+    "counter_payment",
     "event_outcome",
     "event_record",
     "event_seen",
@@ -98,6 +103,9 @@ __all__ = [
     "refund_event",
     "refund_failed",
     "refund_purpose",
+    "refund_tips",
+    "tip_refundable",
+    "tips_paid",
     "refund_send",
     "refund_surplus",
     "refundable",

@@ -140,7 +140,7 @@ def provider_query(intent: PaymentIntent) -> ProviderEvent | None:
     """Ask the provider how an intent stands: an event (with an id of our own, so applying it
     twice is a duplicate) when it has settled, None when it has not or cannot say."""
     provider = providers.get(intent.provider)
-    if provider is None or intent.provider == WALLET:
+    if provider is None or intent.provider in (WALLET, providers.COUNTER):
         return None
     account = provider_account(intent.merchant, intent.provider, enabled=False)
     try:

@@ -30,14 +30,18 @@ from tapgo.payments.providers import sandbox
 log = logging.getLogger(__name__)
 OPEN = [IntentStatus.REQUIRES_ACTION, IntentStatus.PROCESSING]
 WALLET = providers.WALLET
+COUNTER = providers.COUNTER
 
 
 class PaymentError(ValueError):
     pass
 
 
-def of_purpose(purpose: str, purpose_id: int):
-    """Every intent for one purpose (an order's, a top-up's)."""
+def of_purpose(purpose: str, purpose_id: int | list[int]):
+    """Every intent for one purpose (an order's, a top-up's), or for several of one kind (the
+    shares of a table's bill)."""
+    if isinstance(purpose_id, list):
+        return PaymentIntent.objects.filter(purpose=purpose, purpose_id__in=purpose_id)
     return PaymentIntent.objects.filter(purpose=purpose, purpose_id=purpose_id)
 
 
@@ -82,11 +86,21 @@ def fee(amount: int) -> int:
 
 
 def paid_so_far(purpose: str, purpose_id: int) -> int:
-    """What counts towards the purpose: its captured, counted intents."""
+    """What counts towards the purpose: its captured, counted intents (tips apart)."""
     return (
         of_purpose(purpose, purpose_id)
         .filter(status=IntentStatus.SUCCEEDED, counted=True)
-        .aggregate(total=Sum("amount"))["total"]
+        .aggregate(total=Sum(F("amount") - F("tip")))["total"]
+        or 0
+    )
+
+
+def tips_paid(purpose: str, purpose_id: int) -> int:
+    """The tips the purpose's counted intents brought, less what was refunded of them."""
+    return (
+        of_purpose(purpose, purpose_id)
+        .filter(status=IntentStatus.SUCCEEDED, counted=True)
+        .aggregate(total=Sum(F("tip") - F("tip_refunded")))["total"]
         or 0
     )
 
@@ -113,17 +127,21 @@ def intent_open(
     currency: str,
     provider: str | None = None,
     reference: str = "",
+    tip: int = 0,
 ) -> PaymentIntent:
-    """The purpose's open provider attempt for `amount` (what is left to pay), made once: a
-    refreshed pay page finds the same one. Choosing another provider, or a changed amount
-    (a card payment took part of it meanwhile), cancels an unstarted attempt first."""
+    """The purpose's open provider attempt for `amount` (what is left to pay) and a `tip`
+    on top, made once: a refreshed pay page finds the same one. Choosing another provider,
+    another tip, or a changed amount (a card payment took part of it meanwhile), cancels an
+    unstarted attempt first."""
     methods = payment_methods(merchant)
     provider = provider or (methods[0] if methods else None)
     if provider not in methods:
         raise PaymentError(_("This way of paying is not available here."))
+    if not isinstance(tip, int) or tip < 0:
+        raise PaymentError(_("A tip cannot be below zero."))
     intent = of_purpose(purpose, purpose_id).filter(status__in=OPEN).first()
     if intent is not None:
-        if intent.provider == provider and intent.amount == amount:
+        if intent.provider == provider and intent.amount == amount + tip and intent.tip == tip:
             return intent
         intent_cancel(intent=intent)
     try:
@@ -134,7 +152,8 @@ def intent_open(
                 purpose_id=purpose_id,
                 reference=reference,
                 customer_id=customer_id,
-                amount=amount,
+                amount=amount + tip,
+                tip=tip,
                 currency=currency,
                 provider=provider,
             )
@@ -241,20 +260,70 @@ def intent_count(*, intent: PaymentIntent, counted: bool) -> None:
 
 def post_capture(*, intent: PaymentIntent) -> None:
     """Money arrived at the provider for an order: Dr clearing, Cr the merchant's held
-    revenue; the platform's fee is a second transaction."""
+    revenue (and Cr tips for its tip, booked apart from sales); the platform's fee is a
+    second transaction."""
     clearing = ledger.account(
         AccountKind.CLEARING, currency=intent.currency, provider=intent.provider
     )
-    held = ledger.account(AccountKind.HELD, currency=intent.currency, merchant=intent.merchant)
     ledger.post(
         kind=TxKind.CAPTURE,
         merchant=intent.merchant,
         currency=intent.currency,
         key=f"capture:{intent.pk}",
-        entries=[(clearing, intent.amount), (held, -intent.amount)],
+        entries=[(clearing, intent.amount), *_earned(intent)],
         intent=intent,
     )
     post_fee(intent=intent, amount=fee(intent.amount), key=f"fee:capture:{intent.pk}")
+
+
+def _earned(intent: PaymentIntent) -> list:
+    """The credit side of a capture: the sale to held revenue, the tip to tips."""
+    held = ledger.account(AccountKind.HELD, currency=intent.currency, merchant=intent.merchant)
+    entries = [(held, -intent.sale)] if intent.sale else []
+    if intent.tip:
+        tips = ledger.account(AccountKind.TIPS, currency=intent.currency, merchant=intent.merchant)
+        entries.append((tips, -intent.tip))
+    return entries
+
+
+def counter_payment(
+    *,
+    merchant,
+    purpose: str,
+    purpose_id: int,
+    amount: int,
+    currency: str,
+    method: str,
+    reference: str = "",
+) -> PaymentIntent:
+    """Staff took the money at the counter (cash, or the shop's own card terminal): a
+    succeeded, counted intent at once; the merchant holds the money, so Dr what the merchant
+    owes the platform (receivable), Cr held revenue: the payout is unchanged, the sale counted.
+    No platform fee: the platform did not carry the payment."""
+    if not isinstance(amount, int) or amount <= 0:
+        raise PaymentError(_("Enter an amount above zero."))
+    intent = PaymentIntent.objects.create(
+        merchant=merchant,
+        purpose=purpose,
+        purpose_id=purpose_id,
+        reference=reference,
+        provider=providers.COUNTER,
+        provider_ref=method[:100],
+        amount=amount,
+        currency=currency,
+        status=IntentStatus.SUCCEEDED,
+        counted=True,
+    )
+    receivable = ledger.account(AccountKind.RECEIVABLE, currency=currency, merchant=merchant)
+    ledger.post(
+        kind=TxKind.COUNTER_PAYMENT,
+        merchant=merchant,
+        currency=currency,
+        key=f"capture:{intent.pk}",
+        entries=[(receivable, amount), *_earned(intent)],
+        intent=intent,
+    )
+    return intent
 
 
 def post_fee(*, intent: PaymentIntent, amount: int, key: str, refund=None) -> None:

@@ -22,6 +22,7 @@ from tapgo.payments.models import (
     TxKind,
 )
 from tapgo.payments.services.intents import (
+    COUNTER,
     WALLET,
     PaymentError,
     fee,
@@ -42,23 +43,35 @@ def refund_create(
     *,
     intent: PaymentIntent,
     amount: int,
+    tip: int = 0,
     reason: str = "",
     lines: dict | None = None,
     restock: bool = False,
     by=None,
     provider_ref: str = "",
 ) -> Refund:
-    """Give back part or all of a captured intent: to the card through its provider, or to
-    stored value. The refundable amount is taken with one conditional update, so of two
-    refunds racing for the last of it one wins; the ledger moves in the same transaction."""
+    """Give back part or all of a captured intent: to the card through its provider, to
+    stored value, or as cash at the counter. `tip` of the amount comes off the intent's tip,
+    the rest off its sale; each part is taken with one conditional update, so of two refunds
+    racing for the last of it one wins; the ledger moves in the same transaction."""
     if not isinstance(amount, int) or amount <= 0:
         raise RefundError(_("Enter an amount above zero."))
+    if not isinstance(tip, int) or not 0 <= tip <= amount:
+        raise RefundError(_("That is more than is left to refund on this payment."))
+    sale = amount - tip
+    at_once = intent.provider in (WALLET, COUNTER)
     with transaction.atomic():
+        # The sale's part and the tip's part each stay within what is left of them.
         taken = PaymentIntent.objects.filter(
             pk=intent.pk,
             status=IntentStatus.SUCCEEDED,
-            refunded_amount__lte=F("amount") - amount,
-        ).update(refunded_amount=F("refunded_amount") + amount, updated_at=timezone.now())
+            refunded_amount__lte=F("amount") - F("tip") + F("tip_refunded") - sale,
+            tip_refunded__lte=F("tip") - tip,
+        ).update(
+            refunded_amount=F("refunded_amount") + amount,
+            tip_refunded=F("tip_refunded") + tip,
+            updated_at=timezone.now(),
+        )
         if not taken:
             raise RefundError(_("That is more than is left to refund on this payment."))
         before = (
@@ -69,40 +82,37 @@ def refund_create(
             merchant_id=intent.merchant_id,
             intent=intent,
             amount=amount,
+            tip=tip,
             currency=intent.currency,
             reason=reason[:200],
             lines=lines or {},
             restock=restock,
             created_by=by,
             provider_ref=provider_ref,
-            status=RefundStatus.SUCCEEDED
-            if intent.provider == WALLET or provider_ref
-            else RefundStatus.PENDING,
+            status=RefundStatus.SUCCEEDED if at_once or provider_ref else RefundStatus.PENDING,
         )
-        refunds = ledger.account(
-            AccountKind.REFUNDS, currency=intent.currency, merchant=intent.merchant
-        )
-        if intent.provider == WALLET:
-            back_to = ledger.account(
-                AccountKind.WALLET,
-                currency=intent.currency,
-                merchant=intent.merchant,
-                customer=intent.customer,
+        entries = []
+        if sale:
+            refunds = ledger.account(
+                AccountKind.REFUNDS, currency=intent.currency, merchant=intent.merchant
             )
-        else:
-            back_to = ledger.account(
-                AccountKind.CLEARING, currency=intent.currency, provider=intent.provider
+            entries.append((refunds, sale))
+        if tip:
+            tips = ledger.account(
+                AccountKind.TIPS, currency=intent.currency, merchant=intent.merchant
             )
+            entries.append((tips, tip))
+        entries.append((_back_to(intent), -amount))
         ledger.post(
             kind=TxKind.REFUND,
             merchant=intent.merchant,
             currency=intent.currency,
             key=f"refund:{refund.pk}",
-            entries=[(refunds, amount), (back_to, -amount)],
+            entries=entries,
             intent=intent,
             refund=refund,
         )
-        if intent.provider != WALLET:
+        if not at_once:
             # The fee follows the amount kept: fee(kept before) - fee(kept after).
             returned = fee(intent.amount - before) - fee(intent.amount - before - amount)
             post_fee(intent=intent, amount=-returned, key=f"fee:refund:{refund.pk}", refund=refund)
@@ -111,12 +121,31 @@ def refund_create(
     return refund
 
 
+def _back_to(intent: PaymentIntent):
+    """Where a refund's money goes: the customer's stored value, the cash the merchant hands
+    back at the counter (less owed to the platform), or the provider's clearing account."""
+    if intent.provider == WALLET:
+        return ledger.account(
+            AccountKind.WALLET,
+            currency=intent.currency,
+            merchant=intent.merchant,
+            customer=intent.customer,
+        )
+    if intent.provider == COUNTER:
+        return ledger.account(
+            AccountKind.RECEIVABLE, currency=intent.currency, merchant=intent.merchant
+        )
+    return ledger.account(AccountKind.CLEARING, currency=intent.currency, provider=intent.provider)
+
+
 def refund_surplus(intent: PaymentIntent) -> Refund:
     """Money that arrived for nothing (the order had expired, or was paid another way
     meanwhile): not counted, and given back in full."""
     log.warning("surplus payment %s for %s %s refunded", intent.public_id, intent.purpose,
                 intent.purpose_id)  # fmt: skip
-    return refund_create(intent=intent, amount=intent.amount, reason="surplus payment")
+    return refund_create(
+        intent=intent, amount=intent.amount, tip=intent.tip, reason="surplus payment"
+    )
 
 
 def refund_send(*, refund: Refund) -> None:
@@ -171,39 +200,48 @@ def refund_failed(*, refund: Refund) -> None:
             refund_create(intent=intent, amount=refund.amount, reason=refund.reason)
 
 
-def _counted(purpose: str, purpose_id: int):
+def _counted(purpose: str, purpose_id: int | list[int]):
     return of_purpose(purpose, purpose_id).filter(status=IntentStatus.SUCCEEDED, counted=True)
 
 
-def refundable(purpose: str, purpose_id: int) -> int:
-    """What is left to refund of a purpose's payments."""
-    return sum(i.amount - i.refunded_amount for i in _counted(purpose, purpose_id))
+def _sale_left(intent: PaymentIntent) -> int:
+    return intent.amount - intent.tip - (intent.refunded_amount - intent.tip_refunded)
+
+
+def refundable(purpose: str, purpose_id: int | list[int]) -> int:
+    """What is left to refund of a purpose's payments, their tips apart."""
+    return sum(_sale_left(i) for i in _counted(purpose, purpose_id))
+
+
+def tip_refundable(purpose: str, purpose_id: int | list[int]) -> int:
+    return sum(i.tip - i.tip_refunded for i in _counted(purpose, purpose_id))
 
 
 def refund_purpose(
     *,
     purpose: str,
-    purpose_id: int,
+    purpose_id: int | list[int],
     amount: int,
     reason: str = "",
     lines=None,
     restock=False,
     by=None,
 ) -> list[Refund]:
-    """Refund an amount of a purpose across its payments: provider payments first, then
-    stored value. Raises RefundError, changing nothing, above what is left to refund."""
+    """Refund an amount of a purpose's sales across its payments (their tips stay: see
+    refund_tips): provider payments first, then stored value. Raises RefundError, changing
+    nothing, above what is left to refund."""
     wallet_last = Case(When(provider=WALLET, then=Value(1)), default=Value(0),
                        output_field=IntegerField())  # fmt: skip
     intents = list(
         _counted(purpose, purpose_id).annotate(is_wallet=wallet_last).order_by("is_wallet", "id")
     )
-    if amount > sum(i.amount - i.refunded_amount for i in intents):
+    if amount > sum(_sale_left(i) for i in intents):
         raise RefundError(_("That is more than is left to refund on this order."))
     made = []
     try:
         with transaction.atomic():
             for intent in intents:
-                part = min(amount, intent.amount - intent.refunded_amount)
+                part = min(amount, _sale_left(intent))
                 if part <= 0:
                     continue
                 made.append(
@@ -223,13 +261,46 @@ def refund_purpose(
     return made
 
 
-def refund_all(*, purpose: str, purpose_id: int, reason: str = "", by=None) -> list[Refund]:
-    """Refund what is left of a purpose's payments in full (a paid order rejected or
-    cancelled)."""
-    left = refundable(purpose, purpose_id)
-    if not left:
-        return []
-    return refund_purpose(purpose=purpose, purpose_id=purpose_id, amount=left, reason=reason, by=by)
+def refund_tips(
+    *, purpose: str, purpose_id: int | list[int], reason: str = "", by=None
+) -> list[Refund]:
+    """Give back the tips of a purpose's payments, on their own. Raises RefundError when
+    there is no tip left to refund."""
+    intents = [i for i in _counted(purpose, purpose_id).order_by("id") if i.tip > i.tip_refunded]
+    if not intents:
+        raise RefundError(_("There is no tip left to refund."))
+    with transaction.atomic():
+        return [
+            refund_create(
+                intent=intent,
+                amount=intent.tip - intent.tip_refunded,
+                tip=intent.tip - intent.tip_refunded,
+                reason=reason,
+                by=by,
+            )
+            for intent in intents
+        ]
+
+
+def refund_all(
+    *, purpose: str, purpose_id: int | list[int], reason: str = "", by=None
+) -> list[Refund]:
+    """Refund what is left of a purpose's payments in full, tips included (a paid order
+    rejected or cancelled)."""
+    made = []
+    with transaction.atomic():
+        for intent in _counted(purpose, purpose_id).order_by("id"):
+            if intent.refundable:
+                made.append(
+                    refund_create(
+                        intent=intent,
+                        amount=intent.refundable,
+                        tip=intent.tip - intent.tip_refunded,
+                        reason=reason,
+                        by=by,
+                    )
+                )
+    return made
 
 
 def give_back_all(*, purpose: str, purpose_id: int) -> None:
@@ -238,7 +309,12 @@ def give_back_all(*, purpose: str, purpose_id: int) -> None:
     for intent in _counted(purpose, purpose_id):
         PaymentIntent.objects.filter(pk=intent.pk).update(counted=False)
         if intent.refundable:
-            refund_create(intent=intent, amount=intent.refundable, reason="order ended unpaid")
+            refund_create(
+                intent=intent,
+                amount=intent.refundable,
+                tip=intent.tip - intent.tip_refunded,
+                reason="order ended unpaid",
+            )
 
 
 def refunds_of(purpose: str, purpose_id: int):
