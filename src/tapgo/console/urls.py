@@ -11,6 +11,7 @@ from tapgo.console.views import (
     money,
     notifications,
     sharing,
+    tables,
 )
 
 app_name = "console"
@@ -77,6 +78,10 @@ urlpatterns = [
     path(m + "orders/<str:order_id>/<str:action>", board.order_action, name="order_action"),
     # money (views/money.py)
     path(m + "orders/<str:order_id>/refund/", money.order_refund, name="order_refund"),
+    path(m + "orders/<str:order_id>/refund/tip", tables.order_refund_tip, name="order_refund_tip"),
+    path(m + "tables/", tables.tables, name="tables"),
+    path(m + "tables/<str:group_id>/close", tables.table_close, name="table_close"),
+    path(m + "ordering/", tables.ordering_settings, name="ordering_settings"),
     path(m + "card/", money.card_settings, name="card_settings"),
     path(m + "card/tiers/delete", money.tier_delete, name="tier_delete"),
     path(m + "members/", money.members, name="members"),

@@ -24,6 +24,11 @@ def order(slug: str, order_public_id: str) -> str:
     return reverse("shell:order", args=[slug, order_public_id])
 
 
+def table(slug: str) -> str:
+    """The bill of the table the customer sits at in this app."""
+    return reverse("shell:table", args=[slug])
+
+
 def article(slug: str, article_public_id: str) -> str:
     return reverse("shell:article", args=[slug, article_public_id])
 

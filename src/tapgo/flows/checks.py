@@ -3,7 +3,14 @@ what `tapgo ledger verify` and the tests check after every test that moves money
 
 from django.db import connection
 
-from tapgo.ordering.models import Order, OrderStatus
+from tapgo.ordering.models import (
+    Order,
+    OrderStatus,
+    TableGroup,
+    TableGroupStatus,
+    TableShare,
+    TableShareStatus,
+)
 from tapgo.payments import ledger
 from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose
 
@@ -18,20 +25,31 @@ def verify_books(*, limit: int = 50) -> list[ledger.Breach]:
 
 def _verify_orders(add, limit: int) -> None:
     orders = connection.ops.quote_name(Order._meta.db_table)
+    groups = connection.ops.quote_name(TableGroup._meta.db_table)
     intents = connection.ops.quote_name(PaymentIntent._meta.db_table)
+    # A round of a table that paid after eating is paid by the table's shares (below).
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT o.id, o.total, o.paid_at IS NOT NULL, o.status, COALESCE(c.total, 0)
             FROM {orders} o
-            LEFT JOIN (SELECT purpose_id, SUM(amount) AS total FROM {intents}
+            LEFT JOIN {groups} g ON g.id = o.group_id
+            LEFT JOIN (SELECT purpose_id, SUM(amount - tip) AS total FROM {intents}
                        WHERE purpose = %s AND status = %s AND counted = %s
                        GROUP BY purpose_id) c ON c.purpose_id = o.id
-            WHERE (o.paid_at IS NOT NULL AND COALESCE(c.total, 0) <> o.total)
-               OR (o.paid_at IS NULL AND COALESCE(c.total, 0) <> 0 AND o.status <> %s)
+            WHERE (g.id IS NULL OR g.pay_after = %s)
+              AND ((o.paid_at IS NOT NULL AND COALESCE(c.total, 0) <> o.total)
+                   OR (o.paid_at IS NULL AND COALESCE(c.total, 0) <> 0 AND o.status <> %s))
             ORDER BY o.id LIMIT %s
             """,  # noqa: S608 (table names from the models, values as parameters)
-            [Purpose.ORDER, IntentStatus.SUCCEEDED, True, OrderStatus.PENDING_PAYMENT, limit],
+            [
+                Purpose.ORDER,
+                IntentStatus.SUCCEEDED,
+                True,
+                False,
+                OrderStatus.PENDING_PAYMENT,
+                limit,
+            ],
         )
         rows = cursor.fetchall()
 
@@ -44,3 +62,49 @@ def _verify_orders(add, limit: int) -> None:
         return f"order {pk} {status} and unpaid, but keeps {got} it did not give back"
 
     add("paid order", rows, describe)
+    _verify_tables(add, limit)
+
+
+def _verify_tables(add, limit: int) -> None:
+    """Each paid share was paid exactly its amount (its tip apart) by counted payments, no
+    other share kept any; and a settled table's paid shares add up to its rounds."""
+    shares = connection.ops.quote_name(TableShare._meta.db_table)
+    intents = connection.ops.quote_name(PaymentIntent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.id, s.status, s.amount, COALESCE(c.total, 0)
+            FROM {shares} s
+            LEFT JOIN (SELECT purpose_id, SUM(amount - tip) AS total FROM {intents}
+                       WHERE purpose = %s AND status = %s AND counted = %s
+                       GROUP BY purpose_id) c ON c.purpose_id = s.id
+            WHERE (s.status = %s AND COALESCE(c.total, 0) <> s.amount)
+               OR (s.status <> %s AND COALESCE(c.total, 0) <> 0)
+            ORDER BY s.id LIMIT %s
+            """,  # noqa: S608 (table names from the models, values as parameters)
+            [
+                Purpose.SHARE,
+                IntentStatus.SUCCEEDED,
+                True,
+                TableShareStatus.PAID,
+                TableShareStatus.PAID,
+                limit,
+            ],
+        )
+        rows = cursor.fetchall()
+    add(
+        "table share",
+        rows,
+        lambda r: f"share {r[0]} ({r[1]}) of {r[2]} is paid {r[3]} by counted payments",
+    )
+    settled = []
+    for group in TableGroup.objects.filter(status=TableGroupStatus.SETTLED, pay_after=True):
+        paid = sum(
+            group.shares.filter(status=TableShareStatus.PAID).values_list("amount", flat=True)
+        )
+        owed = sum(group.rounds.exclude(status__in=ENDED).values_list("total", flat=True))
+        if paid != owed:
+            settled.append((group.pk, owed, paid))
+        if len(settled) >= limit:
+            break
+    add("settled table", settled, lambda r: f"table group {r[0]} owed {r[1]} and was paid {r[2]}")

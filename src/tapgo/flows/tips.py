@@ -37,3 +37,17 @@ def check_tip(merchant, tip, *, of: int) -> int:
     if tip > of:
         raise payments.PaymentError(_("A tip can be at most what you pay for."))
     return tip
+
+
+def tip_chosen(merchant, *, of: int, choice: str, custom: int | None = None) -> int:
+    """The tip a pay form chose: "" or "none" for none, one of the merchant's percentages of
+    `of` ("10"), or "custom" with an amount. Raises PaymentError with a message."""
+    choice = (choice or "").strip()
+    if choice in ("", "none"):
+        return 0
+    if choice == "custom":
+        return check_tip(merchant, custom if custom is not None else -1, of=of)
+    offered = {str(c.percent): c.amount for c in tip_choices(merchant, of) if c.percent}
+    if choice not in offered:
+        raise payments.PaymentError(_("Choose a tip, or no tip."))
+    return check_tip(merchant, offered[choice], of=of)

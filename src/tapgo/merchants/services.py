@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from tapgo.core.ids import is_public_id
 from tapgo.core.urls import absolute_url
 from tapgo.identity.models import User
-from tapgo.merchants.models import Invitation, Membership, Merchant, Role, Store
+from tapgo.merchants.models import DineInPayment, Invitation, Membership, Merchant, Role, Store
 
 
 class MerchantError(ValueError):
@@ -209,3 +209,30 @@ def staff_remove(*, merchant: Merchant, user_public_id: str, acting: User) -> No
     if membership.user_id == acting.pk:
         raise MerchantError(_("You cannot remove yourself."))
     membership.delete()
+
+
+def ordering_settings_update(
+    *,
+    merchant: Merchant,
+    store: Store,
+    dine_in_payment: str,
+    tips_on: bool,
+    tip_percentages: list[int],
+) -> None:
+    """How dine-in is paid at the store (when ordering, or after eating as one bill for the
+    table), and the tips customers may add (up to four percentages from 1 to 50)."""
+    if dine_in_payment not in DineInPayment.values:
+        raise MerchantError(_("Choose how dine-in customers pay."))
+    percentages = sorted(set(tip_percentages))
+    if len(percentages) > 4 or any(not 1 <= p <= 50 for p in percentages):
+        raise MerchantError(_("Give up to four tip percentages from 1 to 50."))
+    if tips_on and not percentages:
+        raise MerchantError(_("Give at least one tip percentage, or turn tips off."))
+    with transaction.atomic():
+        Merchant.objects.filter(pk=merchant.pk).update(
+            tips_on=tips_on, tip_percentages=percentages or merchant.tip_percentages
+        )
+        Store.objects.filter(pk=store.pk, merchant=merchant).update(dine_in_payment=dine_in_payment)
+    merchant.tips_on = tips_on
+    merchant.tip_percentages = percentages or merchant.tip_percentages
+    store.dine_in_payment = dine_in_payment

@@ -12,6 +12,7 @@ from tapgo.shell.views import (
     product,
     search,
     sharing,
+    table,
 )
 
 app_name = "shell"
@@ -25,6 +26,10 @@ urlpatterns = [
     path("m/<slug:slug>/cart/add", cart.cart_add, name="cart_add"),
     path("m/<slug:slug>/cart/update", cart.cart_update, name="cart_update"),
     path("m/<slug:slug>/checkout", cart.checkout, name="checkout"),
+    path("m/<slug:slug>/table/", table.table_bill, name="table"),
+    path("m/<slug:slug>/table/pay", table.table_pay, name="table_pay"),
+    path("m/<slug:slug>/table/name", table.seat_name, name="seat_name"),
+    path("m/<slug:slug>/table/events", table.table_events, name="table_events"),
     path("m/<slug:slug>/card/", card.card, name="card"),
     path("m/<slug:slug>/pin", home.pin, name="pin"),
     path("m/<slug:slug>/p/<str:product_id>/", product.product, name="product"),

@@ -67,7 +67,12 @@ def board(request, merchant):
     return render_console(
         request,
         "console/board.html",
-        {"columns": columns, "after": after, "pause_form": forms.PauseForm()},
+        {
+            "columns": columns,
+            "after": after,
+            "pause_form": forms.PauseForm(),
+            "unpaid_tables": ordering.unpaid_tables(merchant.pk),
+        },
     )
 
 

@@ -25,6 +25,7 @@ from tapgo.ordering.models import (
 )
 from tapgo.ordering.services.base import OrderingError, check_text, record, request_language
 from tapgo.ordering.services.cart import cart_view, group_bump
+from tapgo.ordering.services.tables import group_join
 
 
 def _pickup_number(store, business_date) -> str:
@@ -81,6 +82,12 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
     pickup_name = pickup_name.strip()
     if len(pickup_name) > 40:
         raise OrderingError(_("The name has at most 40 characters."))
+    if fulfilment == Fulfilment.DINE_IN:
+        # At a table, the order is the table's: a phone whose group ended (the bill paid)
+        # and that orders again at the same table joins the table's new group.
+        cart = Cart.objects.select_related("group").filter(customer=customer, app=app).first()
+        if cart and cart.table_label and (cart.group is None or cart.group.status != "open"):
+            group_join(customer=customer, app=app, table_label=cart.table_label)
     with transaction.atomic():
         view = cart_view(customer=customer, app=app)
         cart = view.cart

@@ -83,11 +83,11 @@ def _idle(group: TableGroup) -> bool:
 def group_join(*, customer: Customer, app: MiniApp, table_label: str) -> Cart:
     """Scanning a table's code: the customer's cart becomes a seat in the table's open group
     ("Guest 2"), and what is in it joins the table's shared cart."""
-    cart = customer_cart(customer, app)
-    if cart.group_id and cart.table_label == table_label:
-        status = TableGroup.objects.filter(pk=cart.group_id).values_list("status", flat=True)
-        if status.first() == S.OPEN:
-            return cart
+    cart = Cart.objects.select_related("group").filter(customer=customer, app=app).first()
+    if cart is None:
+        cart = customer_cart(customer, app)
+    elif cart.group and cart.group.status == S.OPEN and cart.table_label == table_label:
+        return cart  # seated already: one query
     group = _open_group(app, table_label)
     with transaction.atomic():
         TableGroup.objects.filter(pk=group.pk).update(last_seat=F("last_seat") + 1)

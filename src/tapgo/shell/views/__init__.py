@@ -5,7 +5,8 @@
   by its public id, the ways to pay a merchant and the sign-in link;
 - menu.py: the mini app's menu page and what a scanned code opens;
 - product.py: a product's page (also what a product's code opens);
-- cart.py: the cart, its changes, and checkout;
+- cart.py: the cart (at a table, the table's shared cart), its changes, and checkout;
+- table.py: a table's bill paid after eating, in parts with tips; the table's live feed;
 - orders.py: an order's page and live status, paying for it, cancelling it;
 - card.py: the stored-value card with a merchant and topping it up;
 - me.py: my orders, my cards, signing in and out;

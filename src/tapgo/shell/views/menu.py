@@ -38,11 +38,11 @@ def scan(request, code: str):
         return _scanned_page(request, entry, state, st, status)
     customer = st.customer(request)
     if status == miniapps.CODE_WORKING and entry.kind == entry.Kind.TABLE:
+        # The phone sits at the table: its cart joins the table's shared cart.
+        ordering.group_join(customer=customer, app=app, table_label=entry.table_label)
         known = st.cart(app.pk)
-        if known is None or known[1] != entry.table_label:
-            ordering.cart_set_table(customer=customer, app=app, table_label=entry.table_label)
-            if known is not None:
-                st.remember(app.pk, known[0], entry.table_label, checked=False)
+        if known is not None and known[1] != entry.table_label:
+            st.remember(app.pk, known[0], entry.table_label, checked=False)
     miniapps.visit_record(
         app=app, customer=customer, scene=Scene.SCAN, code=entry, code_state=status
     )

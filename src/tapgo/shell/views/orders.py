@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tapgo.core import live
-from tapgo.core.money import format_money
+from tapgo.core.money import MoneyError, format_money, parse_amount
 from tapgo.flows import orders as order_flows
-from tapgo.flows import paying
+from tapgo.flows import paying, tips
 from tapgo.identity.middleware import current_customer
 from tapgo.miniapps.live import AppState
 from tapgo.ordering import services as ordering
@@ -49,11 +49,26 @@ def order_pay(request, slug: str, order_id: str):
     if method == providers.WALLET:
         return _pay_from_card(request, order, back=back)
     try:
-        intent = paying.intent_for_order(order=order, provider=method or None)
+        tip = tips.tip_chosen(
+            order.merchant,
+            of=paying.left_to_pay(order),
+            choice=request.POST.get("tip", ""),
+            custom=_custom_tip(request, order.currency),
+        )
+        intent = paying.intent_for_order(order=order, provider=method or None, tip=tip)
     except payments.PaymentError as exc:
         messages.error(request, str(exc))
         return redirect(back)
     return to_provider(request, intent, back=back)
+
+
+def _custom_tip(request, currency: str) -> int | None:
+    if request.POST.get("tip") != "custom":
+        return None
+    try:
+        return parse_amount(request.POST.get("tip_custom", ""), currency)
+    except MoneyError:
+        return -1  # check_tip says what is wrong
 
 
 def _pay_from_card(request, order, *, back: str):
@@ -92,6 +107,8 @@ def _status_html(request, order) -> str:
     if state.waiting and not state.confirming:
         context["card_balance"] = stored_value.balance(order.merchant, current_customer(request))
         context["methods"] = payment_choices(order.merchant)
+        context["tip_choices"] = tips.tip_choices(order.merchant, state.left)
+    context["tips"] = state.tips
     return render_to_string("shell/_order_status.html", context, request=request)
 
 
@@ -105,7 +122,8 @@ def _refunded_to(intent) -> str:
 
 
 def _steps(order):
-    flow = [OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.READY, OrderStatus.COMPLETED]
+    first = OrderStatus.PLACED if order.group_id and order.group.pay_after else OrderStatus.PAID
+    flow = [first, OrderStatus.ACCEPTED, OrderStatus.READY, OrderStatus.COMPLETED]
     if order.status not in flow:
         return []
     reached = flow.index(order.status)

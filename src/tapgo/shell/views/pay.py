@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from tapgo.core import links
 from tapgo.flows.payment_events import reconcile_intent
-from tapgo.ordering.models import Order
+from tapgo.ordering.models import Order, TableShare
 from tapgo.payments import services as payments
 from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose
 from tapgo.payments.providers import sandbox, wechatpay
@@ -27,10 +27,14 @@ from tapgo.payments.providers import stripe as stripe_provider
 
 
 def return_url(intent: PaymentIntent) -> str:
-    """Where the customer goes back to from a provider's page: the order, or their cards."""
+    """Where the customer goes back to from a provider's page: the order, the table's bill,
+    or their cards."""
     if intent.purpose == Purpose.ORDER:
         order = Order.objects.select_related("app").get(pk=intent.purpose_id)
         return links.order(order.app.slug, order.public_id)
+    if intent.purpose == Purpose.SHARE:
+        share = TableShare.objects.select_related("group__app").get(pk=intent.purpose_id)
+        return links.table(share.group.app.slug)
     return links.my_cards()
 
 

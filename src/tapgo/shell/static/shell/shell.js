@@ -111,6 +111,16 @@
     }
   });
 
+  // A table's shared cart and bill, live: each event carries the block re-rendered.
+  if (window.EventSource) {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-live-block]"), function (block) {
+      var feed = new EventSource(block.getAttribute("data-live-block"));
+      feed.addEventListener("block", function (event) {
+        block.innerHTML = JSON.parse(event.data).html;
+      });
+    });
+  }
+
   // Live order status over Server-Sent Events; EventSource reconnects with Last-Event-ID.
   var status = document.getElementById("order-status");
   if (status && window.EventSource) {
