@@ -102,7 +102,8 @@ def _verify_tables(add, limit: int) -> None:
         paid = sum(
             group.shares.filter(status=TableShareStatus.PAID).values_list("amount", flat=True)
         )
-        owed = sum(group.rounds.exclude(status__in=ENDED).values_list("total", flat=True))
+        # The rounds the bill was settled for (one cancelled after is refunded, not unpaid).
+        owed = sum(group.rounds.filter(paid_at__isnull=False).values_list("total", flat=True))
         if paid != owed:
             settled.append((group.pk, owed, paid))
         if len(settled) >= limit:
