@@ -1,0 +1,1 @@
+from tapgo.payments.tests.conftest import books_balance  # noqa: F401 (an autouse fixture)
