@@ -113,15 +113,17 @@ def seat_set_name(*, customer: Customer, app: MiniApp, name: str) -> None:
         group_bump(cart.group_id)
 
 
-def group_of(*, customer: Customer | None, app: MiniApp) -> TableGroup | None:
-    """The open group the customer sits in at this app, if any."""
+def group_of(
+    *, customer: Customer | None, app: MiniApp, open_only: bool = True
+) -> TableGroup | None:
+    """The open group the customer sits in at this app, if any (or the last one it sat in,
+    settled or closed since, when not `open_only`: a bill's page after it was paid)."""
     if customer is None or not getattr(customer, "pk", None):
         return None
-    return (
-        TableGroup.objects.filter(carts__customer=customer, carts__app=app, status=S.OPEN)
-        .select_related("store")
-        .first()
-    )
+    found = TableGroup.objects.filter(carts__customer=customer, carts__app=app)
+    if open_only:
+        found = found.filter(status=S.OPEN)
+    return found.select_related("store").first()
 
 
 def access_group(*, public_id: str, merchant_id: int | None = None) -> TableGroup | None:

@@ -27,8 +27,8 @@ from tapgo.shell.views.base import frame, payment_choices, to_provider
 PARTS = range(2, 9)  # the equal splits the page offers
 
 
-def _group(request, app):
-    return ordering.group_of(customer=current_customer(request), app=app)
+def _group(request, app, *, open_only: bool = True):
+    return ordering.group_of(customer=current_customer(request), app=app, open_only=open_only)
 
 
 def bill_html(request, app, group) -> str:
@@ -56,7 +56,7 @@ def bill_html(request, app, group) -> str:
 @require_GET
 def table_bill(request, slug: str):
     app = miniapps.live_app(slug)
-    group = _group(request, app)
+    group = _group(request, app, open_only=False)
     if group is None or not group.pay_after:
         messages.info(request, _("Scan the code on your table to see its bill."))
         return redirect("shell:app", slug=app.slug)
@@ -148,7 +148,7 @@ def table_events(request, slug: str):
     """The table, live: each change to its cart, rounds or bill re-renders the block the page
     shows (`?part=cart` or the bill)."""
     app = miniapps.live_app(slug)
-    group = _group(request, app)
+    group = _group(request, app, open_only=False)
     part = request.GET.get("part", "bill")
 
     def fetch(after: int):
