@@ -61,7 +61,7 @@ def _after(order: Order, was: str) -> None:
                     purpose=purpose, purpose_id=purpose_id, amount=left, reason=order.reason
                 )
         elif order.group_id:  # a round not paid yet: the bill is that much less
-            ordering.group_bump(order.group_id)
+            ordering.group_bump(group_id=order.group_id)
     if was == S.PENDING_PAYMENT and to in ordering.RELEASES_STOCK:
         payments.open_attempts_cancel(purpose=Purpose.ORDER, purpose_id=order.pk)
         payments.give_back_all(purpose=Purpose.ORDER, purpose_id=order.pk)

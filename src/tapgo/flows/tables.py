@@ -49,7 +49,7 @@ def share_choose(
         share = ordering.share_open(
             group=group, customer=customer, kind=kind, parts=parts, amount=amount, lines=lines
         )
-        ordering.group_bump(group.pk)
+        ordering.group_bump(group_id=group.pk)
     return share
 
 
@@ -96,9 +96,8 @@ def share_captured(intent: PaymentIntent) -> str:
 
 def share_failed(intent: PaymentIntent) -> None:
     """A share's payment failed: the phone may try again; the table's pages hear it."""
-    ordering.group_bump(
-        TableShare.objects.values_list("group_id", flat=True).get(pk=intent.purpose_id)
-    )
+    group_id = TableShare.objects.values_list("group_id", flat=True).get(pk=intent.purpose_id)
+    ordering.group_bump(group_id=group_id)
 
 
 def share_lock(intent: PaymentIntent) -> None:
@@ -127,7 +126,7 @@ def counter_close(*, group: TableGroup, method: str, actor: Actor) -> TableShare
                 method=method,
                 reference=group.table_label[:40],
             )
-        ordering.group_bump(group.pk)
+        ordering.group_bump(group_id=group.pk)
     return share
 
 

@@ -84,6 +84,7 @@ def test_the_actions_offered_are_the_state_machines(status, order):
     actions = ordering.order_actions(order)
     expected = {
         S.PAID: [("accept", True), ("reject", False)],
+        S.PLACED: [("accept", True), ("reject", False)],  # a table's round, paid after eating
         S.ACCEPTED: [("ready", True), ("cancel", False)],
         S.READY: [("complete", True), ("cancel", False)],
     }.get(status, [])

@@ -10,6 +10,7 @@ from tapgo.flows import listings
 from tapgo.merchants import services as merchants
 from tapgo.miniapps import services as miniapps
 from tapgo.official import services as official
+from tapgo.ordering.models import TableGroup
 
 ACTIONS = {"category_action": "rename", "product_action": "delete", "order_action": "accept"}
 
@@ -31,6 +32,8 @@ def _ids_of(merchant) -> dict:
         "order_id": order.public_id,
         "user_id": merchants.staff_list(merchant).first().user.public_id,
         "article_id": listings.article_create(merchant=merchant, app=app, title="News").public_id,
+        # paid_order seats a guest at table 1: the table's group.
+        "group_id": TableGroup.objects.filter(merchant=merchant).first().public_id,
         "key": "order_ready",  # a notification template: the platform's, not the merchant's
     }
 

@@ -24,7 +24,7 @@ from tapgo.ordering.models import (
 from tapgo.ordering.services.base import OrderingError, check_text
 
 
-def customer_cart(customer: Customer, app: MiniApp) -> Cart:
+def customer_cart(*, customer: Customer, app: MiniApp) -> Cart:
     cart = Cart.objects.filter(customer=customer, app=app).first()
     if cart is not None:
         return cart
@@ -80,7 +80,7 @@ def cart_add(
     """Add to the cart. Concurrent adds (two tabs) each count: the UPDATE adds in the database."""
     _check_quantity(quantity)
     product, variant = _sellable(app, product_public_id, variant_public_id)
-    cart = customer_cart(customer, app)
+    cart = customer_cart(customer=customer, app=app)
     key = variant.pk if variant else 0
     for _attempt in range(3):
         with transaction.atomic():
@@ -116,7 +116,7 @@ def cart_add(
     raise OrderingError(_("The cart is busy. Try again."))
 
 
-def group_bump(group_id: int) -> None:
+def group_bump(*, group_id: int) -> None:
     """Something at a table changed (its cart, a round, the bill): live pages watching the
     table's group hear it."""
     TableGroup.objects.filter(pk=group_id).update(
@@ -126,14 +126,14 @@ def group_bump(group_id: int) -> None:
 
 def _bump(cart: Cart) -> None:
     if cart.group_id:
-        group_bump(cart.group_id)
+        group_bump(group_id=cart.group_id)
 
 
 def cart_set_quantity(*, customer: Customer, app: MiniApp, line_id: int, quantity: int) -> None:
     """Change a line of the cart this customer sees: their own, or at a table any line of
     the table's shared cart."""
     _check_quantity(quantity, allow_zero=True)
-    cart = customer_cart(customer, app)
+    cart = customer_cart(customer=customer, app=app)
     mine = Q(cart=cart)
     if cart.group_id:
         mine |= Q(cart__group_id=cart.group_id, cart__group__status=TableGroupStatus.OPEN)
@@ -149,11 +149,13 @@ def cart_set_note(*, customer: Customer, app: MiniApp, note: str) -> None:
     check_text(note)
     if len(note) > 200:
         raise OrderingError(_("The note has at most 200 characters."))
-    Cart.objects.filter(pk=customer_cart(customer, app).pk).update(note=note.strip())
+    Cart.objects.filter(pk=customer_cart(customer=customer, app=app).pk).update(note=note.strip())
 
 
 def cart_set_table(*, customer: Customer, app: MiniApp, table_label: str) -> None:
-    Cart.objects.filter(pk=customer_cart(customer, app).pk).update(table_label=table_label)
+    Cart.objects.filter(pk=customer_cart(customer=customer, app=app).pk).update(
+        table_label=table_label
+    )
 
 
 @dataclass(frozen=True)

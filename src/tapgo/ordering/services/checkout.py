@@ -164,6 +164,6 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
             raise OrderingError(_("Your table's cart changed meanwhile. Check it and order again."))
         Cart.objects.filter(pk=cart.pk).update(note="")
         if group is not None:
-            group_bump(group.pk)
+            group_bump(group_id=group.pk)
         record(order=order, status=order.status, actor=CUSTOMER)
     return order

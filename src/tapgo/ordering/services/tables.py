@@ -85,7 +85,7 @@ def group_join(*, customer: Customer, app: MiniApp, table_label: str) -> Cart:
     ("Guest 2"), and what is in it joins the table's shared cart."""
     cart = Cart.objects.select_related("group").filter(customer=customer, app=app).first()
     if cart is None:
-        cart = customer_cart(customer, app)
+        cart = customer_cart(customer=customer, app=app)
     elif cart.group and cart.group.status == S.OPEN and cart.table_label == table_label:
         return cart  # seated already: one query
     group = _open_group(app, table_label)
@@ -95,7 +95,7 @@ def group_join(*, customer: Customer, app: MiniApp, table_label: str) -> Cart:
         Cart.objects.filter(pk=cart.pk).update(
             group=group, seat=seat, table_label=table_label, updated_at=timezone.now()
         )
-        group_bump(group.pk)
+        group_bump(group_id=group.pk)
     cart.group, cart.seat, cart.table_label = group, seat, table_label
     return cart
 
@@ -107,10 +107,10 @@ def seat_set_name(*, customer: Customer, app: MiniApp, name: str) -> None:
         raise OrderingError(_("A name has at most 20 characters."))
     if any(not ch.isprintable() for ch in name) or "@" in name:
         raise OrderingError(_("Give a first name only."))
-    cart = customer_cart(customer, app)
+    cart = customer_cart(customer=customer, app=app)
     Cart.objects.filter(pk=cart.pk).update(seat_name=name)
     if cart.group_id:
-        group_bump(cart.group_id)
+        group_bump(group_id=cart.group_id)
 
 
 def group_of(
@@ -364,7 +364,7 @@ def share_apply(*, share: TableShare) -> bool:
         return False
     if share.amount == bill.left:
         _settle(group)
-    group_bump(group.pk)
+    group_bump(group_id=group.pk)
     return True
 
 
@@ -413,7 +413,7 @@ def group_close(*, group: TableGroup, by: str) -> None:
     TableGroup.objects.filter(pk=group.pk, status=S.OPEN).update(
         status=S.CLOSED, ended_at=timezone.now(), ended_by=by[:120]
     )
-    group_bump(group.pk)
+    group_bump(group_id=group.pk)
 
 
 def unpaid_tables(merchant_id: int) -> list[Bill]:
