@@ -4,7 +4,7 @@ from django.db.models import F
 from django.db.models.functions import Least
 
 from tapgo.identity.models import Customer
-from tapgo.ordering.models import MAX_LINE_QUANTITY, Cart, CartLine, Order
+from tapgo.ordering.models import MAX_LINE_QUANTITY, Cart, CartLine, Order, TableShare
 
 
 def carts_move(*, source: Customer, target: Customer) -> None:
@@ -25,6 +25,8 @@ def carts_move(*, source: Customer, target: Customer) -> None:
 
 def orders_move(*, source: Customer, target: Customer) -> None:
     Order.objects.filter(customer=source).update(customer=target)
+    # The parts of a table's bill the guest chose or paid are the account's too.
+    TableShare.objects.filter(customer=source).update(customer=target)
 
 
 def orders_share_repoint(*, share_ids, to: int | None, customer_id: int | None = None) -> None:
