@@ -38,11 +38,14 @@ def scan(request, code: str):
         return _scanned_page(request, entry, state, st, status)
     customer = st.customer(request)
     if status == miniapps.CODE_WORKING and entry.kind == entry.Kind.TABLE:
-        # The phone sits at the table: its cart joins the table's shared cart.
-        ordering.group_join(customer=customer, app=app, table_label=entry.table_label)
+        # The phone sits at the table: its cart joins the table's shared cart (a phone the
+        # shell cookie knows at this table sits there already; one whose table's bill was
+        # paid meanwhile joins the table's next group when it orders).
         known = st.cart(app.pk)
-        if known is not None and known[1] != entry.table_label:
-            st.remember(app.pk, known[0], entry.table_label, checked=False)
+        if known is None or known[1] != entry.table_label:
+            ordering.group_join(customer=customer, app=app, table_label=entry.table_label)
+            if known is not None:
+                st.remember(app.pk, known[0], entry.table_label, checked=False)
     miniapps.visit_record(
         app=app, customer=customer, scene=Scene.SCAN, code=entry, code_state=status
     )
