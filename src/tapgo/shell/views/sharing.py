@@ -89,7 +89,7 @@ def _qr_svg(url: str) -> str:
     """The link as an inline SVG (segno's own markup of a URL we built: no user text)."""
     out = io.BytesIO()
     segno.make(url, error="m").save(
-        out, kind="svg", scale=5, border=2, xmldecl=False, svgclass="qr"
+        out, kind="svg", scale=5, border=miniapps.QR_BORDER, xmldecl=False, svgclass="qr"
     )
     return mark_safe(out.getvalue().decode())  # noqa: S308
 
