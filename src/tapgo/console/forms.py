@@ -7,6 +7,7 @@ from functools import cache
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from tapgo.catalog.models import Category
@@ -205,7 +206,6 @@ class AppForm(forms.Form):
     slug = forms.CharField(
         label=_("Public slug"),
         max_length=40,
-        help_text=_("3–40 lowercase letters, digits or dashes; the app opens at /m/<slug>/."),
     )
     description = forms.CharField(
         label=_("Description"), max_length=300, required=False, widget=forms.Textarea({"rows": 3})
@@ -221,10 +221,16 @@ class AppForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "color"}),
     )
 
-    def __init__(self, *args, editing: bool = False, **kwargs):
+    def __init__(self, *args, editing: bool = False, address: str = "", **kwargs):
+        """address: where the app opens (its current slug, or a placeholder for a new one)."""
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["template"]
+        # Help texts are rendered as HTML: escaped here (a "<slug>" once vanished as a tag).
+        self.fields["slug"].help_text = escape(
+            _("3–40 lowercase letters, digits or dashes; the app opens at %(url)s.")
+            % {"url": address}
+        )
 
     def clean_slug(self):
         return self.cleaned_data["slug"].strip().lower()
