@@ -436,9 +436,17 @@ class ProviderForm(forms.Form):
         config = dict(account.config) if account is not None else {}
         hints = dict(account.hints) if account is not None else {}
         initial = {f"config_{key}": config.get(key, "") for key, _label in provider.config_fields}
-        initial["enabled"] = account.enabled if account is not None else True
+        initial["enabled"] = account.enabled if account is not None else False
         super().__init__(*args, prefix=provider.name, initial=initial, **kwargs)
         self.provider = provider
+        self.tested = account is not None and account.tested_at is not None
+        if not self.tested and not initial["enabled"]:
+            # Switched on only once a connection test with these settings has worked (the
+            # service refuses it too): the box waits for one.
+            self.fields["enabled"].disabled = True
+            self.fields["enabled"].help_text = _(
+                "Test the connection first: this can be ticked once a test has worked."
+            )
         multiline = multiline_fields(provider)
         for key, label in provider.config_fields:
             self.fields[f"config_{key}"] = forms.CharField(
@@ -472,6 +480,18 @@ class ProviderForm(forms.Form):
         config = {key: data[f"config_{key}"] for key, _label in self.provider.config_fields}
         secrets = {key: data[f"secret_{key}"] for key, _label in self.provider.secret_fields}
         return config, secrets, data["enabled"]
+
+
+class SandboxForm(forms.Form):
+    offer = forms.ChoiceField(
+        label=_("Customers may pay with test payments"),
+        choices=[
+            ("auto", _("while no provider is on")),
+            ("always", _("always, beside any provider that is on")),
+            ("never", _("never")),
+        ],
+        widget=forms.RadioSelect,
+    )
 
 
 class SettleForm(forms.Form):
