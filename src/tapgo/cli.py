@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.management import call_command, execute_from_command_line
 from django.db import close_old_connections
 
+from tapgo import serving_log
+
 
 def _django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tapgo.settings")
@@ -103,6 +105,8 @@ def granian_command(*, host: str, port: int, workers: int, threads: int, app: st
         "--no-ws",
         "--log-level",
         "warning",
+        "--log-config",
+        str(serving_log.CONFIG),  # granian's own log, less its advice about threads
         app,
     ]
 

@@ -21,8 +21,9 @@ from tests.localstripe_server import flush, register_webhook
 from tapgo.flows import paying
 from tapgo.identity.middleware import COOKIE, SALT
 from tapgo.ordering.models import Order, OrderStatus
-from tapgo.payments import credentials, services
+from tapgo.payments import services
 from tapgo.payments.models import IntentStatus, PaymentIntent
+from tapgo.payments.tests.accounts import switched_on
 from tapgo.shell.views import pay as shell_pay
 
 
@@ -33,7 +34,7 @@ def stripe_live(settings, transactional_db, live_server, localstripe, merchant):
     settings.PUBLIC_URL = live_server.url
     flush(localstripe)
     secret = "whsec_" + secrets.token_hex(16)
-    account = credentials.save(
+    account = switched_on(
         merchant=merchant,
         provider="stripe",
         config={"publishable_key": "pk_test_browser"},

@@ -7,6 +7,7 @@ from functools import cache
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from tapgo.catalog.models import Category
@@ -205,7 +206,6 @@ class AppForm(forms.Form):
     slug = forms.CharField(
         label=_("Public slug"),
         max_length=40,
-        help_text=_("3–40 lowercase letters, digits or dashes; the app opens at /m/<slug>/."),
     )
     description = forms.CharField(
         label=_("Description"), max_length=300, required=False, widget=forms.Textarea({"rows": 3})
@@ -221,10 +221,16 @@ class AppForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "color"}),
     )
 
-    def __init__(self, *args, editing: bool = False, **kwargs):
+    def __init__(self, *args, editing: bool = False, address: str = "", **kwargs):
+        """address: where the app opens (its current slug, or a placeholder for a new one)."""
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["template"]
+        # Help texts are rendered as HTML: escaped here (a "<slug>" once vanished as a tag).
+        self.fields["slug"].help_text = escape(
+            _("3–40 lowercase letters, digits or dashes; the app opens at %(url)s.")
+            % {"url": address}
+        )
 
     def clean_slug(self):
         return self.cleaned_data["slug"].strip().lower()
@@ -430,9 +436,17 @@ class ProviderForm(forms.Form):
         config = dict(account.config) if account is not None else {}
         hints = dict(account.hints) if account is not None else {}
         initial = {f"config_{key}": config.get(key, "") for key, _label in provider.config_fields}
-        initial["enabled"] = account.enabled if account is not None else True
+        initial["enabled"] = account.enabled if account is not None else False
         super().__init__(*args, prefix=provider.name, initial=initial, **kwargs)
         self.provider = provider
+        self.tested = account is not None and account.tested_at is not None
+        if not self.tested and not initial["enabled"]:
+            # Switched on only once a connection test with these settings has worked (the
+            # service refuses it too): the box waits for one.
+            self.fields["enabled"].disabled = True
+            self.fields["enabled"].help_text = _(
+                "Test the connection first: this can be ticked once a test has worked."
+            )
         multiline = multiline_fields(provider)
         for key, label in provider.config_fields:
             self.fields[f"config_{key}"] = forms.CharField(
@@ -466,6 +480,18 @@ class ProviderForm(forms.Form):
         config = {key: data[f"config_{key}"] for key, _label in self.provider.config_fields}
         secrets = {key: data[f"secret_{key}"] for key, _label in self.provider.secret_fields}
         return config, secrets, data["enabled"]
+
+
+class SandboxForm(forms.Form):
+    offer = forms.ChoiceField(
+        label=_("Customers may pay with test payments"),
+        choices=[
+            ("auto", _("while no provider is on")),
+            ("always", _("always, beside any provider that is on")),
+            ("never", _("never")),
+        ],
+        widget=forms.RadioSelect,
+    )
 
 
 class SettleForm(forms.Form):

@@ -60,8 +60,10 @@ def send(message) -> Outcome:
                 % {"app": message.app.name, "url": unsubscribe},
             ]
         )
+    # Who it is from leads the subject, unless the title already says it ("New from …").
+    name = message.app.name
     email = EmailMessage(
-        subject=f"{message.app.name}: {title}",
+        subject=title if name in title else f"{name}: {title}",
         body=text,
         to=[address],
         headers={

@@ -128,6 +128,10 @@ class ProviderAccount(MerchantOwned):
     # The last characters of each secret, so the console can show which one is set.
     hints = models.JSONField(default=dict)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The last successful connection test with the settings as they are (None: untested; any
+    # change of a setting clears it): a provider is switched on only once tested.
+    tested_at = models.DateTimeField(null=True, blank=True)
+    tested_live = models.BooleanField(null=True)  # live money (False: the provider's test mode)
 
     class Meta:
         constraints = [

@@ -33,6 +33,17 @@ urlpatterns = [
     path("m/<slug:slug>/card/", card.card, name="card"),
     path("m/<slug:slug>/pin", home.pin, name="pin"),
     path("m/<slug:slug>/p/<str:product_id>/", product.product, name="product"),
+    path("m/<slug:slug>/card.jpg", sharing.app_card_image, name="app_card"),
+    path(
+        "m/<slug:slug>/p/<str:product_id>/card.jpg",
+        sharing.product_card_image,
+        name="product_card",
+    ),
+    path(
+        "m/<slug:slug>/a/<str:article_id>/card.jpg",
+        sharing.article_card_image,
+        name="article_card",
+    ),
     path("m/<slug:slug>/share", sharing.share, name="share"),
     path("share/<str:color>.png", sharing.share_image, name="share_image"),
     path("m/<slug:slug>/a/", articles.articles, name="articles"),

@@ -102,3 +102,17 @@ def test_apps_list(owner_client, merchant, app):
     assert app.name in page
     assert "/m/test-cafe/" in page
     assert reverse("console:codes", args=[merchant.public_id, app.public_id]) in page
+
+
+def _slug_help(html: str) -> str:
+    start = html.index('id="id_slug_helptext"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_the_slug_help_shows_the_real_address(owner_client, merchant, app, settings):
+    """The help text read "the app opens at /m//": its <slug> was taken for a tag."""
+    new = owner_client.get(reverse("console:app_new", args=[merchant.public_id]))
+    help_text = _slug_help(new.content.decode())
+    assert f"{settings.PUBLIC_URL}/m/your-app/" in help_text and "/m//" not in help_text
+    edit = owner_client.get(reverse("console:app", args=[merchant.public_id, app.public_id]))
+    assert f"{settings.PUBLIC_URL}/m/test-cafe/" in _slug_help(edit.content.decode())

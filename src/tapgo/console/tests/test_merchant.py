@@ -92,6 +92,41 @@ def test_settings_refuses_half_a_location(owner_client, merchant):
     assert merchant.name == "Test Café"
 
 
+def _advanced(page: str) -> str:
+    start = page.index("<details")
+    return page[start : page.index("</details>", start) + len("</details>")]
+
+
+@pytest.mark.parametrize("where", ["new", "settings"])
+def test_the_location_is_the_phones_with_coordinates_only_under_advanced(
+    owner_client, merchant, where
+):
+    """The owner is offered "Use this phone's location" (console.js fills the coordinates);
+    raw latitude and longitude are typed only under the closed "Advanced" disclosure."""
+    if where == "new":
+        url = reverse("console:merchant_new")
+    else:
+        url = reverse("console:settings", args=[merchant.public_id])
+    page = owner_client.get(url).content.decode()
+    assert "data-locate" in page and "Use this phone’s location" in page
+    advanced = _advanced(page)
+    assert advanced.startswith('<details class="advanced">')  # closed
+    assert "Advanced: latitude and longitude" in advanced
+    for name in ("latitude", "longitude"):
+        assert page.count(f'name="{name}"') == 1 and f'name="{name}"' in advanced
+    assert 'name="address"' in page and 'name="address"' not in advanced
+
+
+def test_bad_coordinates_open_advanced_and_change_nothing(owner_client, merchant):
+    url = reverse("console:settings", args=[merchant.public_id])
+    data = {"name": "X", "latitude": "95", "longitude": "10", "time_zone": "Asia/Shanghai"}
+    page = owner_client.post(url, data).content.decode()
+    assert _advanced(page).startswith('<details class="advanced" open>')
+    assert "less than or equal to 90" in _advanced(page)
+    merchant.refresh_from_db()
+    assert merchant.name == "Test Café"
+
+
 def test_owner_invites_staff_by_email(owner_client, merchant, django_capture_on_commit_callbacks):
     url = reverse("console:staff", args=[merchant.public_id])
     with django_capture_on_commit_callbacks(execute=True):

@@ -3,6 +3,7 @@
 
 import csv
 import io
+import re
 import uuid
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from tapgo.flows.checks import verify_books
 from tapgo.identity.models import Customer
 from tapgo.ordering.models import OrderLine
 from tapgo.payments import credentials, providers, reports, stored_value
+from tapgo.payments import services as payments
 from tapgo.payments.models import (
     BonusTier,
     LedgerTransaction,
@@ -373,15 +375,28 @@ def test_members_page_lists_cards_without_a_query_per_member(
 
 
 class FakeProvider:
+    """Stripe's settings; its connection test takes the secret keys that start with sk_ok
+    (as a real provider takes only real keys), and is in test mode."""
+
     name = "stripe"
     label = "Stripe"
+    pays_with = "by card through Stripe"
     config_fields = (("publishable_key", "Publishable key"),)
     secret_fields = (("secret_key", "Secret key"), ("webhook_secret", "Webhook signing secret"))
 
     currencies = ()
+    tests: list = []
 
     def check_credentials(self, config, secrets):
         return None
+
+    def test_connection(self, config, secrets):
+        FakeProvider.tests.append(secrets["secret_key"])
+        if secrets["secret_key"] == "sk_down":
+            raise providers.ProviderError("no answer")
+        if not secrets["secret_key"].startswith("sk_ok"):
+            raise credentials.CredentialsError("Stripe refused the secret key: Invalid API Key")
+        return providers.Connection(live=False)
 
 
 @pytest.fixture
@@ -396,51 +411,61 @@ def fake_stripe(monkeypatch):
     )
 
 
-def save_provider(client, merchant, **data):
-    fields = {"provider": "stripe", **{f"stripe-{k}": v for k, v in data.items()}}
+def save_provider(client, merchant, action="save", **data):
+    fields = {
+        "provider": "stripe",
+        "action": action,
+        **{f"stripe-{k}": v for k, v in data.items()},
+    }
     return client.post(url("payment_providers", merchant), fields, follow=True)
 
 
 def test_owner_sets_up_a_provider_and_secrets_are_never_shown(owner_client, merchant, fake_stripe):
     page = body(owner_client.get(url("payment_providers", merchant)))
     assert "Stripe" in page and 'type="password"' in page
-    assert "test payments" in page  # nothing enabled yet: the sandbox stands in
+    assert "Customers pay with the test sandbox" in page  # nothing on yet: the sandbox stands in
 
     page = body(
         save_provider(
             owner_client,
             merchant,
+            action="test",
             config_publishable_key="pk_test_123",
-            secret_secret_key="sk_test_supersecret_9876",
+            secret_secret_key="sk_ok_supersecret_9876",
             secret_webhook_secret="whsec_abcdefgh4321",
-            enabled="on",
         )
+    )
+    assert "The connection to Stripe works." in page
+    page = body(
+        save_provider(owner_client, merchant, config_publishable_key="pk_test_123", enabled="on")
     )
     assert "Stripe saved." in page
     account = ProviderAccount.objects.get(merchant=merchant)
+    assert account.enabled
     assert credentials.secrets_of(account) == {
-        "secret_key": "sk_test_supersecret_9876",
+        "secret_key": "sk_ok_supersecret_9876",
         "webhook_secret": "whsec_abcdefgh4321",
     }
-    assert "sk_test_supersecret" not in page and "whsec_abcd" not in page
+    assert "sk_ok_supersecret" not in page and "whsec_abcd" not in page
     assert "••••9876" in page and "••••4321" in page
     assert 'value="pk_test_123"' in page
     webhook = reverse("payments:account_webhook", args=["stripe", account.public_id])
     assert webhook in page
-    assert "test payments" not in page
+    assert "test sandbox" not in page
+    assert "Customers pay by card through Stripe (test mode: no real money moves)." in page
 
-    # Blank secrets keep the stored ones; the public setting is replaced.
+    # Blank secrets keep the stored ones; the public setting is replaced (and tested).
     save_provider(
         owner_client,
         merchant,
+        action="test",
         config_publishable_key="pk_test_456",
         secret_secret_key="",
         secret_webhook_secret="",
-        enabled="on",
     )
     account.refresh_from_db()
-    assert account.config == {"publishable_key": "pk_test_456"}
-    assert credentials.secrets_of(account)["secret_key"] == "sk_test_supersecret_9876"
+    assert account.config == {"publishable_key": "pk_test_456"} and account.enabled
+    assert credentials.secrets_of(account)["secret_key"] == "sk_ok_supersecret_9876"
 
     # Disabled: customers no longer pay with it.
     save_provider(owner_client, merchant, config_publishable_key="pk_test_456")
@@ -454,18 +479,157 @@ def test_enabling_without_its_secrets_is_refused_with_a_message(
     response = save_provider(
         owner_client,
         merchant,
+        action="test",
         config_publishable_key="pk",
-        secret_secret_key="sk_only_this_one",
-        enabled="on",
+        secret_secret_key="sk_ok_only_this_one",
     )
     assert response.status_code == 200
     assert "Enter Webhook signing secret." in body(response)
     assert not ProviderAccount.objects.exists()
 
 
+STRIPE_KEYS = {
+    "config_publishable_key": "pk_test_1",
+    "secret_secret_key": "sk_ok_first_key_1111",
+    "secret_webhook_secret": "whsec_abcdefgh4321",
+}
+
+
+def test_fake_keys_are_refused_by_the_connection_test_and_change_nothing(
+    owner_client, merchant, fake_stripe
+):
+    page = body(
+        save_provider(
+            owner_client,
+            merchant,
+            action="test",
+            **STRIPE_KEYS | {"secret_secret_key": "sk_test_123"},
+        )
+    )
+    assert "Stripe refused the secret key: Invalid API Key" in page
+    assert not ProviderAccount.objects.exists()
+    assert "Customers pay with the test sandbox" in page
+
+    down = body(
+        save_provider(
+            owner_client, merchant, action="test", **STRIPE_KEYS | {"secret_secret_key": "sk_down"}
+        )
+    )
+    assert "Stripe did not answer, so nothing was changed." in down
+    assert not ProviderAccount.objects.exists()
+
+
+def test_take_payments_waits_for_a_connection_test_with_the_current_keys(
+    owner_client, merchant, fake_stripe
+):
+    page = body(owner_client.get(url("payment_providers", merchant)))
+    assert re.search(r'<input type="checkbox" name="stripe-enabled"[^>]* disabled', page)
+    # Ticked anyway (a hand-made request): saved, but not switched on.
+    save_provider(owner_client, merchant, **STRIPE_KEYS, enabled="on")
+    account = ProviderAccount.objects.get()
+    assert not account.enabled and account.tested_at is None
+    with pytest.raises(credentials.CredentialsError, match="Test the connection first"):
+        credentials.save(
+            merchant=merchant, provider="stripe", config=account.config, secrets={}, enabled=True
+        )
+
+    page = body(save_provider(owner_client, merchant, action="test", **STRIPE_KEYS))
+    assert "The connection to Stripe works. Tick" in page
+    assert "Connection tested" in page and "Test mode: no real money moves." in page
+    account.refresh_from_db()
+    assert account.tested_at is not None and account.tested_live is False and not account.enabled
+    save_provider(owner_client, merchant, config_publishable_key="pk_test_1", enabled="on")
+    account.refresh_from_db()
+    assert account.enabled
+
+    # A new key, saved with the box ticked: refused (it was never tested), nothing changes.
+    page = body(
+        save_provider(
+            owner_client,
+            merchant,
+            **STRIPE_KEYS | {"secret_secret_key": "sk_ok_second_2222"},
+            enabled="on",
+        )
+    )
+    assert "Test the connection first" in page
+    account.refresh_from_db()
+    assert account.enabled and account.tested_at is not None
+    assert credentials.secrets_of(account)["secret_key"] == "sk_ok_first_key_1111"
+    # Saved switched off, the new key clears the test: the box waits for another.
+    page = body(
+        save_provider(
+            owner_client, merchant, **STRIPE_KEYS | {"secret_secret_key": "sk_ok_second_2222"}
+        )
+    )
+    account.refresh_from_db()
+    assert not account.enabled and account.tested_at is None
+    assert "Connection not tested with these settings." in page
+    assert re.search(r'<input type="checkbox" name="stripe-enabled"[^>]* disabled', page)
+
+
+def test_the_page_says_what_customers_meet(owner_client, merchant, fake_stripe, settings):
+    def seen():
+        page = body(owner_client.get(url("payment_providers", merchant)))
+        start = page.index('id="customers-see"')
+        return re.sub(r"\s+", " ", page[start : page.index("</section>", start)])
+
+    assert "Customers pay with the test sandbox: no real money moves." in seen()
+    # The sandbox stays a visible choice, beside a provider too.
+    owner_client.post(
+        url("payment_providers", merchant), {"provider": "sandbox", "sandbox-offer": "never"}
+    )
+    assert (
+        "Customers cannot pay: no payment provider is on, and you turned test payments off."
+        in seen()
+    )
+    save_provider(owner_client, merchant, action="test", **STRIPE_KEYS)
+    save_provider(owner_client, merchant, config_publishable_key="pk_test_1", enabled="on")
+    owner_client.post(
+        url("payment_providers", merchant), {"provider": "sandbox", "sandbox-offer": "always"}
+    )
+    page = seen()
+    assert "Customers pay by card through Stripe (test mode: no real money moves)." in page
+    assert "Customers pay with the test sandbox" in page
+    assert payments.payment_methods(merchant) == ["stripe", "sandbox"]
+    owner_client.post(
+        url("payment_providers", merchant), {"provider": "sandbox", "sandbox-offer": "auto"}
+    )
+    assert payments.payment_methods(merchant) == ["stripe"]
+    bad = owner_client.post(
+        url("payment_providers", merchant), {"provider": "sandbox", "sandbox-offer": "x"}
+    )
+    assert bad.status_code == 200 and payments.payment_methods(merchant) == ["stripe"]
+
+    # Where the operator allows no test payments, the page offers none and says so.
+    settings.SANDBOX_PAYMENTS = False
+    save_provider(owner_client, merchant, config_publishable_key="pk_test_1")
+    page = body(owner_client.get(url("payment_providers", merchant)))
+    assert 'id="provider-sandbox"' not in page
+    assert "Customers cannot pay: no payment provider is on. Set one up below." in seen()
+
+
+def test_a_provider_that_cannot_take_the_currency_is_named(owner_client, merchant, monkeypatch):
+    wechat = FakeWeChatPay()
+    wechat.currencies = ("USD",)
+    monkeypatch.setattr(providers, "get", lambda name: wechat if name == "wechatpay" else None)
+    fields = {
+        "provider": "wechatpay",
+        "action": "test",
+        "wechatpay-config_mchid": "1900000109",
+        "wechatpay-secret_private_key": PEM,
+        "wechatpay-secret_apiv3_key": "0123456789abcdef0123456789abcdef",
+    }
+    owner_client.post(url("payment_providers", merchant), fields)
+    fields |= {"action": "save", "wechatpay-enabled": "on"}
+    page = body(owner_client.post(url("payment_providers", merchant), fields, follow=True))
+    assert merchant.currency != "USD"
+    assert f"WeChat Pay takes USD only, and your prices are in {merchant.currency}." in page
+
+
 class FakeWeChatPay:
     name = "wechatpay"
     label = "WeChat Pay"
+    pays_with = "with WeChat Pay"
     config_fields = (("mchid", "Merchant ID"), ("public_key", "Public key (PEM)"))
     secret_fields = (("private_key", "Private key (PEM)"), ("apiv3_key", "APIv3 key"))
 
@@ -473,6 +637,9 @@ class FakeWeChatPay:
 
     def check_credentials(self, config, secrets):
         return None
+
+    def test_connection(self, config, secrets):
+        return providers.Connection(live=True)
 
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
@@ -488,7 +655,7 @@ def test_a_pem_key_keeps_its_lines_and_is_never_shown_back(owner_client, merchan
         "provider": "wechatpay",
         "wechatpay-config_mchid": "1900000109",
         "wechatpay-secret_private_key": PEM,
-        "wechatpay-enabled": "on",
+        "action": "test",
     }
     # Refused (the APIv3 key is missing): the page comes back without the key typed in.
     response = owner_client.post(url("payment_providers", merchant), fields)
@@ -497,7 +664,7 @@ def test_a_pem_key_keeps_its_lines_and_is_never_shown_back(owner_client, merchan
     assert not ProviderAccount.objects.exists()
     fields["wechatpay-secret_apiv3_key"] = "0123456789abcdef0123456789abcdef"
     page = body(owner_client.post(url("payment_providers", merchant), fields, follow=True))
-    assert "WeChat Pay saved." in page and "MIIEvQIBADAN" not in page
+    assert "The connection to WeChat Pay works." in page and "MIIEvQIBADAN" not in page
     account = ProviderAccount.objects.get()
     assert credentials.secrets_of(account)["private_key"] == PEM  # line breaks kept
 

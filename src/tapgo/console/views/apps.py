@@ -12,6 +12,9 @@ from tapgo.core.urls import absolute_url
 from tapgo.flows import listings
 from tapgo.miniapps import services as miniapps
 
+# What the slug's help shows before a new app has one.
+SLUG_EXAMPLE = "your-app"
+
 
 @merchant_view()
 @require_GET
@@ -31,7 +34,11 @@ def _app_images(form, merchant) -> dict:
 @merchant_view()
 @require_http_methods(["GET", "POST"])
 def app_new(request, merchant):
-    form = forms.AppForm(request.POST or None, request.FILES or None)
+    form = forms.AppForm(
+        request.POST or None,
+        request.FILES or None,
+        address=absolute_url("shell:app", SLUG_EXAMPLE),
+    )
     if request.method == "POST" and form.is_valid():
         images = _app_images(form, merchant)
         if form.is_valid():  # no image was refused
@@ -65,7 +72,13 @@ def app_edit(request, merchant, app_id: str):
         "description": app.description,
         "brand_color": app.brand_color,
     }
-    form = forms.AppForm(request.POST or None, request.FILES or None, initial=initial, editing=True)
+    form = forms.AppForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        editing=True,
+        address=absolute_url("shell:app", app.slug),
+    )
     if request.method == "POST" and form.is_valid():
         images = _app_images(form, merchant)
         if form.is_valid():

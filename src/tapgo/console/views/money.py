@@ -9,6 +9,7 @@ take top-ups at the counter and see the members and the reports.
 import csv
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -268,12 +269,29 @@ def _provider_forms(merchant, data=None, posted: str | None = None) -> list[dict
     return found
 
 
+def _sandbox_form(merchant, data=None):
+    """The sandbox's choice, where the operator allows test payments at all."""
+    if not settings.SANDBOX_PAYMENTS:
+        return None
+    initial = {"offer": credentials.sandbox_offer(merchant)}
+    return forms.SandboxForm(data, initial=initial, prefix="sandbox")
+
+
 @merchant_view(owner_only=True)
 @require_http_methods(["GET", "POST"])
 def payment_providers(request, merchant):
+    """Each provider's settings with "Test connection" and "Save" (a provider is switched
+    on only once a test with its settings has worked), the sandbox's choice, and what
+    customers meet with it all."""
     posted = request.POST.get("provider") if request.method == "POST" else None
     items = _provider_forms(merchant, request.POST, posted)
-    if posted is not None:
+    sandbox_form = _sandbox_form(merchant, request.POST if posted == "sandbox" else None)
+    if posted == "sandbox" and sandbox_form is not None:
+        if sandbox_form.is_valid():
+            credentials.sandbox_set(merchant=merchant, offer=sandbox_form.cleaned_data["offer"])
+            messages.success(request, _("Test payments saved."))
+            return redirect("console:payment_providers", merchant.public_id)
+    elif posted is not None:
         item = next((i for i in items if i["name"] == posted), None)
         if item is None:
             messages.error(request, _("Unknown payment provider."))
@@ -281,25 +299,41 @@ def payment_providers(request, merchant):
         form = item["form"]
         if form.is_valid():
             config, secrets, enabled = form.values()
+            label = item["provider"].label
             try:
-                credentials.save(
-                    merchant=merchant,
-                    provider=posted,
-                    config=config,
-                    secrets=secrets,
-                    enabled=enabled,
-                )
+                if request.POST.get("action") == "test":
+                    account = credentials.connect(
+                        merchant=merchant, provider=posted, config=config, secrets=secrets
+                    )
+                else:
+                    account = credentials.save(
+                        merchant=merchant,
+                        provider=posted,
+                        config=config,
+                        secrets=secrets,
+                        enabled=enabled,
+                    )
             except credentials.CredentialsError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(
-                    request, _("%(provider)s saved.") % {"provider": item["provider"].label}
-                )
+                if request.POST.get("action") == "test":
+                    text = _("The connection to %(provider)s works.") % {"provider": label}
+                    if not account.enabled:
+                        text += " " + _("Tick “Take payments with this provider” and save.")
+                else:
+                    text = _("%(provider)s saved.") % {"provider": label}
+                messages.success(request, text)
                 return redirect("console:payment_providers", merchant.public_id)
+    # A form sent back with an error keeps its typed settings out of the page; nothing of
+    # them was stored, so what customers meet is what it was.
     return render_console(
         request,
         "console/money_providers.html",
-        {"items": items, "methods": payments.payment_methods(merchant)},
+        {
+            "items": items,
+            "sandbox_form": sandbox_form,
+            "customers": payments.customer_view(merchant),
+        },
     )
 
 

@@ -138,7 +138,7 @@ def test_a_customer_who_asked_for_email_gets_it(signed_in, app, smtp, settings):
     assert envelope.mail_from == parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     mail = smtp.messages()[0]
     assert mail["To"] == ADDRESS
-    assert mail["Subject"] == "Test Café: New from Test Café"
+    assert mail["Subject"] == "New from Test Café"  # the name once, not "Test Café: New from…"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["Auto-Submitted"] == "auto-generated"
     unsubscribe = mail["List-Unsubscribe"][1:-1]
@@ -156,7 +156,7 @@ def test_the_email_is_in_the_language_the_customer_asked_in(signed_in, app, smtp
     with translation.override("zh-hans"):
         send_article(signed_in, app, "春季菜单")
     mail = smtp.messages()[0]
-    assert mail["Subject"] == "Test Café: Test Café 发布了新文章"
+    assert mail["Subject"] == "Test Café 发布了新文章"
     assert mail.get_content().startswith("春季菜单")
 
 

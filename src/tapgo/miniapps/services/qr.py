@@ -27,10 +27,16 @@ def _qr_of(url: str):
     return segno.make(url, error="m")
 
 
+# Modules of quiet zone on every side of every code we draw, as ISO/IEC 18004 asks.
+QR_BORDER = 4
+
+
 def code_svg(entry: EntryCode, *, scale: int = 4, omitsize: bool = False) -> bytes:
     """The code as SVG; omitsize gives a viewBox instead of a fixed size (scales with CSS)."""
     out = io.BytesIO()
-    _qr(entry).save(out, kind="svg", scale=scale, border=2, xmldecl=False, omitsize=omitsize)
+    _qr(entry).save(
+        out, kind="svg", scale=scale, border=QR_BORDER, xmldecl=False, omitsize=omitsize
+    )
     return out.getvalue()
 
 
@@ -38,7 +44,6 @@ def code_svg(entry: EntryCode, *, scale: int = 4, omitsize: bool = False) -> byt
 # poster. 1024 px at 300 dpi prints 8.7 cm wide.
 PNG_SIZES = (256, 1024, 2048)
 PNG_DEFAULT_SIZE = 1024
-QR_BORDER = 4  # modules of quiet zone, as the standard asks
 
 
 def qr_image(entry: EntryCode, size: int) -> Image.Image:

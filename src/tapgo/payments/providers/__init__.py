@@ -45,6 +45,13 @@ class ProviderEvent:
 
 
 @dataclass(frozen=True)
+class Connection:
+    """What a successful connection test learnt: whether real money moves (None: unknown)."""
+
+    live: bool | None = None
+
+
+@dataclass(frozen=True)
 class RefundResult:
     status: str  # "pending", "succeeded" or "failed"
     provider_ref: str = ""
@@ -58,9 +65,16 @@ class Provider(Protocol):
     config_fields: tuple[tuple[str, "StrOrPromise"], ...]
     # The currencies it takes; empty for any.
     currencies: tuple[str, ...]
+    # How a customer pays with it, to finish "Customers pay …" ("by card through Stripe").
+    pays_with: "StrOrPromise"
 
     def check_credentials(self, config: dict, secrets: dict) -> None:
         """Refuse settings that cannot work (raise credentials.CredentialsError)."""
+
+    def test_connection(self, config: dict, secrets: dict) -> Connection:
+        """Make a harmless authenticated call with these settings (nothing is paid or
+        changed at the provider). Raise credentials.CredentialsError when the provider
+        refuses them, ProviderError when it cannot be reached."""
 
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         """Start the payment; returns (provider_ref, what the customer's page needs)."""

@@ -114,12 +114,16 @@ class SandboxProvider:
 
     name = NAME
     label = _("Sandbox (test payments)")
+    pays_with = _("with the test sandbox")
     secret_fields = ()
     config_fields = ()
     currencies = ()
 
     def check_credentials(self, config: dict, secrets: dict) -> None:
         return None
+
+    def test_connection(self, config: dict, secrets: dict) -> providers.Connection:
+        return providers.Connection(live=False)
 
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         return intent.public_id, {"url": links.pay_page(NAME, intent.public_id)}

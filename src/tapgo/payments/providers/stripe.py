@@ -76,6 +76,10 @@ def client(account) -> stripe.StripeClient:
     secret_key = credentials.secrets_of(account).get("secret_key", "")
     if not secret_key:
         raise ProviderError("Stripe is not set up for this merchant (no secret key)")
+    return _client(secret_key)
+
+
+def _client(secret_key: str) -> stripe.StripeClient:
     return stripe.StripeClient(
         secret_key,
         base_addresses={"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None,
@@ -207,9 +211,18 @@ def parse_event(body: bytes, account) -> ProviderEvent:
 # --- the provider --------------------------------------------------------------------------
 
 
+def key_mode(key: str) -> str:
+    """ "live" or "test" as a Stripe key's prefix says (sk_live_…, pk_test_…), or ""."""
+    for mode in ("live", "test"):
+        if key.startswith((f"sk_{mode}_", f"rk_{mode}_", f"pk_{mode}_")):
+            return mode
+    return ""
+
+
 class StripeProvider:
     name = NAME
     label = gettext_lazy("Stripe (cards)")
+    pays_with = gettext_lazy("by card through Stripe")
     secret_fields = (
         ("secret_key", gettext_lazy("Secret key (sk_…)")),
         ("webhook_secret", gettext_lazy("Webhook signing secret (whsec_…)")),
@@ -235,6 +248,37 @@ class StripeProvider:
         for value, prefixes, message in expected:
             if not value.startswith(prefixes):
                 raise credentials.CredentialsError(message)
+
+    def test_connection(self, config: dict, secrets: dict) -> providers.Connection:
+        """List one PaymentIntent: harmless, and only a key that may work with payments
+        (what Tapgo does with it) may. Test or live money is the key's own prefix."""
+        self.check_credentials(config, secrets)
+        secret_mode = key_mode(secrets["secret_key"])
+        public_mode = key_mode(config["publishable_key"])
+        if secret_mode and public_mode and secret_mode != public_mode:
+            raise credentials.CredentialsError(
+                _(
+                    "One key is a test key and the other a live key: copy both from the same "
+                    "mode of Stripe's dashboard."
+                )
+            )
+        try:
+            _client(secrets["secret_key"]).v1.payment_intents.list(params={"limit": 1})
+        except stripe.AuthenticationError as exc:
+            raise credentials.CredentialsError(
+                _("Stripe refused the secret key: %(reason)s")
+                % {"reason": exc.user_message or _("it is not a key of any Stripe account.")}
+            ) from None
+        except stripe.PermissionError:
+            raise credentials.CredentialsError(
+                _(
+                    "Stripe knows this key, but it may not work with payments: use the "
+                    "secret key, or a restricted key that may."
+                )
+            ) from None
+        except stripe.StripeError as exc:
+            raise _failed(exc) from exc
+        return providers.Connection(live={"live": True, "test": False}.get(secret_mode))
 
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         params: PaymentIntentCreateParams = {

@@ -6,6 +6,7 @@ What is payable and how much is left to pay is the caller's to say (flows/paying
 """
 
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -64,17 +65,76 @@ def provider_account(merchant, name: str, *, enabled: bool = True) -> ProviderAc
 def payment_methods(merchant) -> list[str]:
     """The providers a customer can pay this merchant with, in the merchant's order.
 
-    The sandbox stands in while a merchant has set up no real provider (and where the
-    operator allows it: TAPGO_SANDBOX_PAYMENTS)."""
+    The sandbox is offered where the operator allows it (TAPGO_SANDBOX_PAYMENTS): as the
+    merchant chose (its own account row, `credentials.sandbox_set`), or else while no real
+    provider is on."""
     names = []
-    accounts = ProviderAccount.objects.filter(merchant=merchant, enabled=True).order_by("id")
-    for name in accounts.values_list("provider", flat=True):
+    sandbox_chosen = None
+    accounts = ProviderAccount.objects.filter(merchant=merchant).order_by("id")
+    for name, enabled in accounts.values_list("provider", "enabled"):
+        if name == sandbox.NAME:
+            sandbox_chosen = enabled
+            continue
         impl = providers.get(name)
-        if impl is not None and (not impl.currencies or merchant.currency in impl.currencies):
+        if enabled and impl is not None and _takes(impl, merchant.currency):
             names.append(name)
-    if not names and settings.SANDBOX_PAYMENTS:
-        names = [sandbox.NAME]
+    if settings.SANDBOX_PAYMENTS and (sandbox_chosen or (sandbox_chosen is None and not names)):
+        names.append(sandbox.NAME)
     return names
+
+
+def _takes(impl, currency: str) -> bool:
+    return not impl.currencies or currency in impl.currencies
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """What a customer meets at checkout with the merchant's settings as they are, in plain
+    words for the settings page: how they pay, or why they cannot, and what is wrong."""
+
+    lines: list[str]
+    can_pay: bool
+    problems: list[str]
+
+
+def customer_view(merchant) -> CustomerView:
+    methods = payment_methods(merchant)
+    accounts = {
+        account.provider: account for account in ProviderAccount.objects.filter(merchant=merchant)
+    }
+    lines, problems = [], []
+    for name in methods:
+        impl = providers.get(name)
+        if impl is None:  # payment_methods names registered providers only
+            continue
+        account = accounts.get(name)
+        if name == sandbox.NAME:
+            lines.append(_("Customers pay %(how)s: no real money moves.") % {"how": impl.pays_with})
+        elif account is not None and account.tested_live is False:
+            lines.append(
+                _("Customers pay %(how)s (test mode: no real money moves).")
+                % {"how": impl.pays_with}
+            )
+        else:
+            lines.append(_("Customers pay %(how)s.") % {"how": impl.pays_with})
+    for name, account in accounts.items():
+        impl = providers.get(name)
+        if account.enabled and impl is not None and not _takes(impl, merchant.currency):
+            problems.append(
+                _("%(provider)s takes %(currencies)s only, and your prices are in %(currency)s.")
+                % {
+                    "provider": impl.label,
+                    "currencies": ", ".join(impl.currencies),
+                    "currency": merchant.currency,
+                }
+            )
+    if not methods:
+        if accounts.get(sandbox.NAME) is not None and settings.SANDBOX_PAYMENTS:
+            why = _("no payment provider is on, and you turned test payments off.")
+        else:
+            why = _("no payment provider is on. Set one up below.")
+        lines.append(_("Customers cannot pay: %(why)s") % {"why": why})
+    return CustomerView(lines=lines, can_pay=bool(methods), problems=problems)
 
 
 def fee(amount: int) -> int:

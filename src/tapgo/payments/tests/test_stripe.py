@@ -7,8 +7,10 @@ merchant's account. Only those webhooks (or our query, when one is late) mark an
 
 import json
 import secrets
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
@@ -34,6 +36,7 @@ from tapgo.payments.providers import IGNORED, REFUND_FAILED, REFUND_SUCCEEDED, W
 from tapgo.payments.providers import get as get_provider
 from tapgo.payments.providers import stripe as stripe_provider
 from tapgo.payments.services import RefundError
+from tapgo.payments.tests.accounts import switched_on
 from tapgo.shell.views import pay as shell_pay
 
 WAIT_SECONDS = 15
@@ -60,7 +63,7 @@ def secret():
 
 @pytest.fixture
 def account(ls, merchant, secret):
-    return credentials.save(
+    return switched_on(
         merchant=merchant,
         provider="stripe",
         config={"publishable_key": "pk_test_tapgo"},
@@ -375,7 +378,7 @@ def test_the_real_stripe_is_asked_for_cards_in_words_its_api_version_takes(
 
     stripe_api = SimpleNamespace(v1=SimpleNamespace(payment_intents=PaymentIntents()))
     monkeypatch.setattr(stripe_provider, "client", lambda account: stripe_api)
-    account = credentials.save(
+    account = switched_on(
         merchant=merchant,
         provider="stripe",
         config={"publishable_key": "pk_test_tapgo"},
@@ -558,7 +561,7 @@ def test_another_merchants_stripe_account_cannot_pay_this_order(
     client, order, no_hooks, other_merchant
 ):
     intent = start(order)
-    other = credentials.save(
+    other = switched_on(
         merchant=other_merchant,
         provider="stripe",
         config={"publishable_key": "pk_test_other"},
@@ -719,3 +722,109 @@ def test_keys_in_the_wrong_boxes_are_refused(merchant, config, secrets):
     with pytest.raises(credentials.CredentialsError, match="starts with"):
         credentials.save(merchant=merchant, provider="stripe", config=config, secrets=secrets)
     assert not ProviderAccount.objects.exists()
+
+
+# --- the connection test --------------------------------------------------------------------
+
+KEYS = {"secret_key": "sk_test_tapgo", "webhook_secret": "whsec_tapgo"}
+PUBLIC = {"publishable_key": "pk_test_tapgo"}
+
+
+def test_a_connection_test_lists_a_payment_and_switches_stripe_on(ls, merchant):
+    assert services.payment_methods(merchant) == ["sandbox"]
+    account = credentials.connect(
+        merchant=merchant, provider="stripe", config=PUBLIC, secrets=KEYS, enable=True
+    )
+    assert account.enabled and account.tested_at is not None
+    assert account.tested_live is False  # a test key: no real money moves
+    assert services.payment_methods(merchant) == ["stripe"]
+
+
+class _RefusingStripe(BaseHTTPRequestHandler):
+    """Answers as Stripe does to a key it does not know (sk_test_123)."""
+
+    def do_GET(self):
+        body = json.dumps(
+            {
+                "error": {
+                    "message": "Invalid API Key provided: sk_test_***123",
+                    "type": "invalid_request_error",
+                }
+            }
+        ).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def refusing_stripe(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingStripe)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
+    yield
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_key_stripe_refuses_is_never_stored(refusing_stripe, merchant):
+    secrets = KEYS | {"secret_key": "sk_test_123"}
+    with pytest.raises(credentials.CredentialsError, match="Stripe refused the secret key"):
+        credentials.connect(merchant=merchant, provider="stripe", config=PUBLIC, secrets=secrets)
+    assert not ProviderAccount.objects.exists()
+    assert services.payment_methods(merchant) == ["sandbox"]
+
+
+def test_stripe_not_answering_changes_nothing(merchant, settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+    with pytest.raises(credentials.CredentialsError, match="did not answer"):
+        credentials.connect(merchant=merchant, provider="stripe", config=PUBLIC, secrets=KEYS)
+    assert not ProviderAccount.objects.exists()
+
+
+def test_a_test_key_beside_a_live_key_is_refused_before_asking(merchant, settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    with pytest.raises(credentials.CredentialsError, match="test key and the other a live key"):
+        credentials.connect(
+            merchant=merchant,
+            provider="stripe",
+            config={"publishable_key": "pk_live_tapgo"},
+            secrets=KEYS,
+        )
+
+
+def test_a_changed_key_clears_the_test_and_switching_on_waits_for_another(ls, merchant):
+    credentials.connect(
+        merchant=merchant, provider="stripe", config=PUBLIC, secrets=KEYS, enable=True
+    )
+    # Saving the same settings keeps it on; a new key is untested: refused switched on...
+    credentials.save(merchant=merchant, provider="stripe", config=PUBLIC, secrets={})
+    with pytest.raises(credentials.CredentialsError, match="Test the connection first"):
+        credentials.save(
+            merchant=merchant,
+            provider="stripe",
+            config=PUBLIC,
+            secrets={"secret_key": "sk_test_new"},
+        )
+    account = ProviderAccount.objects.get()
+    assert account.enabled and credentials.secrets_of(account)["secret_key"] == "sk_test_tapgo"
+    # ...and saved switched off it clears the test.
+    credentials.save(
+        merchant=merchant,
+        provider="stripe",
+        config=PUBLIC,
+        secrets={"secret_key": "sk_test_new"},
+        enabled=False,
+    )
+    account.refresh_from_db()
+    assert not account.enabled and account.tested_at is None and account.tested_live is None
+    credentials.connect(
+        merchant=merchant, provider="stripe", config=PUBLIC, secrets={}, enable=True
+    )
+    account.refresh_from_db()
+    assert account.enabled and account.tested_at is not None

@@ -27,6 +27,7 @@ from tapgo.payments.models import (
 )
 from tapgo.payments.providers import ProviderError, wechatpay
 from tapgo.payments.tests import wechatpay_fake as fake
+from tapgo.payments.tests.accounts import switched_on
 from tapgo.shell.views import pay as shell_pay
 
 # --- fixtures ------------------------------------------------------------------------------
@@ -59,7 +60,7 @@ def wx(keys, settings):
 
 @pytest.fixture
 def account(merchant, keys):
-    return credentials.save(
+    return switched_on(
         merchant=merchant, provider="wechatpay", config=keys.config(), secrets=keys.secrets()
     )
 
@@ -253,7 +254,7 @@ def test_broken_settings_refuse_to_start_cleanly(wx, order, merchant, keys, conf
 
 def test_a_key_pasted_into_a_one_line_field_still_reads(wx, order, merchant, keys):
     one_line = " ".join(fake.private_pem(keys.merchant_key).splitlines())
-    credentials.save(
+    switched_on(
         merchant=merchant,
         provider="wechatpay",
         config=keys.config(public_key="".join(fake.public_pem(keys.platform_key).split())),
@@ -579,3 +580,41 @@ def store_unchecked(merchant, config, secrets):
         provider="wechatpay",
         defaults={"config": config, "secrets": credentials.encrypt(secrets), "enabled": True},
     )
+
+
+# --- the connection test --------------------------------------------------------------------
+
+
+def test_a_connection_test_asks_about_an_order_that_does_not_exist(wx, merchant, keys):
+    account = credentials.connect(
+        merchant=merchant,
+        provider="wechatpay",
+        config=keys.config(),
+        secrets=keys.secrets(),
+        enable=True,
+    )
+    assert account.enabled and account.tested_at is not None and account.tested_live is True
+    assert wx.paths() == ["GET /v3/pay/transactions/out-trade-no/tapgo-connection-test"]
+    assert wx.orders == {}  # nothing placed
+    assert services.payment_methods(merchant) == ["wechatpay"]
+
+
+def test_settings_wechat_refuses_are_never_stored(wx, merchant, keys):
+    another_key = fake.private_pem(fake.new_rsa_key())
+    with pytest.raises(credentials.CredentialsError, match="WeChat Pay refused these settings"):
+        credentials.connect(
+            merchant=merchant,
+            provider="wechatpay",
+            config=keys.config(),
+            secrets=keys.secrets(private_key=another_key),
+        )
+    assert wx.requests and not ProviderAccount.objects.exists()
+
+
+def test_wechat_not_answering_changes_nothing(wx, merchant, keys):
+    wx.script(500, b'{"code":"SYSTEM_ERROR","message":"busy"}')
+    with pytest.raises(credentials.CredentialsError, match="did not answer"):
+        credentials.connect(
+            merchant=merchant, provider="wechatpay", config=keys.config(), secrets=keys.secrets()
+        )
+    assert not ProviderAccount.objects.exists()

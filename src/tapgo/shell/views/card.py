@@ -29,7 +29,9 @@ MAX_AMOUNT_CHARS = 20
 def _member_qr(code: str) -> str:
     """The member code as an inline SVG (segno's own markup of our own id: no user text)."""
     out = io.BytesIO()
-    segno.make(code, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False)
+    segno.make(code, error="m").save(
+        out, kind="svg", scale=5, border=miniapps.QR_BORDER, xmldecl=False
+    )
     return mark_safe(out.getvalue().decode())  # noqa: S308
 
 

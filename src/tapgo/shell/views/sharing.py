@@ -35,9 +35,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from PIL import Image, ImageDraw
 
+from tapgo.catalog import services as catalog
 from tapgo.core.bots import is_bot
 from tapgo.identity.middleware import ensure_customer
+from tapgo.miniapps import cards, live
 from tapgo.miniapps import services as miniapps
+from tapgo.official import services as official
 from tapgo.shell import page
 from tapgo.shell import state as shell_state
 from tapgo.shell.views.base import frame
@@ -89,7 +92,7 @@ def _qr_svg(url: str) -> str:
     """The link as an inline SVG (segno's own markup of a URL we built: no user text)."""
     out = io.BytesIO()
     segno.make(url, error="m").save(
-        out, kind="svg", scale=5, border=2, xmldecl=False, svgclass="qr"
+        out, kind="svg", scale=5, border=miniapps.QR_BORDER, xmldecl=False, svgclass="qr"
     )
     return mark_safe(out.getvalue().decode())  # noqa: S308
 
@@ -137,45 +140,67 @@ def absolute(url: str) -> str:
     return settings.PUBLIC_URL + url
 
 
-def media_url(name: str) -> str:
-    return absolute(settings.MEDIA_URL + name) if name else ""
-
-
 def og_tags(
     *,
     app,
     title: str,
     description: str,
     path: str,
-    image: str = "",
-    large: bool = False,
+    card: str,
     kind: str = "website",
 ) -> dict:
     """What shell/_og.html needs: every URL absolute and canonical (no sh, no scene).
 
-    image is a stored file's name (a product's, an article's, the app's); without one the
-    preview shows a picture drawn in the app's brand colour (share_image). `large` says the
-    image is wide enough for a large card (a cover); a logo or a thumbnail gets the small one.
-    """
+    card is the path of the page's preview card (a 1200 × 630 JPEG drawn by
+    miniapps.cards: its picture, the shop's name and what is shared), with its version."""
     description = " ".join((description or "").split())
     if len(description) > MAX_DESCRIPTION:
         description = description[: MAX_DESCRIPTION - 1].rstrip() + "…"
-    if image:
-        image_url = media_url(image)
-    else:
-        color = (app.brand_color or "").lstrip("#").lower()
-        color = color if COLOR.fullmatch(color) else "0f766e"
-        image_url, large = absolute(reverse("shell:share_image", args=[color])), True
     return {
         "title": title,
         "description": description,
         "url": absolute(quote(path, safe="/")),
-        "image": image_url,
+        "image": absolute(card),
+        "image_type": cards.CONTENT_TYPE,
+        "image_width": cards.SIZE[0],
+        "image_height": cards.SIZE[1],
         "image_alt": title,
         "type": kind,
         "site_name": app.name,
-        "card": "summary_large_image" if large else "summary",
+        "card": "summary_large_image",
     }
+
+
+def _card_path(name: str, args: list, card: cards.Card) -> str:
+    return reverse(name, args=args) + "?" + urlencode({"v": card.version()})
+
+
+def app_card(app) -> cards.Card:
+    default = _("Order from %(name)s in your browser: no app to install.") % {"name": app.name}
+    return cards.Card(
+        shop=app.name,
+        title=app.description or default,
+        picture=app.cover or app.logo,
+        color=app.brand_color,
+    )
+
+
+def product_card(app, product) -> cards.Card:
+    return cards.Card(
+        shop=app.name,
+        title=product.name,
+        picture=product.image or app.cover or app.logo,
+        color=app.brand_color,
+    )
+
+
+def article_card(app, article) -> cards.Card:
+    return cards.Card(
+        shop=app.name,
+        title=article.title,
+        picture=article.cover or app.cover or app.logo,
+        color=app.brand_color,
+    )
 
 
 def og_for_app(app) -> dict:
@@ -186,8 +211,7 @@ def og_for_app(app) -> dict:
         description=app.description
         or _("Order from %(name)s in your browser: no app to install.") % {"name": app.name},
         path=reverse("shell:app", args=[app.slug]),
-        image=app.cover or app.logo,
-        large=bool(app.cover),
+        card=_card_path("shell:app_card", [app.slug], app_card(app)),
     )
 
 
@@ -198,8 +222,9 @@ def og_for_product(app, product) -> dict:
         title=f"{product.name} · {app.name}",
         description=product.description or app.description,
         path=reverse("shell:product", args=[app.slug, product.public_id]),
-        image=product.image or app.cover or app.logo,
-        large=not product.image and bool(app.cover),
+        card=_card_path(
+            "shell:product_card", [app.slug, product.public_id], product_card(app, product)
+        ),
         kind="product",
     )
 
@@ -210,10 +235,41 @@ def og_for_article(app, article) -> dict:
         title=article.title,
         description=article.summary or app.description,
         path=reverse("shell:article", args=[app.slug, article.public_id]),
-        image=article.cover or app.cover or app.logo,
-        large=bool(article.cover or app.cover),
+        card=_card_path(
+            "shell:article_card", [app.slug, article.public_id], article_card(app, article)
+        ),
         kind="article",
     )
+
+
+def _card_response(card: cards.Card) -> HttpResponse:
+    response = HttpResponse(cards.render(card), content_type=cards.CONTENT_TYPE)
+    # Its URL carries the card's version: a day in caches, and a change is a new URL.
+    patch_cache_control(response, public=True, max_age=24 * 3600)
+    return response
+
+
+@require_GET
+def app_card_image(request, slug: str):
+    """/m/<slug>/card.jpg: the app's preview card."""
+    app = live.app_state(slug).app()
+    return _card_response(app_card(app))
+
+
+@require_GET
+def product_card_image(request, slug: str, product_id: str):
+    """/m/<slug>/p/<product>/card.jpg: a product's preview card."""
+    app = live.app_state(slug).app()
+    found = catalog.access_product(merchant=app.merchant, public_id=product_id)  # or 404
+    return _card_response(product_card(app, found))
+
+
+@require_GET
+def article_card_image(request, slug: str, article_id: str):
+    """/m/<slug>/a/<article>/card.jpg: an article's preview card."""
+    app = live.app_state(slug).app()
+    found = official.published_article(app=app, public_id=article_id)  # or 404
+    return _card_response(article_card(app, found))
 
 
 @lru_cache(maxsize=64)
@@ -243,7 +299,8 @@ def _drawn(color: str) -> bytes:
 
 @require_GET
 def share_image(request, color: str):
-    """/share/<rrggbb>.png: the preview picture for a page with no picture of its own."""
+    """/share/<rrggbb>.png: the preview picture pages without a picture of their own had
+    before preview cards (chat apps keep previews: the address still answers)."""
     if not COLOR.fullmatch(color):
         raise Http404
     response = HttpResponse(_drawn(color), content_type="image/png")

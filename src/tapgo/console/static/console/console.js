@@ -195,3 +195,39 @@
     }
   });
 })();
+
+/* The store's location: "use this phone's location" fills the latitude and longitude (kept
+   under "Advanced" for typing them). Without geolocation the button stays hidden and the
+   fields still work; the server checks what arrives either way. */
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-location]");
+  if (!box) return;
+  var button = box.querySelector("[data-locate]");
+  var status = box.querySelector("[data-location-status]");
+  var lat = box.querySelector("input[name=latitude]");
+  var lng = box.querySelector("input[name=longitude]");
+  if (!button || !status || !lat || !lng || !navigator.geolocation) return;
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    if (window.isSecureContext === false) {
+      status.textContent = status.dataset.insecure;
+      return;
+    }
+    button.disabled = true;
+    status.textContent = status.dataset.locating;
+    navigator.geolocation.getCurrentPosition(
+      function (position) {
+        lat.value = position.coords.latitude.toFixed(6);
+        lng.value = position.coords.longitude.toFixed(6);
+        status.textContent = status.dataset.done + " (" + lat.value + ", " + lng.value + ")";
+        button.disabled = false;
+      },
+      function () {
+        status.textContent = status.dataset.failed;
+        button.disabled = false;
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+    );
+  });
+})();

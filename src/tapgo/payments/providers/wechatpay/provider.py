@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy
 
 from tapgo.core import links
 from tapgo.payments import credentials
-from tapgo.payments.providers import ProviderError, ProviderEvent, RefundResult, WebhookRejected
+from tapgo.payments.providers import (
+    Connection,
+    ProviderError,
+    ProviderEvent,
+    RefundResult,
+    WebhookRejected,
+)
 from tapgo.payments.providers.wechatpay.api import CURRENCY, WeChatPayError, call
 from tapgo.payments.providers.wechatpay.events import (
     notification_event,
@@ -32,12 +38,17 @@ log = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300
 # Refund requests WeChat refused for good (no refund exists; asking again cannot help).
 REFUND_REFUSED = {"PARAM_ERROR", "INVALID_REQUEST", "RESOURCE_NOT_EXISTS", "USER_ACCOUNT_ABNORMAL"}
+# The order number a connection test asks about: no order has it, so WeChat's answer is "no
+# such order" once it has taken the merchant's signature, and an error about the settings
+# when it has not. Nothing is created or changed.
+PROBE_ORDER = "tapgo-connection-test"
 
 
 class WeChatPayProvider:
     name = NAME
     currencies = ("CNY",)
     label = gettext_lazy("WeChat Pay")
+    pays_with = gettext_lazy("with WeChat Pay")
     config_fields = (
         ("mchid", gettext_lazy("Merchant ID (mchid)")),
         ("appid", gettext_lazy("AppID bound to the merchant ID")),
@@ -59,6 +70,26 @@ class WeChatPayProvider:
             raise credentials.CredentialsError(
                 _("These WeChat Pay settings cannot work: %(problem)s.") % {"problem": exc}
             ) from None
+
+    def test_connection(self, config: dict, secrets: dict) -> Connection:
+        """Query an order that does not exist: harmless, and answered "no such order" only to
+        a request signed with the merchant's key and certificate serial."""
+        self.check_credentials(config, secrets)
+        probe = SimpleNamespace(config=config, secrets=credentials.encrypt(secrets), public_id="")
+        keys = Keys(probe)
+        path = f"/v3/pay/transactions/out-trade-no/{PROBE_ORDER}?mchid={quote(keys.mchid, safe='')}"
+        try:
+            call(keys, "GET", path)
+        except WeChatPayError as exc:
+            if exc.code == "ORDER_NOT_EXIST":
+                return Connection(live=True)
+            if exc.status >= 500:
+                raise
+            raise credentials.CredentialsError(
+                _("WeChat Pay refused these settings: %(code)s %(message)s")
+                % {"code": exc.code or exc.status, "message": exc.message}
+            ) from None
+        return Connection(live=True)  # an order of that number exists: the request was taken
 
     def create(self, intent, *, account, return_url: str) -> tuple[str, dict]:
         """Check the settings and send the customer to our page, which places the order with
