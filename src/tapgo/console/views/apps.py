@@ -31,7 +31,7 @@ def _app_images(form, merchant) -> dict:
 @merchant_view()
 @require_http_methods(["GET", "POST"])
 def app_new(request, merchant):
-    form = forms.AppForm(request.POST or None, request.FILES or None)
+    form = forms.AppForm(request.POST or None, request.FILES or None, merchant=merchant)
     if request.method == "POST" and form.is_valid():
         images = _app_images(form, merchant)
         if form.is_valid():  # no image was refused
@@ -46,6 +46,7 @@ def app_new(request, merchant):
                     template=data["template"],
                     logo=images["logo"] or "",
                     cover=images["cover"] or "",
+                    translations=form.translations(),
                 )
             except miniapps.MiniAppError as error:
                 form.add_error(None, str(error))
@@ -64,8 +65,15 @@ def app_edit(request, merchant, app_id: str):
         "slug": app.slug,
         "description": app.description,
         "brand_color": app.brand_color,
+        **forms.TranslatedForm.initial_of(app),
     }
-    form = forms.AppForm(request.POST or None, request.FILES or None, initial=initial, editing=True)
+    form = forms.AppForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        editing=True,
+        merchant=merchant,
+    )
     if request.method == "POST" and form.is_valid():
         images = _app_images(form, merchant)
         if form.is_valid():
@@ -79,6 +87,7 @@ def app_edit(request, merchant, app_id: str):
                     brand_color=data["brand_color"],
                     logo=images["logo"],
                     cover=images["cover"],
+                    translations=form.translations(),
                 )
             except miniapps.MiniAppError as error:
                 form.add_error(None, str(error))

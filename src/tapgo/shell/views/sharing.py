@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from PIL import Image, ImageDraw
 
+from tapgo.core import translations as texts
 from tapgo.core.bots import is_bot
 from tapgo.identity.middleware import ensure_customer
 from tapgo.miniapps import services as miniapps
@@ -180,6 +181,7 @@ def og_tags(
 
 def og_for_app(app) -> dict:
     """The mini app's home: its cover (else its logo), its description."""
+    app = texts.localised(app)
     return og_tags(
         app=app,
         title=app.name,
@@ -192,11 +194,13 @@ def og_for_app(app) -> dict:
 
 
 def og_for_product(app, product) -> dict:
-    """A product's page (at its own address, even when a code shows it at the code's)."""
+    """A product's page (at its own address, even when a code shows it at the code's), in the
+    language being served."""
+    app = texts.localised(app)
     return og_tags(
         app=app,
-        title=f"{product.name} · {app.name}",
-        description=product.description or app.description,
+        title=f"{texts.of(product, 'name')} · {app.name}",
+        description=texts.of(product, "description") or app.description,
         path=reverse("shell:product", args=[app.slug, product.public_id]),
         image=product.image or app.cover or app.logo,
         large=not product.image and bool(app.cover),
