@@ -30,11 +30,13 @@ from tapgo.miniapps.models import EntryCode, MiniApp, ShareLink, Visit
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Order, OrderEvent
 from tapgo.payments import providers, stored_value
+from tapgo.payments import services as payments
 from tapgo.payments.models import (
     LedgerAccount,
     LedgerTransaction,
     PaymentIntent,
     Refund,
+    SandboxOutbox,
     TopUp,
     WebhookEvent,
 )
@@ -141,9 +143,11 @@ def _story(app, staff, rnd, at: datetime, products, tables, shares, members, *, 
     order.refresh_from_db()
     if ending == "rejected":
         order_flows.order_reject(order=order, reason="Sold out of milk, sorry.", actor=actor)
+        _refunds_paid(mark)
     elif ending == "cancelled":
         order_flows.order_accept(order=order, actor=actor)
         order_flows.order_cancel(order=order, reason="The customer asked to cancel.", actor=actor)
+        _refunds_paid(mark)
     elif ending != "paid":
         order_flows.order_accept(order=order, actor=actor)
         if ending in ("ready", "completed"):
@@ -151,6 +155,19 @@ def _story(app, staff, rnd, at: datetime, products, tables, shares, members, *, 
         if ending == "completed":
             order_flows.order_complete(order=order, actor=actor)
     _shift(mark, at)
+
+
+def _refunds_paid(mark: datetime) -> None:
+    """The story's refunds sent to the sandbox and its signed answers landed (the worker's
+    and the sandbox's parts, played at once; the tasks already queued then find them done)."""
+    for refund in Refund.objects.filter(created_at__gte=mark).select_related("intent__merchant"):
+        payments.refund_send(refund=refund)
+    for item in SandboxOutbox.objects.filter(created_at__gte=mark, delivered_at__isnull=True):
+        body = item.body.encode()
+        payment_events.webhook_receive(
+            provider=sandbox.NAME, body=body, headers={sandbox.HEADER: sandbox.sign(body)}
+        )
+        SandboxOutbox.objects.filter(pk=item.pk).update(delivered_at=timezone.now())
 
 
 def _pay_by_sandbox(order: Order) -> None:
@@ -175,7 +192,7 @@ STORY_ROWS = [
     (Visit, "created_at"), (Order, "created_at"), (OrderEvent, "created_at"),
     (PaymentIntent, "created_at"), (Refund, "created_at"), (LedgerTransaction, "created_at"),
     (LedgerAccount, "created_at"), (TopUp, "created_at"), (WebhookEvent, "received_at"),
-    (Message, "created_at"), (Consent, "created_at"),
+    (Message, "created_at"), (Consent, "created_at"), (SandboxOutbox, "created_at"),
 ]  # fmt: skip
 
 
