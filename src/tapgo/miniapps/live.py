@@ -62,12 +62,16 @@ class AppState:
         """The app as a model instance (with its merchant), built from the state: no query.
         Its name and description are those of the language being served (the merchant's
         default one when it gave none in it): the instance is for showing, never saving."""
+        name, description = self.name, self.description
+        if self.texts:  # (most apps have none: then nothing more per request)
+            given = self.texts.get(texts.current()) or {}
+            name, description = given.get("name") or name, given.get("description") or description
         app = MiniApp(
             pk=self.pk,
             store_id=self.store_id,
             slug=self.slug,
-            name=texts.text(self.texts, "name", self.name),
-            description=texts.text(self.texts, "description", self.description),
+            name=name,
+            description=description,
             brand_color=self.brand_color,
             logo=self.logo,
             cover=self.cover,
