@@ -243,7 +243,10 @@ class TranslatedForm(forms.Form):
                     % {"field": label, "language": language},
                     max_length=self.TRANSLATED[name],
                     required=False,
-                    widget=type(base.widget)(base.widget.attrs),
+                    # (the default field's example is in its language: not copied)
+                    widget=type(base.widget)(
+                        {k: v for k, v in base.widget.attrs.items() if k != "placeholder"}
+                    ),
                 )
                 field.widget.attrs["lang"] = code
                 self.fields[f"{name}__{code}"] = field
