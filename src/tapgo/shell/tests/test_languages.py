@@ -155,3 +155,53 @@ def test_a_chinese_default_merchant_falls_back_to_chinese(client, db):
     assert "珍珠奶茶" in html and "Oolong Milk Tea" in html and "ignored" not in html
     html = speaking(client, "zh-hans").get(reverse("shell:app", args=["cha-yu"])).text
     assert "乌龙奶茶" in html and "Oolong Milk Tea" not in html
+
+
+def test_a_poster_names_the_product_in_the_posters_language(bilingual_app, mocha):
+    from django.utils import translation
+
+    from tapgo.miniapps import posters
+    from tapgo.miniapps import services as miniapps
+
+    entry = miniapps.code_create(
+        app=bilingual_app, kind="product", product_public_id=mocha.public_id
+    )
+    with translation.override("zh-hans"):
+        assert posters.label_of(entry) == "摩卡"
+    with translation.override("en"):
+        assert posters.label_of(entry) == "Mocha"
+
+
+def test_the_ready_message_names_the_app_in_the_orders_language(bilingual_app, mocha, owner):
+    """An order placed in Chinese: the message about it says the app's Chinese name, though
+    the staff who marked it ready use the console in English."""
+    from django.utils import translation
+
+    from tapgo.core.actors import Actor
+    from tapgo.flows import orders as order_flows
+    from tapgo.identity.services import customer_create_guest
+    from tapgo.messaging.models import Message
+    from tapgo.ordering import services as ordering
+
+    customer = customer_create_guest()
+    with translation.override("zh-hans"):
+        ordering.cart_add(
+            customer=customer,
+            app=bilingual_app,
+            product_public_id=mocha.public_id,
+            variant_public_id=mocha.variants.first().public_id,
+        )
+        order = ordering.order_place(
+            customer=customer,
+            app=bilingual_app,
+            checkout_key="k-zh",
+            fulfilment="pickup",
+            pickup_name="王",
+        )
+    assert order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
+    order.refresh_from_db()
+    with translation.override("en"):
+        order_flows.order_accept(order=order, actor=Actor.staff(owner))
+        order_flows.order_mark_ready(order=order, actor=Actor.staff(owner))
+    message = Message.objects.get(customer=customer)
+    assert message.values["app"] == "测试咖啡"
