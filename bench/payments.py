@@ -287,7 +287,7 @@ def seeded():
     """Seed the demo (idempotent) in the migrated database; the café's mini app."""
     from tapgo import demo
 
-    return demo.seed()["cafe"]
+    return demo.seed(history_days=0)["cafe"]
 
 
 def child_prepare(count: int, out: str) -> dict:

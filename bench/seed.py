@@ -2,7 +2,8 @@
 
 Run by bench/run.py in a subprocess with TAPGO_VAR_DIR (and TAPGO_DATABASE_URL) set. On top of
 `tapgo.demo.seed()` it gives every café product a photo-like picture (through the same upload
-path a merchant uses), so the first screen is measured with its thumbnails.
+path a merchant uses, in place of the demo's drawings), so the first screen is measured with
+photo-sized thumbnails. The demo's thirty days of history are left out.
 """
 
 import io
@@ -49,7 +50,8 @@ def _add_pictures(merchant) -> None:
     from tapgo.catalog.models import Product
     from tapgo.core.images import image_store
 
-    products = Product.objects.filter(merchant=merchant, image="").select_related("category")
+    # Every product, the demo's drawn pictures replaced: a photo weighs what a real one does.
+    products = Product.objects.filter(merchant=merchant).select_related("category")
     for product in products.prefetch_related("variants").order_by("id"):
         names = image_store(_photo(product.pk), folder="products")
         catalog.product_update(
@@ -80,9 +82,11 @@ def main() -> int:
     from tapgo import demo
     from tapgo.catalog.models import Product
 
-    info = demo.seed()
+    info = demo.seed(history_days=0)  # the menu's figures need no past orders
     cafe = info["cafe"]
-    if "--no-images" not in sys.argv:
+    if "--no-images" in sys.argv:
+        Product.objects.filter(merchant=cafe.merchant).update(image="")
+    else:
         _add_pictures(cafe.merchant)
     products = []
     for product in Product.objects.filter(merchant=cafe.merchant).prefetch_related("variants"):

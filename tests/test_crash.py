@@ -229,7 +229,7 @@ def test_killing_server_and_worker_mid_checkout_loses_and_doubles_nothing(tmp_pa
     tapgo_command(env, "migrate", "--noinput", "-v0")
     seed = (
         "import django; django.setup(); from tapgo import demo; "
-        "from tapgo.catalog.models import Product; info = demo.seed(); "
+        "from tapgo.catalog.models import Product; info = demo.seed(history_days=0); "
         + "".join(
             f"Product.objects.filter(name={name!r}).update(stock={n}); "
             for name, n in STOCK.items()

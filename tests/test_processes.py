@@ -99,7 +99,8 @@ def test_serve_and_worker_take_an_order_from_scan_to_paid_and_expire_the_unpaid(
     seed = (
         "import django; django.setup(); from tapgo import demo; "
         "from tapgo.catalog.models import Product; "
-        "info = demo.seed(); Product.objects.filter(name='Croissant').update(stock=5); "
+        "info = demo.seed(history_days=0); "
+        "Product.objects.filter(name='Croissant').update(stock=5); "
         "print(info['table1'].code)"
     )
     code = django_print(env, seed)

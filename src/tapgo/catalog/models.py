@@ -8,6 +8,8 @@ from tapgo.core.tenancy import MerchantOwned
 class Category(MerchantOwned):
     public_id = PublicIdField()
     name = models.CharField(_("name"), max_length=60)
+    # Names and descriptions in languages other than the merchant's (core/translations.py).
+    translations = models.JSONField(default=dict, blank=True)
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -19,6 +21,8 @@ class Product(MerchantOwned):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     name = models.CharField(_("name"), max_length=80)
     description = models.CharField(_("description"), max_length=500, blank=True)
+    # Names and descriptions in languages other than the merchant's (core/translations.py).
+    translations = models.JSONField(default=dict, blank=True)
     price = models.PositiveIntegerField(_("price"))  # minor units of the merchant's currency
     stock = models.PositiveIntegerField(_("stock"), null=True, blank=True)  # None: not counted
     available = models.BooleanField(_("available"), default=True)
@@ -41,6 +45,8 @@ class Variant(MerchantOwned):
     public_id = PublicIdField()
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
     name = models.CharField(_("name"), max_length=40)
+    # Names and descriptions in languages other than the merchant's (core/translations.py).
+    translations = models.JSONField(default=dict, blank=True)
     price = models.PositiveIntegerField(_("price"))
     stock = models.PositiveIntegerField(_("stock"), null=True, blank=True)
     position = models.PositiveIntegerField(default=0)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from tapgo.catalog.locks import lock_categories
 from tapgo.catalog.models import Category, Product, Variant
+from tapgo.core import translations as texts
 from tapgo.core.ids import is_public_id
 from tapgo.core.money import MAX_AMOUNT
 from tapgo.merchants.models import Merchant
@@ -53,6 +54,24 @@ def _check_stock(stock: int | None) -> int | None:
     return stock
 
 
+Translations = dict[str, dict[str, str]]  # {language: {"name": …, "description": …}}
+
+
+def _check_translations(
+    merchant: Merchant, given: Translations | None, name_limit: int, description_limit: int = 0
+) -> Translations:
+    """The names (and descriptions) in the merchant's other languages, checked like the
+    default ones; those left empty are simply not given (the default is shown)."""
+    fields = {"name": name_limit}
+    if description_limit:
+        fields["description"] = description_limit
+
+    def check(field: str, value: str, limit: int) -> str:
+        return _check_name(value, limit) if field == "name" else value[:limit]
+
+    return texts.clean(given, default_language=merchant.language, fields=fields, check=check)
+
+
 # --- categories ---------------------------------------------------------------------------
 
 
@@ -70,19 +89,30 @@ def access_category(*, merchant: Merchant, public_id: str) -> Category:
 
 
 @transaction.atomic
-def category_create(*, merchant: Merchant, name: str) -> Category:
+def category_create(
+    *, merchant: Merchant, name: str, translations: Translations | None = None
+) -> Category:
     name = _check_name(name, 60)
     last = Category.objects.for_merchant(merchant).order_by("-position").first()
     category = Category.objects.create(
-        merchant=merchant, name=name, position=(last.position + 1) if last else 0
+        merchant=merchant,
+        name=name,
+        translations=_check_translations(merchant, translations, 60),
+        position=(last.position + 1) if last else 0,
     )
     _bump(merchant)
     return category
 
 
 @transaction.atomic
-def category_rename(*, category: Category, name: str) -> None:
-    Category.objects.filter(pk=category.pk).update(name=_check_name(name, 60))
+def category_rename(
+    *, category: Category, name: str, translations: Translations | None = None
+) -> None:
+    """Rename a category; `translations` None keeps its other languages' names as they are."""
+    fields: dict = {"name": _check_name(name, 60)}
+    if translations is not None:
+        fields["translations"] = _check_translations(category.merchant, translations, 60)
+    Category.objects.filter(pk=category.pk).update(**fields)
     _bump(category.merchant)
 
 
@@ -117,6 +147,7 @@ class VariantInput:
     name: str
     price: int
     stock: int | None = None
+    translations: Translations | None = None  # {language: {"name": …}}
 
 
 def access_product(*, merchant: Merchant, public_id: str) -> Product:
@@ -143,17 +174,20 @@ def products_of(merchant: Merchant):
 
 
 def _save_variants(product: Product, variants: list[VariantInput]) -> None:
+    merchant = product.merchant
     names = [_check_name(v.name, 40) for v in variants]
     if len(set(names)) != len(names):
         raise CatalogError(_("Each variant needs a different name."))
     existing = {v.name: v for v in Variant.objects.filter(product=product)}
     keep = []
     for position, (name, item) in enumerate(zip(names, variants, strict=True)):
-        fields = {
+        fields: dict[str, object] = {
             "price": _check_price(item.price),
             "stock": _check_stock(item.stock),
             "position": position,
         }
+        if item.translations is not None or name not in existing:
+            fields["translations"] = _check_translations(merchant, item.translations, 40)
         if name in existing:
             Variant.objects.filter(pk=existing[name].pk).update(**fields)
             keep.append(existing[name].pk)
@@ -177,6 +211,7 @@ def product_create(
     stock: int | None = None,
     image: str = "",
     variants: list[VariantInput] | None = None,
+    translations: Translations | None = None,
 ) -> Product:
     if category.merchant_id != merchant.pk:
         raise Http404
@@ -189,6 +224,7 @@ def product_create(
         price=_check_price(price),
         stock=_check_stock(stock),
         image=image,
+        translations=_check_translations(merchant, translations, 80, 500),
         position=(last.position + 1) if last else 0,
     )
     if variants:
@@ -208,10 +244,12 @@ def product_update(
     stock: int | None,
     image: str | None = None,
     variants: list[VariantInput] | None = None,
+    translations: Translations | None = None,
 ) -> Product:
+    """Edit a product; `translations` None keeps its other languages' texts as they are."""
     if category.merchant_id != product.merchant_id:
         raise Http404
-    fields = {
+    fields: dict = {
         "category": category,
         "name": _check_name(name, 80),
         "price": _check_price(price),
@@ -220,6 +258,8 @@ def product_update(
     }
     if image is not None:
         fields["image"] = image
+    if translations is not None:
+        fields["translations"] = _check_translations(product.merchant, translations, 80, 500)
     Product.objects.filter(pk=product.pk).update(**fields)
     _save_variants(product, variants or [])
     _bump(product.merchant)

@@ -3,8 +3,10 @@
 import re
 import zoneinfo
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.html import escape
@@ -12,11 +14,15 @@ from django.utils.translation import gettext_lazy as _
 
 from tapgo.catalog.models import Category
 from tapgo.catalog.services import VariantInput, categories_of
+from tapgo.core import translations
 from tapgo.core.money import MoneyError, amount_input, minor_digits, parse_amount
 from tapgo.identity.models import User
 from tapgo.merchants.models import Role
 from tapgo.miniapps.models import Template
 from tapgo.ordering.models import MAX_LINE_QUANTITY
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Digits with an optional decimal part: what a person types for a price. Exponents ("1e9")
 # and words never reach parse_amount.
@@ -159,6 +165,15 @@ class MerchantForm(forms.Form):
         initial="CNY",
         help_text=_("Three-letter code such as CNY, HKD, USD. It cannot be changed later."),
     )
+    language = forms.ChoiceField(
+        label=_("Default language of your menu"),
+        choices=settings.LANGUAGES,
+        required=False,  # not given: the language the console is used in
+        help_text=_(
+            "Names and descriptions are required in this language; customers who read"
+            " another one see them when you give no translation. It cannot be changed later."
+        ),
+    )
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -168,6 +183,11 @@ class MerchantForm(forms.Form):
         if editing:
             self.fields["currency"].disabled = True
             self.fields["currency"].help_text = _("The currency cannot be changed.")
+            self.fields["language"].disabled = True
+            self.fields["language"].help_text = _("The default language cannot be changed.")
+
+    def clean_language(self):
+        return self.cleaned_data.get("language") or translations.current()
 
     def clean_currency(self):
         return self.cleaned_data["currency"].strip().upper()
@@ -190,6 +210,68 @@ class PauseForm(forms.Form):
     reason = forms.CharField(label=_("Reason shown to customers"), max_length=200, required=False)
 
 
+# --- texts in the merchant's other languages -------------------------------------------------
+
+
+def other_languages(merchant) -> list[tuple[str, "StrOrPromise"]]:
+    """The shipped languages other than the merchant's default, as (code, name)."""
+    return [(code, name) for code, name in settings.LANGUAGES if code != merchant.language]
+
+
+class TranslatedForm(forms.Form):
+    """A form whose texts (TRANSLATED: field → its limit) also get a field per other language,
+    `<field>__<language>`, optional, after the default one; the default one's label says its
+    language. `translations()` gives them as the services take them."""
+
+    TRANSLATED: dict[str, int] = {}
+
+    def add_translations(self, merchant, order: list[str]) -> None:
+        languages = dict(settings.LANGUAGES)
+        ordered = []
+        for name in order:
+            ordered.append(name)
+            if name not in self.TRANSLATED:
+                continue
+            base = self.fields[name]
+            label = base.label
+            base.label = _("%(field)s (%(language)s)") % {
+                "field": label,
+                "language": languages.get(merchant.language, merchant.language),
+            }
+            for code, language in other_languages(merchant):
+                field = forms.CharField(
+                    label=_("%(field)s in %(language)s (optional)")
+                    % {"field": label, "language": language},
+                    max_length=self.TRANSLATED[name],
+                    required=False,
+                    # (the default field's example is in its language: not copied)
+                    widget=type(base.widget)(
+                        {k: v for k, v in base.widget.attrs.items() if k != "placeholder"}
+                    ),
+                )
+                field.widget.attrs["lang"] = code
+                self.fields[f"{name}__{code}"] = field
+                ordered.append(f"{name}__{code}")
+        self.order_fields(ordered)
+
+    def translations(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for key, value in self.cleaned_data.items():
+            if "__" in key and value:
+                field, code = key.split("__", 1)
+                out.setdefault(code, {})[field] = value
+        return out
+
+    @staticmethod
+    def initial_of(obj) -> dict[str, str]:
+        """The form's initial values of an object's translations."""
+        return {
+            f"{field}__{code}": value
+            for code, texts in (obj.translations or {}).items()
+            for field, value in texts.items()
+        }
+
+
 # --- mini app -----------------------------------------------------------------------------
 
 
@@ -198,7 +280,8 @@ class ImageInput(forms.FileInput):
         super().__init__({"accept": "image/jpeg,image/png,image/webp,image/gif", **(attrs or {})})
 
 
-class AppForm(forms.Form):
+class AppForm(TranslatedForm):
+    TRANSLATED = {"name": 60, "description": 300}
     template = forms.ChoiceField(
         label=_("Template"), choices=Template.choices, initial=Template.MENU
     )
@@ -221,7 +304,7 @@ class AppForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "color"}),
     )
 
-    def __init__(self, *args, editing: bool = False, address: str = "", **kwargs):
+    def __init__(self, *args, editing: bool = False, merchant=None, address: str = "", **kwargs):
         """address: where the app opens (its current slug, or a placeholder for a new one)."""
         super().__init__(*args, **kwargs)
         if editing:
@@ -231,6 +314,8 @@ class AppForm(forms.Form):
             _("3–40 lowercase letters, digits or dashes; the app opens at %(url)s.")
             % {"url": address}
         )
+        if merchant is not None:
+            self.add_translations(merchant, list(self.fields))
 
     def clean_slug(self):
         return self.cleaned_data["slug"].strip().lower()
@@ -239,11 +324,18 @@ class AppForm(forms.Form):
 # --- catalogue ----------------------------------------------------------------------------
 
 
-class CategoryForm(forms.Form):
+class CategoryForm(TranslatedForm):
+    TRANSLATED = {"name": 60}
     name = forms.CharField(label=_("Category name"), max_length=60)
 
+    def __init__(self, *args, merchant=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if merchant is not None:
+            self.add_translations(merchant, ["name"])
 
-class ProductForm(forms.Form):
+
+class ProductForm(TranslatedForm):
+    TRANSLATED = {"name": 80, "description": 500}
     name = forms.CharField(label=_("Name"), max_length=80)
     # Its queryset is the merchant's categories, set in __init__.
     category: "forms.ModelChoiceField[Category]" = forms.ModelChoiceField(
@@ -271,18 +363,24 @@ class ProductForm(forms.Form):
             currency=merchant.currency,
             help_text=_("For example 26 or 26.50."),
         )
-        self.order_fields(["name", "category", "price", "description", "stock", "image"])
+        self.add_translations(
+            merchant, ["name", "category", "price", "description", "stock", "image"]
+        )
 
 
-class VariantForm(forms.Form):
+class VariantForm(TranslatedForm):
+    TRANSLATED = {"name": 40}
     name = forms.CharField(label=_("Option"), max_length=40, required=False)
     stock = forms.IntegerField(label=_("Stock"), required=False, min_value=0)
 
-    def __init__(self, *args, currency: str, **kwargs):
+    def __init__(self, *args, currency: str, merchant=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["price"] = MoneyField(label=_("Price"), currency=currency, required=False)
-        self.order_fields(["name", "price", "stock"])
         self.fields["name"].widget.attrs["placeholder"] = _("e.g. Large")
+        if merchant is not None:
+            self.add_translations(merchant, ["name", "price", "stock"])
+        else:
+            self.order_fields(["name", "price", "stock"])
 
     def clean(self):
         cleaned = super().clean()
@@ -299,7 +397,12 @@ class VariantForm(forms.Form):
         data = self.cleaned_data
         if not data.get("name"):
             return None
-        return VariantInput(name=data["name"], price=data["price"], stock=data.get("stock"))
+        return VariantInput(
+            name=data["name"],
+            price=data["price"],
+            stock=data.get("stock"),
+            translations=self.translations(),
+        )
 
 
 class BaseVariantFormSet(forms.BaseFormSet):

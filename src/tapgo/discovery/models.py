@@ -51,6 +51,10 @@ class SearchDoc(models.Model):
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+")
     title = models.CharField(max_length=200)
     summary = models.CharField(max_length=300, blank=True)
+    # Title and summary in the merchant's other languages: {"zh-hans": {"title", "summary"}}.
+    # Nullable so that adding it is a plain ALTER TABLE (SQLite would otherwise rebuild the
+    # table, and lose the full-text triggers of migration 0002).
+    translations = models.JSONField(null=True, blank=True)
     title_terms = models.TextField(blank=True)
     body_terms = models.TextField(blank=True)
     live = models.BooleanField(default=False)

@@ -65,8 +65,8 @@ def app_set_published(*, app: MiniApp, published: bool) -> None:
 
 
 @transaction.atomic
-def category_rename(*, category: Category, name: str) -> None:
-    catalog.category_rename(category=category, name=name)
+def category_rename(*, category: Category, name: str, translations: dict | None = None) -> None:
+    catalog.category_rename(category=category, name=name, translations=translations)
     search.index_category_later(category.pk)
 
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from django.db import transaction
 
 from tapgo.core import links
+from tapgo.core import translations as texts
 from tapgo.core.actors import Actor
 from tapgo.flows import tables
 from tapgo.identity.models import Customer
@@ -82,12 +83,14 @@ def _notify(order: Order, was: str, to: str) -> None:
         refund = {"amount": order.total, "currency": order.currency}
         key, values = TemplateKey.ORDER_CANCELLED, {"refund": refund, "reason": order.reason or "—"}
     if key:
-        app = MiniApp.objects.get(pk=order.app_id)
+        app = MiniApp.objects.select_related("merchant").get(pk=order.app_id)
+        # The app's name in the language the customer ordered in (else the merchant's).
+        name = texts.of(app, "name", order.language or app.merchant.language)
         messaging.notify_quietly(
             customer=Customer.objects.get(pk=order.customer_id),
             app=app,
             key=key,
-            values={"order": order.number, "app": app.name, **values},
+            values={"order": order.number, "app": name, **values},
             link=links.order(app.slug, order.public_id),
             subject=subject,
             dedupe=f"order:{order.public_id}:{key}",

@@ -22,6 +22,9 @@ class Merchant(models.Model):
     public_id = PublicIdField()
     name = models.CharField(_("name"), max_length=120)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    # The language of its texts' ordinary columns (one of settings.LANGUAGES): what customers
+    # read when the merchant gave no text in theirs.
+    language = models.CharField(_("default language"), max_length=10, default="en")
     created_at = models.DateTimeField(default=timezone.now)
     is_active = models.BooleanField(default=True)
     ordering_paused = models.BooleanField(default=False)

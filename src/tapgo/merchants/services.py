@@ -4,6 +4,7 @@ import zoneinfo
 from decimal import Decimal
 
 from babel.numbers import get_currency_name
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -50,14 +51,20 @@ def merchant_create(
     opening_hours: str = "",
     time_zone: str = "Asia/Shanghai",
     currency: str = "CNY",
+    language: str = "",
 ) -> Merchant:
+    """A new merchant with its store; `language` is its texts' default language (the site's
+    if not given): what customers read when the merchant gave nothing in theirs."""
     name = name.strip()
     if not name:
         raise MerchantError(_("A merchant needs a name."))
     _check_location(latitude, longitude)
     _check_time_zone(time_zone)
     _check_currency(currency)
-    merchant = Merchant.objects.create(name=name, currency=currency.upper())
+    language = language or settings.LANGUAGE_CODE
+    if language not in dict(settings.LANGUAGES):
+        raise MerchantError(_("Choose one of the languages offered."))
+    merchant = Merchant.objects.create(name=name, currency=currency.upper(), language=language)
     Store.objects.create(
         merchant=merchant,
         name=name,

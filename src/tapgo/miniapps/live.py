@@ -18,6 +18,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.db.models.functions import Now
 from django.http import Http404
 
+from tapgo.core import translations as texts
 from tapgo.core.ids import is_public_id
 from tapgo.core.prepared import Prepared
 from tapgo.merchants.models import Merchant
@@ -41,6 +42,7 @@ class AppState:
     ordering_paused: bool
     pause_reason: str
     catalog_version: int
+    translations: object  # the app's names in other languages: a dict, or its JSON text
 
     @cached_property
     def key(self) -> str:
@@ -49,14 +51,27 @@ class AppState:
         values = tuple(getattr(self, name) for name in _NAMES)
         return hashlib.blake2b(repr(values).encode(), digest_size=8).hexdigest()
 
+    @cached_property
+    def texts(self) -> dict:
+        """The app's names and descriptions in other languages, read once per state."""
+        if isinstance(self.translations, str):
+            return texts.parse(self.translations)
+        return self.translations if isinstance(self.translations, dict) else {}
+
     def app(self) -> MiniApp:
-        """The app as a model instance (with its merchant), built from the state: no query."""
+        """The app as a model instance (with its merchant), built from the state: no query.
+        Its name and description are those of the language being served (the merchant's
+        default one when it gave none in it): the instance is for showing, never saving."""
+        name, description = self.name, self.description
+        if self.texts:  # (most apps have none: then nothing more per request)
+            given = self.texts.get(texts.current()) or {}
+            name, description = given.get("name") or name, given.get("description") or description
         app = MiniApp(
             pk=self.pk,
             store_id=self.store_id,
             slug=self.slug,
-            name=self.name,
-            description=self.description,
+            name=name,
+            description=description,
             brand_color=self.brand_color,
             logo=self.logo,
             cover=self.cover,
@@ -79,7 +94,7 @@ class AppState:
         return cls(
             app.pk, app.merchant_id, app.store_id, app.slug, app.name, app.description,
             app.brand_color, app.logo, app.cover, app.template, m.currency,
-            bool(m.ordering_paused), m.pause_reason, m.catalog_version,
+            bool(m.ordering_paused), m.pause_reason, m.catalog_version, app.translations,
         )  # fmt: skip
 
     @classmethod
@@ -96,7 +111,7 @@ _PAUSED = _NAMES.index("ordering_paused")
 PATHS = (
     "pk", "merchant_id", "store_id", "slug", "name", "description", "brand_color", "logo",
     "cover", "template", "merchant__currency", "merchant__ordering_paused",
-    "merchant__pause_reason", "merchant__catalog_version",
+    "merchant__pause_reason", "merchant__catalog_version", "translations",
 )  # fmt: skip
 assert len(PATHS) == len(dataclasses.fields(AppState))
 

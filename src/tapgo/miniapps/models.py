@@ -28,6 +28,8 @@ class MiniApp(MerchantOwned):
     slug = models.SlugField(_("public slug"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=60)
     description = models.CharField(_("description"), max_length=300, blank=True)
+    # Names and descriptions in languages other than the merchant's (core/translations.py).
+    translations = models.JSONField(default=dict, blank=True)
     template = models.CharField(max_length=20, choices=Template.choices, default=Template.MENU)
     brand_color = models.CharField(_("brand colour"), max_length=7, default="#0f766e")
     logo = models.CharField(max_length=200, blank=True)  # storage name of a WebP thumbnail

@@ -35,6 +35,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from tapgo.core import translations as texts
 from tapgo.miniapps.models import EntryCode
 from tapgo.miniapps.services import code_url, qr_image
 
@@ -276,7 +277,7 @@ def label_of(entry: EntryCode) -> str:
     if entry.name:
         return entry.name
     if entry.kind == EntryCode.Kind.PRODUCT and entry.product is not None:
-        return entry.product.name
+        return texts.of(entry.product, "name")  # in the language being served
     return ""
 
 
@@ -320,13 +321,14 @@ def render(entry: EntryCode, *, size: str, language: str) -> Image.Image:
         call = _("Scan to order")
         hint = _("Opens in your phone's browser: nothing to install.")
         label = label_of(entry)
+        app_name = texts.of(app, "name")
 
     image = Image.new("RGB", (width, height), WHITE)
     draw = ImageDraw.Draw(image)
 
     # The band: logo, then the app's name (up to two lines).
     logo = _logo(app, int(22 * unit))
-    name = _Text(*_fit(app.name, bold, size=int(9 * unit), width=inner, lines=2), on_brand)
+    name = _Text(*_fit(app_name, bold, size=int(9 * unit), width=inner, lines=2), on_brand)
     pad = int(6 * unit)
     band = pad + (logo.height + int(3 * unit) if logo else 0) + name.height() + pad
     draw.rectangle((0, 0, width, band), fill=brand)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from tapgo.console import forms
 from tapgo.console.views.base import render_console
+from tapgo.core import translations
 from tapgo.identity.models import User
 from tapgo.identity.services import staff_user_create
 from tapgo.merchants import services as merchants
@@ -64,7 +65,8 @@ def home(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def merchant_new(request):
-    form = forms.MerchantForm(request.POST or None)
+    # The menu's default language: the one the merchant is using the console in.
+    form = forms.MerchantForm(request.POST or None, initial={"language": translations.current()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -38,6 +38,7 @@ def app_new(request, merchant):
         request.POST or None,
         request.FILES or None,
         address=absolute_url("shell:app", SLUG_EXAMPLE),
+        merchant=merchant,
     )
     if request.method == "POST" and form.is_valid():
         images = _app_images(form, merchant)
@@ -53,6 +54,7 @@ def app_new(request, merchant):
                     template=data["template"],
                     logo=images["logo"] or "",
                     cover=images["cover"] or "",
+                    translations=form.translations(),
                 )
             except miniapps.MiniAppError as error:
                 form.add_error(None, str(error))
@@ -71,6 +73,7 @@ def app_edit(request, merchant, app_id: str):
         "slug": app.slug,
         "description": app.description,
         "brand_color": app.brand_color,
+        **forms.TranslatedForm.initial_of(app),
     }
     form = forms.AppForm(
         request.POST or None,
@@ -78,6 +81,7 @@ def app_edit(request, merchant, app_id: str):
         initial=initial,
         editing=True,
         address=absolute_url("shell:app", app.slug),
+        merchant=merchant,
     )
     if request.method == "POST" and form.is_valid():
         images = _app_images(form, merchant)
@@ -92,6 +96,7 @@ def app_edit(request, merchant, app_id: str):
                     brand_color=data["brand_color"],
                     logo=images["logo"],
                     cover=images["cover"],
+                    translations=form.translations(),
                 )
             except miniapps.MiniAppError as error:
                 form.add_error(None, str(error))

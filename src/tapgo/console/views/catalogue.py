@@ -22,23 +22,40 @@ def menu(request, merchant):
     by_category = {c.pk: [] for c in categories}
     for product in products:
         by_category.setdefault(product.category_id, []).append(product)
-    sections = [(c, by_category[c.pk]) for c in categories]
+    sections = [
+        (
+            c,
+            by_category[c.pk],
+            forms.CategoryForm(
+                initial={"name": c.name, **forms.TranslatedForm.initial_of(c)},
+                merchant=merchant,
+                auto_id=f"rename-{c.public_id}-%s",
+            ),
+        )
+        for c in categories
+    ]
     return render_console(
         request,
         "console/menu.html",
-        {"sections": sections, "category_form": forms.CategoryForm(), "last": len(categories) - 1},
+        {
+            "sections": sections,
+            "category_form": forms.CategoryForm(merchant=merchant),
+            "last": len(categories) - 1,
+        },
     )
 
 
 @merchant_view()
 @require_POST
 def category_new(request, merchant):
-    form = forms.CategoryForm(request.POST)
+    form = forms.CategoryForm(request.POST, merchant=merchant)
     if not form.is_valid():
         messages.error(request, _("Give the category a name (at most 60 characters)."))
     else:
         try:
-            catalog.category_create(merchant=merchant, name=form.cleaned_data["name"])
+            catalog.category_create(
+                merchant=merchant, name=form.cleaned_data["name"], translations=form.translations()
+            )
         except catalog.CatalogError as error:
             messages.error(request, str(error))
         else:
@@ -52,10 +69,12 @@ def category_action(request, merchant, category_id: str, action: str):
     category = catalog.access_category(merchant=merchant, public_id=category_id)
     try:
         if action == "rename":
-            form = forms.CategoryForm(request.POST)
+            form = forms.CategoryForm(request.POST, merchant=merchant)
             if not form.is_valid():
                 raise catalog.CatalogError(_("Give the category a name (at most 60 characters)."))
-            listings.category_rename(category=category, name=form.cleaned_data["name"])
+            listings.category_rename(
+                category=category, name=form.cleaned_data["name"], translations=form.translations()
+            )
             messages.success(request, _("Category renamed."))
         elif action == "up":
             catalog.category_move(category=category, direction=-1)
@@ -76,7 +95,9 @@ def _product_form(request, merchant, product=None):
     if request.method == "POST":
         form = forms.ProductForm(request.POST, request.FILES, merchant=merchant)
         variants = forms.VariantFormSet(
-            request.POST, prefix="variants", form_kwargs={"currency": currency}
+            request.POST,
+            prefix="variants",
+            form_kwargs={"currency": currency, "merchant": merchant},
         )
         if form.is_valid() and variants.is_valid():
             image = store_image(form, "image", f"products/{merchant.public_id}")
@@ -88,6 +109,7 @@ def _product_form(request, merchant, product=None):
                     "price": data["price"],
                     "description": data["description"],
                     "stock": data["stock"],
+                    "translations": form.translations(),
                 }
                 try:
                     if product is None:
@@ -115,16 +137,24 @@ def _product_form(request, merchant, product=None):
                 "price": product.price,
                 "description": product.description,
                 "stock": product.stock,
+                **forms.TranslatedForm.initial_of(product),
             }
             variant_initial = [
-                {"name": v.name, "price": v.price, "stock": v.stock}
+                {
+                    "name": v.name,
+                    "price": v.price,
+                    "stock": v.stock,
+                    **forms.TranslatedForm.initial_of(v),
+                }
                 for v in product.variants.order_by("position", "id")
             ]
         else:
             initial = {"category": request.GET.get("category")}
         form = forms.ProductForm(initial=initial, merchant=merchant)
         variants = forms.VariantFormSet(
-            initial=variant_initial, prefix="variants", form_kwargs={"currency": currency}
+            initial=variant_initial,
+            prefix="variants",
+            form_kwargs={"currency": currency, "merchant": merchant},
         )
     return render_console(
         request,

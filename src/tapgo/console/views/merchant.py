@@ -30,11 +30,13 @@ def settings_view(request, merchant):
         "opening_hours": store.opening_hours,
         "time_zone": store.time_zone,
         "currency": merchant.currency,
+        "language": merchant.language,
     }
     form = forms.MerchantForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data.pop("currency", None)
+        data.pop("language", None)
         try:
             listings.merchant_update(merchant=merchant, **data)
         except merchants.MerchantError as error:

@@ -2,6 +2,7 @@ from django import template
 from django.conf import settings
 from django.utils.safestring import mark_safe
 
+from tapgo.core import translations
 from tapgo.core.csp import inline_style
 from tapgo.core.money import format_money
 
@@ -26,3 +27,12 @@ def media(name):
 def inline_css(path):
     """A stylesheet inlined in <style>; its hash is in the CSP (see tapgo.core.csp)."""
     return mark_safe("<style>" + inline_style(path) + "</style>")  # noqa: S308 (our own file)
+
+
+@register.filter
+def tr(obj, field):
+    """{{ product|tr:"name" }}: the merchant's text in the customer's language, else in the
+    merchant's default language (core/translations.py)."""
+    if obj is None or obj == "":
+        return ""
+    return translations.of(obj, field)

@@ -129,9 +129,9 @@ def test_demo_seed_is_idempotent():
     from tapgo.miniapps.models import EntryCode, MiniApp
 
     with override_settings(PUBLIC_URL="http://example.test"):
-        demo.seed()
+        demo.seed(history_days=0)
         counts = (MiniApp.objects.count(), Product.objects.count(), EntryCode.objects.count())
-        demo.seed()
+        demo.seed(history_days=0)
     assert counts == (MiniApp.objects.count(), Product.objects.count(), EntryCode.objects.count())
     cafe = MiniApp.objects.get(slug="harbour-cafe")
     assert Product.objects.filter(merchant=cafe.merchant).count() >= 12

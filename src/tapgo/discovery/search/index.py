@@ -9,7 +9,13 @@ carries its merchant's category names; a product's and an article's doc are show
 `index_*` and `remove_*` bring the docs of one thing up to date now; the `*_later` forms do
 it after the writer's transaction commits (what flows/listings.py calls); `reindex` rebuilds
 all.
-Building a doc teaches the dictionary (lexicon.py) the Chinese parts of the names it holds.
+Building a doc teaches the dictionary (lexicon.py) the Chinese parts of the names it holds,
+and the vocabulary its Latin title words.
+
+A doc is indexed under every language the merchant gave (core/translations.py): its title
+terms are all its names, its body all its descriptions and category names, so "拿铁" finds
+"Latte" whose Chinese name is 拿铁. Its `title` and `summary` are the merchant's default
+language's; `translations` holds the others' for the hits to show in the customer's.
 """
 
 from functools import partial
@@ -20,6 +26,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 
 from tapgo.catalog.models import Category, Product
+from tapgo.core import translations as texts
 from tapgo.discovery.models import SearchDoc
 from tapgo.discovery.search.lexicon import dictionary
 from tapgo.discovery.search.popularity import popularity_of, popularity_refresh
@@ -52,17 +59,41 @@ def _primary_apps(apps: list[MiniApp]) -> dict[int, MiniApp]:
     return primary
 
 
+def _shown(obj, summary_of) -> dict | None:
+    """The doc's title and summary in the merchant's other languages (None when none)."""
+    out = {}
+    for language, given in (obj.translations or {}).items():
+        title, summary = given.get("name", ""), summary_of(language)
+        if title or summary:
+            out[language] = {"title": (title or obj.name)[:200], "summary": summary[:300]}
+    return out or None
+
+
+def _names(obj) -> list[str]:
+    return texts.each([obj], "name")
+
+
+def _title_terms(names: list[str]) -> str:
+    dictionary.learn(names)
+    terms = index_terms(" ".join(names))
+    dictionary.learn_terms([terms])
+    return terms
+
+
 def _app_fields(app: MiniApp, popularity: float, categories: list[str]) -> dict:
     store = app.store
-    dictionary.learn([app.name])
-    body = _text(app.description, app.merchant.name, store.address, " ".join(categories))
+    names = _names(app)
+    body = _text(
+        *texts.each([app], "description"), app.merchant.name, store.address, " ".join(categories)
+    )
     return {
         "ref_public_id": app.public_id,
         "app_id": app.pk,
         "merchant_id": app.merchant_id,
         "title": app.name[:200],
         "summary": app.description[:300],
-        "title_terms": index_terms(app.name),
+        "translations": _shown(app, lambda language: texts.of(app, "description", language)),
+        "title_terms": _title_terms(names),
         "body_terms": index_terms(body[:MAX_BODY_CHARS]),
         "live": _app_live(app),
         "popularity": popularity,
@@ -72,15 +103,25 @@ def _app_fields(app: MiniApp, popularity: float, categories: list[str]) -> dict:
 
 
 def _product_fields(product: Product, app: MiniApp, popularity: float) -> dict:
-    dictionary.learn([product.name])
-    body = _text(product.description, product.category.name, app.name)
+    names = _names(product)
+    category = product.category
+    body = _text(
+        *texts.each([product], "description"),
+        *texts.each([category], "name"),
+        *texts.each([app], "name"),
+    )
+
+    def summary(language: str | None) -> str:
+        return texts.of(product, "description", language) or texts.of(category, "name", language)
+
     return {
         "ref_public_id": product.public_id,
         "app_id": app.pk,
         "merchant_id": product.merchant_id,
         "title": product.name[:200],
-        "summary": (product.description or product.category.name)[:300],
-        "title_terms": index_terms(product.name),
+        "summary": (product.description or category.name)[:300],
+        "translations": _shown(product, summary),
+        "title_terms": _title_terms(names),
         "body_terms": index_terms(body[:MAX_BODY_CHARS]),
         "live": _app_live(app),
         "popularity": popularity,
@@ -151,12 +192,10 @@ def _merchant_docs(merchant_ids) -> dict[tuple[str, int], dict]:
     popularity = popularity_of(list(by_pk))
     primary = _primary_apps(apps)
     categories: dict[int, list[str]] = {}
-    for merchant_id, name in (
-        Category.objects.filter(merchant_id__in=merchant_ids)
-        .order_by("position", "id")
-        .values_list("merchant_id", "name")
+    for category in Category.objects.filter(merchant_id__in=merchant_ids).order_by(
+        "position", "id"
     ):
-        categories.setdefault(merchant_id, []).append(name)
+        categories.setdefault(category.merchant_id, []).extend(texts.each([category], "name"))
     desired: dict[tuple[str, int], dict] = {}
     for app in apps:
         desired[(Kind.APP, app.pk)] = _app_fields(

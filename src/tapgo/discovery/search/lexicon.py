@@ -1,6 +1,8 @@
-"""The dictionary: jieba, one per process, with the merchants' names added as words.
+"""The dictionary: jieba, one per process, with the merchants' names added as words, and the
+vocabulary of Latin-script title words that a misspelt query word is corrected against.
 
-It holds the Chinese parts of the merchants' product and app names. A process learns a name
+It holds the Chinese parts of the merchants' product and app names (in every language they
+gave), and the Latin words of those names as the index holds them (stemmed). A process learns a name
 when it indexes it, and every process (web workers, the worker) loads the names written by
 others from the index itself: all of them the first time, then those whose doc changed since
 (an indexed `updated_at`), at most every DICTIONARY_SECONDS, once each doc is DICTIONARY_LAG
@@ -31,6 +33,30 @@ DICTIONARY_SECONDS = 2.0
 DICTIONARY_LAG = timedelta(seconds=3)
 DICTIONARY_WORD_FREQ = 1000  # enough for a name to win over its pieces in jieba's route
 MAX_DICTIONARY_WORD = 16
+# A query word this long or longer (Latin letters, as typed) may have one typo corrected: an
+# insertion, a deletion, a substitution or two neighbours swapped (docs/decisions/0014).
+MIN_TYPO_WORD = 5
+MAX_CORRECTIONS = 4
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """Whether b is a (different) word one edit from a: insert, delete, substitute, swap."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    if a[i + 1 :] == b[i + 1 :]:
+        return True
+    return i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
 
 
 class _Dictionary:
@@ -40,6 +66,12 @@ class _Dictionary:
         self._lock = threading.Lock()
         self._tokenizer: Any = None  # a jieba.Tokenizer (jieba has no types)
         self._known: set[str] = set()
+        # The vocabulary: Latin title terms (stemmed, as indexed) with about how many names
+        # hold them (a name read again after a change counts again: only a ranking), and
+        # each term's one-letter deletions pointing back at it (what a misspelt word is
+        # looked up by).
+        self._terms: dict[str, int] = {}
+        self._by_deletion: dict[str, set[str]] = {}
         self._loaded_until: datetime | None = None  # the latest updated_at read from the index
         self._checked_at = -math.inf
 
@@ -80,6 +112,40 @@ class _Dictionary:
                         added += 1
         return added
 
+    def learn_terms(self, terms_lists) -> int:
+        """Add the Latin words of these indexed title terms (space-separated strings) to the
+        vocabulary; the number of new words."""
+        added = 0
+        with self._lock:
+            for terms in terms_lists:
+                for term in set((terms or "").split()):
+                    if len(term) < MIN_TYPO_WORD - 1 or not (term.isascii() and term.isalpha()):
+                        continue
+                    count = self._terms.get(term, 0)
+                    self._terms[term] = count + 1
+                    if count:
+                        continue
+                    added += 1
+                    for key in (term, *_deletes(term)):
+                        self._by_deletion.setdefault(key, set()).add(term)
+        return added
+
+    def corrections(self, term: str) -> list[str]:
+        """Known title terms one edit from `term` (a stemmed Latin query word of at least
+        MIN_TYPO_WORD letters that the vocabulary does not hold), most common first."""
+        if len(term) < MIN_TYPO_WORD or not (term.isascii() and term.isalpha()):
+            return []
+        with self._lock:
+            if term in self._terms:
+                return []
+            found: set[str] = set()
+            for key in (term, *_deletes(term)):
+                found.update(self._by_deletion.get(key, ()))
+            ranked = sorted(
+                (w for w in found if one_edit_apart(term, w)), key=lambda w: (-self._terms[w], w)
+            )
+        return ranked[:MAX_CORRECTIONS]
+
     def knows(self, word: str) -> bool:
         return word in self._known
 
@@ -100,13 +166,16 @@ class _Dictionary:
         )
         if self._loaded_until is not None:
             docs = docs.filter(updated_at__gt=self._loaded_until)
-        rows = list(docs.values_list("title", "updated_at"))
-        latest = max((row[1] for row in rows), default=None)
+        rows = list(docs.values_list("title", "translations", "title_terms", "updated_at"))
+        latest = max((row[3] for row in rows), default=None)
         if self._loaded_until is None:
             self._loaded_until = latest or horizon
         elif latest is not None and latest > self._loaded_until:
             self._loaded_until = latest
-        learned = self.learn({row[0] for row in rows})
+        names = {row[0] for row in rows}
+        names.update(t.get("title", "") for row in rows for t in (row[1] or {}).values())
+        learned = self.learn(names)
+        self.learn_terms(row[2] for row in rows)
         self._checked_at = time.monotonic()
         return learned
 

@@ -30,11 +30,13 @@ Bounded candidates
     step costs at most CANDIDATES rows (docs/decisions/0009-search.md).
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 from django.db import connection
 
+from tapgo.core import translations as texts
 from tapgo.discovery.models import SearchDoc
 from tapgo.discovery.search.lexicon import dictionary
 from tapgo.discovery.search.terms import Leaf, query_leaves
@@ -61,6 +63,22 @@ class Hit:
     ref_public_id: str
     distance_km: float | None
     score: float
+    # The title and summary in the merchant's other languages ({language: {"title",
+    # "summary"}}), and the app's names ({language: {"name", …}}): see `shown`.
+    translations: dict | None = None
+    app_translations: dict | None = None
+
+    def shown(self, language: str | None = None) -> "Hit":
+        """The hit in `language` (the current one): its title, summary and app name as the
+        merchant gave them in it, else in its default language."""
+        language = language or texts.current()
+        given = (self.translations or {}).get(language) or {}
+        return dataclasses.replace(
+            self,
+            title=given.get("title") or self.title,
+            summary=given.get("summary") or self.summary,
+            app_name=texts.text(self.app_translations, "name", self.app_name, language),
+        )
 
 
 def valid_point(lat, lng) -> tuple[float, float] | None:
@@ -135,15 +153,13 @@ class _Expression:
     def match(self) -> str:
         if self.vendor == "postgresql":
             words = f" {'&' if self.op == 'AND' else '|'} ".join(
-                _pg_lexeme(leaf.term, prefix=leaf.prefix, weights="AB") for leaf in self.leaves
+                _pg_leaf(leaf, weights="AB") for leaf in self.leaves
             )
             groups = "".join(
                 " & (" + " | ".join(_pg_lexeme(tag) for tag in group) + ")" for group in self.groups
             )
             return f"({words}){groups}"
-        words = f" {self.op} ".join(
-            _fts_phrase(leaf.term) + ("*" if leaf.prefix else "") for leaf in self.leaves
-        )
+        words = f" {self.op} ".join(_fts_leaf(leaf) for leaf in self.leaves)
         groups = "".join(
             " AND {tags} : (" + " OR ".join(_fts_phrase(tag) for tag in group) + ")"
             for group in self.groups
@@ -152,9 +168,25 @@ class _Expression:
 
     def rank(self) -> str:
         """PostgreSQL ranks with the customer's words alone (FTS5 gives tags no weight)."""
-        return f" {'&' if self.op == 'AND' else '|'} ".join(
-            _pg_lexeme(leaf.term, prefix=leaf.prefix) for leaf in self.leaves
-        )
+        return f" {'&' if self.op == 'AND' else '|'} ".join(_pg_leaf(leaf) for leaf in self.leaves)
+
+
+def _fts_leaf(leaf: Leaf) -> str:
+    """A leaf for MATCH: its term (a prefix or not), or it or a correction, in brackets."""
+    star = "*" if leaf.prefix else ""
+    if not leaf.alternatives:
+        return _fts_phrase(leaf.term) + star
+    return "(" + " OR ".join(_fts_phrase(t) + star for t in leaf.terms()) + ")"
+
+
+def _pg_leaf(leaf: Leaf, *, weights: str = "") -> str:
+    if not leaf.alternatives:
+        return _pg_lexeme(leaf.term, prefix=leaf.prefix, weights=weights)
+    return (
+        "("
+        + " | ".join(_pg_lexeme(t, prefix=leaf.prefix, weights=weights) for t in leaf.terms())
+        + ")"
+    )
 
 
 def _fts_phrase(term: str) -> str:
@@ -225,7 +257,8 @@ def _sql(vendor: str, point, kinds: list[str]) -> tuple[str, list]:
     if vendor == "postgresql":
         # The doc's row itself, read once by the match: no second look-up by id.
         source = (
-            "(SELECT d.id, d.kind, d.title, d.summary, d.ref_public_id, d.app_id, d.live,"  # noqa: S608
+            "(SELECT d.id, d.kind, d.title, d.summary, d.translations, d.ref_public_id, d.app_id,"  # noqa: S608
+            " d.live,"
             " d.latitude, d.longitude, d.popularity,"
             f" ts_rank('{{0, 0, {1 / TITLE_WEIGHT}, 1}}', d.tsv, to_tsquery('simple', %s), 1)"
             " AS relevance FROM discovery_searchdoc d"
@@ -261,13 +294,21 @@ def _sql(vendor: str, point, kinds: list[str]) -> tuple[str, list]:
         before = [lat, lat, squeeze, lng, lng] * 2
     sql = (
         "SELECT d.kind, d.title, d.summary, a.slug, a.name, d.ref_public_id, d.latitude,"  # noqa: S608
-        f" d.longitude, {distance2} AS distance2,"
+        f" d.longitude, d.translations, a.translations, {distance2} AS distance2,"
         f" {relevance} * (1.0 + {POPULARITY_WEIGHT} * d.popularity) * {proximity} AS score"
         f" FROM {source} JOIN miniapps_miniapp a ON a.id = d.app_id"
         f" WHERE d.live AND d.kind IN ({', '.join(['%s'] * len(kinds))})"
         " ORDER BY score DESC, d.popularity DESC, distance2, d.id LIMIT %s"
     )
     return sql, before
+
+
+def _json(value) -> dict:
+    """A JSON column as a raw cursor gives it: text (SQLite, psycopg's jsonb as Django sets it
+    up) or already a dict."""
+    if isinstance(value, dict):
+        return value
+    return texts.parse(value) if value else {}
 
 
 def search(
@@ -317,9 +358,35 @@ def search(
         if rows:  # (matches that are all not live count as none: then any word may do)
             break
     hits = []
-    for kind, title, summary, slug, app_name, public_id, dlat, dlng, _d2, score in rows:
+    for (
+        kind,
+        title,
+        summary,
+        slug,
+        app_name,
+        public_id,
+        dlat,
+        dlng,
+        own,
+        app_own,
+        _d2,
+        score,
+    ) in rows:
         distance = None
         if point is not None and dlat is not None and dlng is not None:
             distance = round(distance_km(point[0], point[1], dlat, dlng), 2)
-        hits.append(Hit(kind, title, summary, slug, app_name, public_id, distance, float(score)))
+        hits.append(
+            Hit(
+                kind,
+                title,
+                summary,
+                slug,
+                app_name,
+                public_id,
+                distance,
+                float(score),
+                _json(own) or None,
+                _json(app_own) or None,
+            )  # fmt: skip
+        )
     return hits

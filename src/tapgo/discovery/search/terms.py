@@ -13,12 +13,14 @@ measurements behind this.
 
 A query is never passed on as typed: it is cut to MAX_QUERY_CHARS first (so 10,000
 characters cost nothing) and turned into at most MAX_QUERY_TERMS words, each a
-letters-and-digits string. Latin words match as prefixes ("croiss" finds "Croissant").
+letters-and-digits string. Latin words match as prefixes ("croiss" finds "Croissant"); one
+of five letters or more that no indexed name holds also matches the names' words one typo
+away ("croisant" finds "Croissant"), through the vocabulary of lexicon.py.
 """
 
 from dataclasses import dataclass
 
-from tapgo.discovery.search.lexicon import dictionary
+from tapgo.discovery.search.lexicon import MIN_TYPO_WORD, dictionary
 from tapgo.discovery.search.text import bigrams, grams, runs, stem
 
 MAX_QUERY_CHARS = 200
@@ -51,6 +53,11 @@ def index_terms(text: str, *, limit: int | None = None) -> str:
 class Leaf:
     term: str
     prefix: bool = False
+    # Known words one typo away, any of which may match instead (lexicon.corrections).
+    alternatives: tuple[str, ...] = ()
+
+    def terms(self) -> tuple[str, ...]:
+        return (self.term, *self.alternatives)
 
 
 def query_leaves(query: str) -> list[Leaf]:
@@ -69,7 +76,9 @@ def query_leaves(query: str) -> list[Leaf]:
     for kind, word in words:
         if kind == "word":
             term = stem(word[:MAX_WORD_CHARS])
-            leaves.append(Leaf(term, prefix=len(term) > 1))
+            # A word of MIN_TYPO_WORD letters or more that no name holds may be misspelt.
+            fixes = dictionary.corrections(term) if len(word) >= MIN_TYPO_WORD else []
+            leaves.append(Leaf(term, prefix=len(term) > 1, alternatives=tuple(fixes)))
         else:
             leaves.extend(Leaf(g) for g in bigrams(word[:MAX_TERM_CHARS]))
     return list(dict.fromkeys(leaves))[:MAX_LEAVES]

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from tapgo.core import translations as texts
 from tapgo.core.ids import is_public_id
 from tapgo.merchants.models import Merchant
 from tapgo.merchants.services import merchant_store
@@ -35,6 +36,12 @@ def _clean(name: str, slug: str, brand_color: str, template: str) -> tuple[str, 
     return name, slug
 
 
+def _translations(merchant: Merchant, given: dict | None) -> dict:
+    return texts.clean(
+        given, default_language=merchant.language, fields={"name": 60, "description": 300}
+    )
+
+
 def app_create(
     *,
     merchant: Merchant,
@@ -45,6 +52,7 @@ def app_create(
     template: str = Template.MENU,
     logo: str = "",
     cover: str = "",
+    translations: dict | None = None,
 ) -> MiniApp:
     name, slug = _clean(name, slug, brand_color, template)
     try:
@@ -59,6 +67,7 @@ def app_create(
                 template=template,
                 logo=logo,
                 cover=cover,
+                translations=_translations(merchant, translations),
             )
             EntryCode.objects.create(merchant=merchant, app=app, kind=EntryCode.Kind.STORE)
     except IntegrityError:
@@ -75,9 +84,11 @@ def app_update(
     brand_color: str,
     logo: str | None = None,
     cover: str | None = None,
+    translations: dict | None = None,
 ) -> MiniApp:
+    """Edit an app; `translations` None keeps its other languages' texts as they are."""
     name, slug = _clean(name, slug, brand_color, app.template)
-    fields = {
+    fields: dict = {
         "name": name,
         "slug": slug,
         "description": description.strip(),
@@ -87,6 +98,8 @@ def app_update(
         fields["logo"] = logo
     if cover is not None:
         fields["cover"] = cover
+    if translations is not None:
+        fields["translations"] = _translations(app.merchant, translations)
     try:
         with transaction.atomic():
             MiniApp.objects.filter(pk=app.pk).update(**fields)

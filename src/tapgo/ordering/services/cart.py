@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.catalog.models import Product
+from tapgo.core import translations as texts
 from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
 from tapgo.miniapps.models import MiniApp
@@ -57,13 +58,15 @@ def _sellable(app: MiniApp, product_public_id: str, variant_public_id: str | Non
     if product is None:
         raise OrderingError(_("This item is no longer on the menu."))
     if not product.available:
-        raise OrderingError(_("%(name)s is sold out.") % {"name": product.name})
+        raise OrderingError(_("%(name)s is sold out.") % {"name": texts.of(product, "name")})
     variants = list(product.variants.all())
     variant = None
     if variants:
         variant = next((v for v in variants if v.public_id == variant_public_id), None)
         if variant is None:
-            raise OrderingError(_("Choose an option for %(name)s.") % {"name": product.name})
+            raise OrderingError(
+                _("Choose an option for %(name)s.") % {"name": texts.of(product, "name")}
+            )
     elif variant_public_id:
         raise OrderingError(_("This option is no longer on the menu."))
     return product, variant
@@ -216,11 +219,16 @@ def cart_view(*, customer: Customer | None, app: MiniApp) -> CartView:
                 quantity=line.quantity,
                 unit_price=unit_price,
                 subtotal=unit_price * line.quantity,
+                # In the customer's language (the merchant's default when it gave none):
+                # checkout keeps it as the order line's name.
                 name=(
                     _("%(product)s (%(variant)s)")
-                    % {"product": line.product.name, "variant": line.variant.name}
+                    % {
+                        "product": texts.of(line.product, "name"),
+                        "variant": texts.of(line.variant, "name"),
+                    }
                     if line.variant
-                    else line.product.name
+                    else texts.of(line.product, "name")
                 ),
                 added_by=seat_label(seat) if group is not None else "",
                 mine=line.cart_id == cart.pk,

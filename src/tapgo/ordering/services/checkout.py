@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.catalog import services as catalog
+from tapgo.core import translations as texts
 from tapgo.core.actors import CUSTOMER
 from tapgo.identity.models import Customer
 from tapgo.miniapps import services as miniapps
@@ -104,7 +105,9 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
             raise OrderingError(_("Give a name for pickup."))
         for line in view.lines:
             if not line.product.available:
-                raise OrderingError(_("%(name)s is sold out.") % {"name": line.product.name})
+                raise OrderingError(
+                    _("%(name)s is sold out.") % {"name": texts.of(line.product, "name")}
+                )
         # Always in key order, so two checkouts never wait on each other in a cycle.
         for line in sorted(view.lines, key=lambda ln: (ln.product_id, ln.variant_key)):
             try:

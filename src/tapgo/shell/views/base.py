@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from tapgo.core import translations as texts
 from tapgo.core.bots import is_bot
 from tapgo.core.scenes import Scene
 from tapgo.identity.middleware import current_customer
@@ -44,7 +45,9 @@ ENTRY_SCENES = {Scene.SHARE, Scene.SEARCH, Scene.NEARBY, Scene.RECENT, Scene.ACC
 
 
 def frame(request, app, *, cart_view=None, **extra):
-    """What every mini-app page's frame needs: the app, its per-request bits (shell/page.py)."""
+    """What every mini-app page's frame needs: the app (its name and description in the
+    customer's language), its per-request bits (shell/page.py)."""
+    app = texts.localised(app)
     st = shell_state.of(request)
     state = live.AppState.of_app(app)
     if cart_view is not None:

@@ -95,7 +95,8 @@ def search(request):
             query, lat=lat, lng=lng, kinds=[kind] if kind else None, limit=30
         )
         results = [
-            Result(h, hit_url(h), KIND_LABELS[h.kind], distance_text(h.distance_km)) for h in hits
+            Result(h, hit_url(h), KIND_LABELS[h.kind], distance_text(h.distance_km))
+            for h in (hit.shown() for hit in hits)  # in the customer's language
         ]
     located = {"lat": f"{lat:.4f}", "lng": f"{lng:.4f}"} if lat is not None else {}
     filters = [

@@ -36,6 +36,7 @@ from django.views.decorators.http import require_GET
 from PIL import Image, ImageDraw
 
 from tapgo.catalog import services as catalog
+from tapgo.core import translations as texts
 from tapgo.core.bots import is_bot
 from tapgo.identity.middleware import ensure_customer
 from tapgo.miniapps import cards, live
@@ -176,6 +177,7 @@ def _card_path(name: str, args: list, card: cards.Card) -> str:
 
 
 def app_card(app) -> cards.Card:
+    app = texts.localised(app)
     default = _("Order from %(name)s in your browser: no app to install.") % {"name": app.name}
     return cards.Card(
         shop=app.name,
@@ -186,15 +188,17 @@ def app_card(app) -> cards.Card:
 
 
 def product_card(app, product) -> cards.Card:
+    app = texts.localised(app)
     return cards.Card(
         shop=app.name,
-        title=product.name,
+        title=texts.of(product, "name"),
         picture=product.image or app.cover or app.logo,
         color=app.brand_color,
     )
 
 
 def article_card(app, article) -> cards.Card:
+    app = texts.localised(app)
     return cards.Card(
         shop=app.name,
         title=article.title,
@@ -205,6 +209,7 @@ def article_card(app, article) -> cards.Card:
 
 def og_for_app(app) -> dict:
     """The mini app's home: its cover (else its logo), its description."""
+    app = texts.localised(app)
     return og_tags(
         app=app,
         title=app.name,
@@ -216,11 +221,13 @@ def og_for_app(app) -> dict:
 
 
 def og_for_product(app, product) -> dict:
-    """A product's page (at its own address, even when a code shows it at the code's)."""
+    """A product's page (at its own address, even when a code shows it at the code's), in the
+    language being served."""
+    app = texts.localised(app)
     return og_tags(
         app=app,
-        title=f"{product.name} · {app.name}",
-        description=product.description or app.description,
+        title=f"{texts.of(product, 'name')} · {app.name}",
+        description=texts.of(product, "description") or app.description,
         path=reverse("shell:product", args=[app.slug, product.public_id]),
         card=_card_path(
             "shell:product_card", [app.slug, product.public_id], product_card(app, product)

@@ -1,6 +1,9 @@
-"""Demo data for `tapgo demo`: a café with a menu and tables, and a second business.
+"""Demo data for `tapgo demo`: a café with a menu and tables, and a second business, each
+with its menu in English and Simplified Chinese, a picture of every product (menus.py,
+pictures.py) and thirty days of visits, orders and payments (history.py).
 
-Seeding is idempotent: running it again finds what exists and adds nothing twice.
+Seeding is idempotent: running it again finds what exists and adds nothing twice (a demo
+database seeded before the menus were bilingual gets the translations and pictures it lacks).
 """
 
 from decimal import Decimal
@@ -10,7 +13,10 @@ from django.db import transaction
 from django.urls import reverse
 
 from tapgo.catalog import services as catalog
+from tapgo.catalog.models import Category, Product
 from tapgo.core.scenes import Scene
+from tapgo.demo import menus, pictures
+from tapgo.demo.history import DAYS, history
 from tapgo.discovery import search
 from tapgo.flows import listings
 from tapgo.identity.models import User
@@ -27,36 +33,6 @@ CAFE_OWNER = "owner@cafe.demo"
 CAFE_STAFF = "staff@cafe.demo"
 BAKERY_OWNER = "owner@bakery.demo"
 OPERATOR = "ops@tapgo.demo"  # the platform operator: /ops/ (templates, dead letters)
-
-# category → [(product, price, [(variant, price), ...])], prices in minor units
-Menu = dict[str, list[tuple[str, int, list[tuple[str, int]]]]]
-
-CAFE_MENU: Menu = {
-    "Coffee": [
-        ("Americano", 1800, [("Regular", 1800), ("Large", 2200)]),
-        ("Latte", 2600, [("Regular", 2600), ("Large", 3000)]),
-        ("Oat Latte", 2800, []),
-        ("Flat White", 2800, []),
-        ("Cappuccino", 2600, []),
-    ],
-    "Tea": [
-        ("Jasmine Tea", 1600, []),
-        ("Oolong Milk Tea", 2200, [("Regular", 2200), ("Large", 2600)]),
-        ("Matcha Latte", 2800, []),
-    ],
-    "Food": [
-        ("Croissant", 1500, []),
-        ("Egg Sandwich", 2400, []),
-        ("Banana Bread", 1800, []),
-        ("Cheesecake", 3200, []),
-    ],
-}
-
-BAKERY_MENU: Menu = {
-    "Bread": [("Sourdough", 3800, []), ("Baguette", 1600, [])],
-    "Pastry": [("Egg Tart", 900, []), ("Pineapple Bun", 800, [])],
-}
-
 
 # The café's official account: (title, summary, body, published).
 CAFE_ARTICLES = [
@@ -133,36 +109,84 @@ def _user(email: str, *, operator: bool = False) -> User:
     return user or User.objects.create_user(email=email, password=PASSWORD, is_staff=operator)
 
 
-def _business(owner: User, name: str, slug: str, description: str, menu: Menu, **store) -> MiniApp:
+def _business(owner: User, slug: str, spec: dict, menu: list[menus.Category], **store) -> MiniApp:
     app = MiniApp.objects.filter(slug=slug).select_related("merchant").first()
-    if app is not None:
-        return app
-    merchant = merchants.merchant_create(owner=owner, name=name, **store)
-    app = listings.app_create(merchant=merchant, name=name, slug=slug, description=description)
-    for category_name, products in menu.items():
-        category = catalog.category_create(merchant=merchant, name=category_name)
-        for product_name, price, variants in products:
-            listings.product_create(
-                merchant=merchant,
-                category=category,
-                name=product_name,
-                price=price,
-                variants=[catalog.VariantInput(name=n, price=p) for n, p in variants] or None,
-            )
-    listings.app_set_published(app=app, published=True)
+    if app is None:
+        merchant = merchants.merchant_create(owner=owner, name=spec["name"], language="en", **store)
+        app = listings.app_create(merchant=merchant, slug=slug, **spec)
+        listings.app_set_published(app=app, published=True)
+    elif not app.translations:
+        listings.app_update(
+            app=app,
+            name=app.name,
+            slug=app.slug,
+            description=app.description,
+            brand_color=app.brand_color,
+            translations=spec["translations"],
+        )
+    _menu(app.merchant, menu)
     return app
 
 
+def _menu(merchant, menu: list[menus.Category]) -> None:
+    """Each category and product of the menu, with its Chinese texts and its picture: made
+    when missing, given what it lacks when found."""
+    categories = {c.name: c for c in catalog.categories_of(merchant)}
+    products = {p.name: p for p in catalog.products_of(merchant)}
+    folder = f"products/{merchant.public_id}"
+    for spec in menu:
+        names = {"zh-hans": {"name": spec.zh}}
+        category: Category | None = categories.get(spec.name)
+        if category is None:
+            category = catalog.category_create(
+                merchant=merchant, name=spec.name, translations=names
+            )
+        elif not category.translations:
+            listings.category_rename(category=category, name=category.name, translations=names)
+        for item in spec.items:
+            product: Product | None = products.get(item.name)
+            texts = {"zh-hans": {"name": item.zh, "description": item.zh_description}}
+            variants = [
+                catalog.VariantInput(name=n, price=p, translations={"zh-hans": {"name": zh}})
+                for n, zh, p in item.variants
+            ]
+            if product is None:
+                listings.product_create(
+                    merchant=merchant,
+                    category=category,
+                    name=item.name,
+                    price=item.price,
+                    description=item.description,
+                    image=pictures.store(item.picture, item.colour, seed=item.name, folder=folder),
+                    variants=variants or None,
+                    translations=texts,
+                )
+            elif not product.translations or not product.image:
+                listings.product_update(
+                    product=product,
+                    category=product.category,
+                    name=product.name,
+                    price=product.price,
+                    description=product.description or item.description,
+                    stock=product.stock,
+                    image=product.image
+                    or pictures.store(item.picture, item.colour, seed=item.name, folder=folder),
+                    variants=variants,
+                    translations=texts,
+                )
+
+
 @transaction.atomic
-def seed() -> dict:
+def seed(*, history_days: int = DAYS) -> dict:
+    """Seed (or complete) the demo, with `history_days` days of visits and orders (0: none,
+    for tests that need only the businesses)."""
     owner, staff, baker = _user(CAFE_OWNER), _user(CAFE_STAFF), _user(BAKERY_OWNER)
     _user(OPERATOR, operator=True)
     cafe = _business(
         owner,
-        "Harbour Café",
         "harbour-cafe",
-        "Coffee, tea and breakfast by the water.",
-        CAFE_MENU,
+        menus.CAFE_APP,
+        menus.CAFE_MENU,
         address="88 Harbour Road",
         latitude=Decimal("31.230416"),
         longitude=Decimal("121.473701"),
@@ -182,10 +206,9 @@ def seed() -> dict:
         stored_value.tier_set(merchant=cafe.merchant, pay=pay, bonus=bonus)
     bakery = _business(
         baker,
-        "Corner Bakery",
         "corner-bakery",
-        "Bread from the oven every morning.",
-        BAKERY_MENU,
+        menus.BAKERY_APP,
+        menus.BAKERY_MENU,
         address="5 Market Street",
         latitude=Decimal("31.228000"),
         longitude=Decimal("121.470000"),
@@ -195,6 +218,9 @@ def seed() -> dict:
     )
     miniapps.table_codes_create(app=bakery, labels=["1", "2"])
     table1 = EntryCode.objects.get(app=cafe, kind=EntryCode.Kind.TABLE, table_label="1")
+    if history_days:
+        history(cafe, staff=staff, per_day=(2, 5), days=history_days)
+        history(bakery, staff=baker, per_day=(0, 2), days=history_days)
     search.reindex()  # searchable, also a database seeded before search existed
     return {"cafe": cafe, "bakery": bakery, "table1": table1}
 
