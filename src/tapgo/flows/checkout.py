@@ -19,6 +19,7 @@ def checkout(
     fulfilment: str,
     pickup_name: str = "",
     note: str | None = None,
+    delivery_request: ordering.DeliveryRequest | None = None,
 ) -> Order:
     order = ordering.order_place(
         customer=customer,
@@ -27,6 +28,7 @@ def checkout(
         fulfilment=fulfilment,
         pickup_name=pickup_name,
         note=note,
+        delivery_request=delivery_request,
     )
     transaction.on_commit(lambda: schedule_expiry(order))
     return order
