@@ -27,7 +27,7 @@ MAX_RADIUS_M = 100_000
 MAX_ETA_MINUTES = 24 * 60
 MAX_AMOUNT = 10**9
 ZONE_ID_LENGTH = DeliveryZone._meta.get_field("public_id").id_length
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]*$")
+PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ()\-]*$")
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
