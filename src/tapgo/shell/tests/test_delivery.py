@@ -258,3 +258,9 @@ def test_the_customer_can_ask_to_be_told_when_it_leaves(client, app, product, zo
     assert ordering.order_awaits_dispatch(order)
     consents = Consent.objects.filter(customer_id=order.customer_id, kind=Consent.Kind.ONE_TIME)
     assert consents.get().template.key == TemplateKey.ORDER_OUT_FOR_DELIVERY
+
+
+def test_the_cart_page_keeps_the_saved_note(client, app, product, zones):
+    fill_cart(client, app, product)
+    client.post(reverse("shell:cart_update", args=[app.slug]), {"note": "No sugar"})
+    assert ">No sugar</textarea>" in cart_page(client, app)

@@ -110,11 +110,8 @@ def _quote(customer, app, values: dict[str, str]):
 def _cart_page(request, app, *, values=None, quote=None, quote_text="", quote_error="", key=""):
     view = ordering.cart_view(customer=current_customer(request), app=app)
     zones = ordering.zones_of_store(app.store)
-    values = values or {}
-    if quote is not None and not quote_error:
-        values = {**values, "fee_seen": str(quote.fee)}
-    else:
-        values = {**values, "fee_seen": ""}
+    values = values or {}  # empty: the page as first shown (the cart's own note)
+    seen = quote is not None and not quote_error
     context = frame(
         request,
         app,
@@ -129,7 +126,8 @@ def _cart_page(request, app, *, values=None, quote=None, quote_text="", quote_er
         quote=quote,
         quote_text=quote_text,
         quote_error=quote_error,
-        pay_total=view.total + (quote.fee if quote is not None and not quote_error else 0),
+        fee_seen=str(quote.fee) if seen and quote is not None else "",
+        pay_total=view.total + (quote.fee if seen and quote is not None else 0),
     )
     return render(request, "shell/cart.html", context)
 
