@@ -462,3 +462,24 @@ def test_cancelling_refunds_the_fee_too(delivery_order):
     intent = PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=order.pk)
     assert intent.refunded_amount == order.total == 5500
     assert verify_books() == []
+
+
+@pytest.mark.race
+@pytest.mark.django_db(transaction=True)
+def test_two_refunds_of_the_fee_at_once_refund_it_once(concurrently, customer, app, product, zones):
+    ordering.cart_add(customer=customer, app=app, product_public_id=product.public_id)
+    order = place(customer, app, area=zones["tower"].public_id, fee_seen="300")
+    pay_by_sandbox(order)
+
+    def refund(i):
+        fresh = Order.objects.get(pk=order.pk)  # each request loads its own
+        return refund_flows.order_refund(order=fresh, fee=True, reason=f"Late {i}")
+
+    results = concurrently(refund, 4)
+
+    made = [r for r in results if isinstance(r, list)]
+    refused = [r for r in results if isinstance(r, OrderingError)]
+    assert (len(made), len(refused)) == (1, 3), results
+    intent = PaymentIntent.objects.get(purpose=Purpose.ORDER, purpose_id=order.pk)
+    assert intent.refunded_amount == 300
+    assert verify_books() == []
