@@ -19,7 +19,7 @@ from tapgo.core.money import MoneyError, amount_input, minor_digits, parse_amoun
 from tapgo.identity.models import User
 from tapgo.merchants.models import Role
 from tapgo.miniapps.models import Template
-from tapgo.ordering.models import MAX_LINE_QUANTITY
+from tapgo.ordering.models import MAX_LINE_QUANTITY, DeliveryZone
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -429,10 +429,12 @@ AMOUNT_INVALID = _("Enter an amount such as 20 or 20.50.")
 
 
 class RefundForm(forms.Form):
-    """Refund by item (a quantity per order line) or by an amount, with a reason."""
+    """Refund by item (a quantity per order line, and/or the delivery fee) or by an amount,
+    with a reason."""
 
     mode = forms.ChoiceField(choices=[("items", "items"), ("amount", "amount")])
     restock = forms.BooleanField(label=_("Put the items back in stock"), required=False)
+    fee = forms.BooleanField(label=_("Refund the delivery fee"), required=False)
     reason = forms.CharField(label=_("Reason (the customer sees it)"), max_length=200)
 
     def __init__(self, *args, lines, currency: str, **kwargs):
@@ -461,12 +463,73 @@ class RefundForm(forms.Form):
         if cleaned["mode"] == "amount":
             if not cleaned.get("amount") or cleaned["amount"] <= 0:
                 self.add_error("amount", _("Enter an amount above zero."))
-        elif not any(self.quantities().values()):
+        elif not any(self.quantities().values()) and not cleaned.get("fee"):
             raise forms.ValidationError(_("Choose at least one item to refund."))
         return cleaned
 
     def quantities(self) -> dict[int, int]:
         return {line.pk: self.cleaned_data.get(f"line_{line.pk}") or 0 for line in self.lines}
+
+
+class DeliveryZoneForm(forms.Form):
+    """A delivery zone: a radius around the store or a named area, with a fee, a minimum
+    order before the fee and an estimated time (ordering.zone_add checks the rest)."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=DeliveryZone.Kind.choices,
+        initial=DeliveryZone.Kind.RADIUS,
+        widget=forms.RadioSelect,
+    )
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=80,
+        help_text=_(
+            "What customers see, e.g. “Within 2 km”, or the district or building of a named area."
+        ),
+    )
+    radius_m = forms.IntegerField(
+        label=_("Radius in metres"),
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        help_text=_("Radius zones only: as the crow flies from the store's location."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    eta_minutes = forms.IntegerField(
+        label=_("Estimated time in minutes"),
+        min_value=1,
+        max_value=24 * 60,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["fee"] = MoneyField(
+            label=_("Delivery fee"),
+            currency=currency,
+            help_text=_("For example 5, or 0 for free delivery."),
+            error_messages={"invalid": AMOUNT_INVALID},
+        )
+        self.fields["minimum"] = MoneyField(
+            label=_("Minimum order"),
+            currency=currency,
+            required=False,
+            help_text=_("The items' total before the fee; leave empty for none."),
+            error_messages={"invalid": AMOUNT_INVALID},
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == DeliveryZone.Kind.RADIUS and cleaned.get("radius_m") is None:
+            if not self.has_error("radius_m"):
+                self.add_error("radius_m", _("Give the radius in metres."))
+        for name in ("fee", "minimum"):
+            value = cleaned.get(name)
+            if value is not None and value < 0:
+                self.add_error(name, _("Enter an amount of zero or more."))
+        return cleaned
 
 
 class TierForm(forms.Form):

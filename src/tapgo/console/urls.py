@@ -7,6 +7,7 @@ from tapgo.console.views import (
     board,
     catalogue,
     codes,
+    delivery,
     merchant,
     money,
     notifications,
@@ -76,6 +77,13 @@ urlpatterns = [
     path(m + "board/pause", board.board_pause, name="board_pause"),
     path(m + "orders/<str:order_id>/", board.order_detail, name="order"),
     path(m + "orders/<str:order_id>/<str:action>", board.order_action, name="order_action"),
+    # delivery zones (views/delivery.py)
+    path(m + "delivery/", delivery.delivery_zones, name="delivery"),
+    path(
+        m + "delivery/<str:zone_id>/delete",
+        delivery.delivery_zone_delete,
+        name="delivery_zone_delete",
+    ),
     # money (views/money.py)
     path(m + "orders/<str:order_id>/refund/", money.order_refund, name="order_refund"),
     path(m + "orders/<str:order_id>/refund/tip", tables.order_refund_tip, name="order_refund_tip"),

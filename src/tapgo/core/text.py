@@ -1,6 +1,9 @@
-"""Text from a request, made fit to show again (in a page's title, a form field's value)."""
+"""Text from a request, made fit to show again (in a page's title, a form field's value), and
+a distance as people say it."""
 
 import unicodedata
+
+from django.utils.translation import gettext as _
 
 _SPACES = {"\t", "\n", "\r"}
 _JOINERS = {"\u200c", "\u200d"}  # zero-width (non-)joiner: part of some scripts and emoji
@@ -19,3 +22,10 @@ def printable(text: str) -> str:
         else ""
         for ch in text
     )
+
+
+def format_distance(metres: float) -> str:
+    """A distance as people say it: "800 m", "2.5 km"."""
+    if metres < 1000:
+        return _("%(n)d m") % {"n": round(metres)}
+    return _("%(n)s km") % {"n": f"{metres / 1000:.1f}".removesuffix(".0")}

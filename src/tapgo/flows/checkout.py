@@ -21,6 +21,7 @@ def checkout(
     fulfilment: str,
     pickup_name: str = "",
     note: str | None = None,
+    delivery_request: ordering.DeliveryRequest | None = None,
 ) -> Order:
     order = ordering.order_place(
         customer=customer,
@@ -29,6 +30,7 @@ def checkout(
         fulfilment=fulfilment,
         pickup_name=pickup_name,
         note=note,
+        delivery_request=delivery_request,
     )
     if order.status == OrderStatus.PLACED:  # a table's round, paid with the bill
         order_flows.order_sent(order=order)

@@ -6,8 +6,9 @@ stock back and records the event; in the same transaction this flow then
 - gives the money back: a paid order rejected or cancelled is refunded in full; an unpaid
   one that ends (expired, cancelled) has its open payment attempts cancelled and what it had
   taken already (the card part of a split payment) given back;
-- tells the customer: paying grants one message about the order; ready and cancelled use
-  it (or the customer's explicit consent); messaging's outbox delivers after commit;
+- tells the customer: paying grants one message about the order; ready (out for delivery,
+  for a delivery order) and cancelled use it (or the customer's explicit consent);
+  messaging's outbox delivers after commit;
 - ends what was allowed about an order that is over.
 
 Lock order: the order's row (ordering's UPDATE takes it), then its intents (payments).
@@ -28,7 +29,7 @@ from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.models import ConsentSubject, Template
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
-from tapgo.ordering.models import Order, OrderStatus
+from tapgo.ordering.models import Fulfilment, Order, OrderStatus
 from tapgo.payments import services as payments
 from tapgo.payments.models import Purpose
 
@@ -76,9 +77,13 @@ def _notify(order: Order, was: str, to: str) -> None:
     if to == S.PAID:  # paying grants one message about the order, in the order's language
         _grant(order)
         return
-    key, values = None, {}
-    if to == S.READY:
+    key: TemplateKey | None = None
+    values: dict[str, object] = {}
+    if to == S.READY and order.fulfilment != Fulfilment.DELIVERY:
+        # A delivery order's news is that it is on its way, not that it can be collected.
         key = TemplateKey.ORDER_READY
+    elif to == S.OUT_FOR_DELIVERY:
+        key, values = TemplateKey.ORDER_OUT_FOR_DELIVERY, {"eta": order.delivery_eta_minutes or 0}
     elif was in ordering.ACTIVE and to in {S.CANCELLED, S.REJECTED}:
         refund = {"amount": order.total, "currency": order.currency}
         key, values = TemplateKey.ORDER_CANCELLED, {"refund": refund, "reason": order.reason or "—"}
@@ -127,6 +132,21 @@ def order_accept(*, order: Order, actor: Actor) -> Order:
 
 def order_mark_ready(*, order: Order, actor: Actor) -> Order:
     return _move(order, lambda: ordering.order_mark_ready(order=order, actor=actor))
+
+
+def order_out_for_delivery(*, order: Order, actor: Actor) -> Order:
+    """A delivery order leaves the shop; the customer is told it is on its way."""
+    return _move(order, lambda: ordering.order_out_for_delivery(order=order, actor=actor))
+
+
+def awaited_notice(order: Order) -> TemplateKey | None:
+    """The message a customer may ask for on the order's page while it is still to come:
+    that a delivery order is on its way, or that another is ready; None once it is past."""
+    if ordering.order_awaits_dispatch(order):
+        return TemplateKey.ORDER_OUT_FOR_DELIVERY
+    if order.fulfilment != Fulfilment.DELIVERY and ordering.order_awaits_ready(order):
+        return TemplateKey.ORDER_READY
+    return None
 
 
 def order_complete(*, order: Order, actor: Actor) -> Order:

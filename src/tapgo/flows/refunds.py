@@ -1,4 +1,5 @@
-"""Refunding part of a paid order, by item or by an amount: ordering takes the items (one
+"""Refunding part of a paid order, by item (the delivery fee with them, or alone) or by an
+amount: ordering takes the items and the fee (one
 conditional UPDATE each, so two refunds racing for the last item cannot both have it; back
 into stock if asked) and prices them; payments gives the money back across the order's
 payments (provider payments first, then stored value). One transaction: anything wrong
@@ -21,12 +22,15 @@ def order_refund(
     lines: dict[int, int] | None = None,
     amount: int | None = None,
     restock: bool = False,
+    fee: bool = False,
     reason: str,
     by=None,
 ) -> list[Refund]:
-    """Refund items ({line id: quantity}) or an amount of a paid order. Returns the refunds
-    made (provider payments first, then stored value)."""
-    wanted, reason = ordering.refund_check(order=order, lines=lines, amount=amount, reason=reason)
+    """Refund items ({line id: quantity}) and/or the delivery fee (`fee`), or an amount, of a
+    paid order. Returns the refunds made (provider payments first, then stored value)."""
+    wanted, reason = ordering.refund_check(
+        order=order, lines=lines, amount=amount, reason=reason, fee=fee
+    )
     with transaction.atomic():
         # The lock order: the order, then its intents. Holding the order's row puts this
         # refund after any transition in flight (a cancelled order restocked already).
@@ -34,8 +38,13 @@ def order_refund(
         restock = bool(wanted) and restock and ordering.refund_restocks(status)
         recorded = None
         if wanted is not None:
-            amount = ordering.refund_items_take(order=order, wanted=wanted, restock=restock)
+            amount = 0
+            if wanted:
+                amount = ordering.refund_items_take(order=order, wanted=wanted, restock=restock)
             recorded = {str(pk): quantity for pk, quantity in sorted(wanted.items())}
+            if fee:
+                amount += ordering.refund_fee_take(order=order)
+                recorded["delivery_fee"] = order.delivery_fee
         assert amount is not None  # refund_check let through an amount, or items priced above
         try:
             purpose, purpose_id = tables.round_money(order)

@@ -11,6 +11,7 @@ from enum import StrEnum
 class TemplateKey(StrEnum):
     ORDER_PAID = "order_paid"
     ORDER_READY = "order_ready"
+    ORDER_OUT_FOR_DELIVERY = "order_out_for_delivery"
     ORDER_CANCELLED = "order_cancelled"
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_REMINDER = "booking_reminder"

@@ -87,6 +87,27 @@ BUILTIN = [
         },
     },
     {
+        "key": TemplateKey.ORDER_OUT_FOR_DELIVERY,
+        "subject": "order",
+        "default_on": True,
+        "standing": False,
+        "fields": [ORDER, APP, {"name": "eta", "type": "number"}],
+        "texts": {
+            "en": {
+                "name": "Order out for delivery",
+                "ask": "Tell me when my order is on its way",
+                "title": "Your order is on its way",
+                "body": "Order {order} from {app} is out for delivery: about {eta} minutes.",
+            },
+            "zh-hans": {
+                "name": "配送提醒",
+                "ask": "订单开始配送时通知我",
+                "title": "您的订单正在配送",
+                "body": "{app} 的订单 {order} 已出发配送，预计约 {eta} 分钟送达。",
+            },
+        },
+    },
+    {
         "key": TemplateKey.ORDER_CANCELLED,
         "subject": "order",
         "default_on": True,

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -105,6 +107,7 @@ class OrderStatus(models.TextChoices):
     PAID = "paid", _("Paid")
     ACCEPTED = "accepted", _("Accepted")
     READY = "ready", _("Ready")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
     COMPLETED = "completed", _("Completed")
     EXPIRED = "expired", _("Expired")
     REJECTED = "rejected", _("Rejected")
@@ -113,7 +116,13 @@ class OrderStatus(models.TextChoices):
 
 # An order counts as sold once it is paid (a rejected or cancelled one was refunded): what
 # popularity, attribution and reports count.
-PAID_STATUSES = (OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.READY, OrderStatus.COMPLETED)
+PAID_STATUSES = (
+    OrderStatus.PAID,
+    OrderStatus.ACCEPTED,
+    OrderStatus.READY,
+    OrderStatus.OUT_FOR_DELIVERY,
+    OrderStatus.COMPLETED,
+)
 
 
 # What the kitchen works on: a paid order, or a round of a table that pays after eating.
@@ -123,6 +132,40 @@ KITCHEN_STATUSES = (OrderStatus.PLACED, *PAID_STATUSES)
 class Fulfilment(models.TextChoices):
     DINE_IN = "dine_in", _("Dine in")
     PICKUP = "pickup", _("Pickup")
+    DELIVERY = "delivery", _("Delivery")
+
+
+class DeliveryZone(MerchantOwned):
+    """Where a store delivers: a radius around the store (matched by great-circle distance
+    from the store's coordinates to the customer's shared position) or a named area the
+    customer picks (a district, a building). Each has a fee, a minimum order (before the
+    fee) and an estimated time. A store with no zones does not deliver."""
+
+    class Kind(models.TextChoices):
+        RADIUS = "radius", _("Radius around the store")
+        AREA = "area", _("Named area")
+
+    public_id = PublicIdField()
+    store = models.ForeignKey("merchants.Store", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=80)
+    radius_m = models.PositiveIntegerField(null=True, blank=True)  # radius zones only
+    fee = models.PositiveIntegerField()  # minor units of the merchant's currency
+    minimum = models.PositiveIntegerField(default=0)  # the items' total, before the fee
+    eta_minutes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "radius_m", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="radius", radius_m__gte=1)
+                    | models.Q(kind="area", radius_m__isnull=True)
+                ),
+                name="deliveryzone_radius_by_kind",
+            )
+        ]
 
 
 class Order(MerchantOwned):
@@ -138,6 +181,7 @@ class Order(MerchantOwned):
     pickup_name = models.CharField(max_length=40, blank=True)
     note = models.CharField(max_length=200, blank=True)
     currency = models.CharField(max_length=3)
+    # What the customer pays: the items plus the delivery fee (part of the total, not a line).
     total = models.PositiveIntegerField()
     # Tips paid with the order (apart from its total; payments books them apart from sales).
     tip = models.PositiveIntegerField(default=0)
@@ -145,6 +189,19 @@ class Order(MerchantOwned):
     group = models.ForeignKey(
         TableGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="rounds"
     )
+    # Delivery (fulfilment "delivery"): where to, how to reach the customer, the zone it was
+    # matched to as it was then (its name, fee and time kept as they were), how far by air
+    # when the customer shared a position, and whether the fee has been refunded.
+    delivery_address = models.CharField(max_length=200, blank=True)
+    delivery_phone = models.CharField(max_length=20, blank=True)
+    delivery_zone = models.ForeignKey(
+        DeliveryZone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delivery_zone_name = models.CharField(max_length=80, blank=True)
+    delivery_fee = models.PositiveIntegerField(default=0)
+    delivery_eta_minutes = models.PositiveIntegerField(null=True, blank=True)
+    delivery_distance_m = models.PositiveIntegerField(null=True, blank=True)
+    delivery_fee_refunded = models.BooleanField(default=False)
     # Short number called out at the counter; restarts daily per store (A001, A002, ...).
     business_date = models.DateField()
     number = models.CharField(max_length=8)
@@ -164,6 +221,18 @@ class Order(MerchantOwned):
     expires_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    @property
+    def items_total(self) -> int:
+        """What the items cost (the total without the delivery fee)."""
+        return self.total - self.delivery_fee
+
+    @property
+    def delivery_due(self):
+        """When a paid delivery order should arrive: paid, plus its zone's estimated time."""
+        if self.paid_at is None or self.delivery_eta_minutes is None:
+            return None
+        return self.paid_at + timedelta(minutes=self.delivery_eta_minutes)
 
     class Meta:
         constraints = [

@@ -25,6 +25,7 @@ urlpatterns = [
     path("m/<slug:slug>/cart/", cart.cart, name="cart"),
     path("m/<slug:slug>/cart/add", cart.cart_add, name="cart_add"),
     path("m/<slug:slug>/cart/update", cart.cart_update, name="cart_update"),
+    path("m/<slug:slug>/cart/delivery", cart.delivery_quote, name="delivery_quote"),
     path("m/<slug:slug>/checkout", cart.checkout, name="checkout"),
     path("m/<slug:slug>/table/", table.table_bill, name="table"),
     path("m/<slug:slug>/table/pay", table.table_pay, name="table_pay"),

@@ -87,6 +87,7 @@ def test_the_actions_offered_are_the_state_machines(status, order):
         S.PLACED: [("accept", True), ("reject", False)],  # a table's round, paid after eating
         S.ACCEPTED: [("ready", True), ("cancel", False)],
         S.READY: [("complete", True), ("cancel", False)],
+        S.OUT_FOR_DELIVERY: [("cancel", False)],  # no other order gets there
     }.get(status, [])
     assert [(a.name, a.primary) for a in actions] == expected
     targets = {"accept": S.ACCEPTED, "ready": S.READY, "complete": S.COMPLETED,

@@ -10,6 +10,7 @@ from tapgo.flows import listings
 from tapgo.merchants import services as merchants
 from tapgo.miniapps import services as miniapps
 from tapgo.official import services as official
+from tapgo.ordering import services as ordering
 from tapgo.ordering.models import TableGroup
 
 ACTIONS = {"category_action": "rename", "product_action": "delete", "order_action": "accept"}
@@ -35,6 +36,16 @@ def _ids_of(merchant) -> dict:
         # paid_order seats a guest at table 1: the table's group.
         "group_id": TableGroup.objects.filter(merchant=merchant).first().public_id,
         "key": "order_ready",  # a notification template: the platform's, not the merchant's
+        "zone_id": ordering.zone_add(
+            merchant=merchant,
+            store=merchants.merchant_store(merchant),
+            kind="area",
+            name="Harbour Tower",
+            radius_m=None,
+            fee=500,
+            minimum=0,
+            eta_minutes=30,
+        ).public_id,
     }
 
 
@@ -70,7 +81,7 @@ def test_another_merchants_ids_are_404(owner_client, ids, other_merchant):
     mine, theirs = ids["mine"], ids["theirs"]
     attempts = set(_urls(theirs))  # their merchant id and their objects
     for name in ("app_id", "code", "category_id", "product_id", "order_id", "user_id",
-                 "article_id"):  # fmt: skip
+                 "article_id", "zone_id"):  # fmt: skip
         attempts |= set(_urls(mine | {name: theirs[name]}))  # my merchant id, their object
     attempts -= set(_urls(mine))
     assert len(attempts) > 30
@@ -89,6 +100,9 @@ def test_another_merchants_ids_are_404(owner_client, ids, other_merchant):
     assert miniapps.apps_of(other_merchant).get().is_published
     assert merchants.staff_list(other_merchant).count() == 1
     assert official.articles_of(other_merchant).get().title == "News"
+    assert [z.name for z in ordering.zones_of_store(merchants.merchant_store(other_merchant))] == [
+        "Harbour Tower"
+    ]
     from tapgo.ordering.models import Order
 
     assert not Order.objects.for_merchant(other_merchant).exclude(status="paid").exists()

@@ -1,7 +1,8 @@
-"""The console's live order board and its orders: the board's three columns, its stream of
-order events (Server-Sent Events), pausing ordering, an order's page, and the actions that
-move an order along (accept, ready, complete, reject, cancel), answered as JSON to the
-board's script or as a redirect to a plain form."""
+"""The console's live order board and its orders: the board's columns (new, preparing,
+ready, out for delivery), its stream of order events (Server-Sent Events), pausing ordering,
+an order's page, and the actions that move an order along (accept, ready, out for delivery,
+complete, reject, cancel), answered as JSON to the board's script or as a redirect to a
+plain form."""
 
 from django.contrib import messages
 from django.db.models import prefetch_related_objects
@@ -30,12 +31,16 @@ from tapgo.payments.models import Purpose
 S = OrderStatus
 
 
-def _columns():
-    return [
+def _columns(*, delivery: bool):
+    """The board's columns; "Out for delivery" where the store delivers (or an order is out)."""
+    columns = [
         (S.PAID, pgettext("board column", "New")),
         (S.ACCEPTED, pgettext("board column", "Preparing")),
         (S.READY, pgettext("board column", "Ready")),
     ]
+    if delivery:
+        columns.append((S.OUT_FOR_DELIVERY, pgettext("board column", "Out for delivery")))
+    return columns
 
 
 def _column(status: str) -> str:
@@ -53,16 +58,17 @@ def board(request, merchant):
     # The event id first: an event landing between the two reads is sent again, not lost.
     after = ordering.last_event_id(merchant=merchant)
     orders = list(ordering.board_orders(merchant))
+    delivery = bool(ordering.zones_of_store(request.store)) or any(
+        o.status == S.OUT_FOR_DELIVERY for o in orders
+    )
     columns = [
         {
             "status": status,
             "title": title,
             # A table's round that pays after eating is new to the kitchen like a paid order.
-            "orders": [
-                o for o in orders if o.status == status or (o.status, status) == (S.PLACED, S.PAID)
-            ],
+            "orders": [o for o in orders if _column(o.status) == status],
         }
-        for status, title in _columns()
+        for status, title in _columns(delivery=delivery)
     ]
     return render_console(
         request,
@@ -127,6 +133,9 @@ def board_pause(request, merchant):
 ORDER_ACTIONS = {  # what ordering.order_actions names, to the flow that does it
     "accept": lambda order, reason, actor: order_flows.order_accept(order=order, actor=actor),
     "ready": lambda order, reason, actor: order_flows.order_mark_ready(order=order, actor=actor),
+    "deliver": lambda order, reason, actor: order_flows.order_out_for_delivery(
+        order=order, actor=actor
+    ),
     "complete": lambda order, reason, actor: order_flows.order_complete(order=order, actor=actor),
     "reject": lambda order, reason, actor: order_flows.order_reject(
         order=order, reason=reason, actor=actor

@@ -98,6 +98,7 @@ def order_refund(request, merchant, order_id: str):
                 lines=form.quantities() if by_items else None,
                 amount=None if by_items else data["amount"],
                 restock=by_items and data["restock"],
+                fee=by_items and data["fee"],
                 reason=data["reason"],
                 by=request.user,
             )

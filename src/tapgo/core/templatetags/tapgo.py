@@ -5,6 +5,7 @@ from django.utils.safestring import mark_safe
 from tapgo.core import translations
 from tapgo.core.csp import inline_style
 from tapgo.core.money import format_money
+from tapgo.core.text import format_distance
 
 register = template.Library()
 
@@ -15,6 +16,14 @@ def money(amount, currency):
     if amount is None or amount == "":
         return ""
     return format_money(int(amount), currency)
+
+
+@register.filter
+def distance(metres):
+    """{{ zone.radius_m|distance }} → 800 m / 2.5 km."""
+    if metres is None or metres == "":
+        return ""
+    return format_distance(float(metres))
 
 
 @register.filter

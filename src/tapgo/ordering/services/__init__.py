@@ -2,6 +2,8 @@
 
 - cart.py: the cart, one per customer per app, decided by the database under concurrent adds;
 - checkout.py: the cart becomes an order (stock, pickup number, door, time to pay);
+- delivery.py: a store's delivery zones, matching a customer to one (by distance from the
+  store or a named area), and checking the address and phone they give;
 - transitions.py: the order's state machine (TRANSITIONS), each step with its actor;
 - refunds.py: which items a refund takes back and what they cost;
 - tables.py: table groups: a shared cart per table, rounds, the bill and its shares;
@@ -27,10 +29,29 @@ from tapgo.ordering.services.cart import (
     group_bump,
     seat_label,
 )
-from tapgo.ordering.services.checkout import order_place
+from tapgo.ordering.services.checkout import (
+    DeliveryFeeUnconfirmed,
+    DeliveryRequest,
+    cart_delivery_quote,
+    order_place,
+)
+from tapgo.ordering.services.delivery import (
+    DeliveryQuote,
+    access_zone_for_merchant,
+    delivery_address,
+    delivery_minimum_check,
+    delivery_phone,
+    delivery_position,
+    delivery_quote,
+    distance_m,
+    zone_add,
+    zone_delete,
+    zones_of_store,
+)
 from tapgo.ordering.services.merging import carts_move, orders_move, orders_share_repoint
 from tapgo.ordering.services.refunds import (
     refund_check,
+    refund_fee_take,
     refund_items_take,
     refund_restocks,
     refunded_value,
@@ -71,7 +92,9 @@ from tapgo.ordering.services.transitions import (
     ACTIVE,
     RELEASES_STOCK,
     TRANSITIONS,
+    next_statuses,
     order_accept,
+    order_awaits_dispatch,
     order_awaits_payment,
     order_awaits_ready,
     order_cancel,
@@ -80,6 +103,8 @@ from tapgo.ordering.services.transitions import (
     order_expire,
     order_mark_paid,
     order_mark_ready,
+    order_next_statuses,
+    order_out_for_delivery,
     order_payable,
     order_payment_failed,
     order_reject,
@@ -116,23 +141,36 @@ __all__ = [
     "TRANSITIONS",
     "CartView",
     "CartViewLine",
+    "DeliveryFeeUnconfirmed",
+    "DeliveryQuote",
+    "DeliveryRequest",
     "OrderAction",
     "OrderingError",
     "TimelineEntry",
     "TransitionError",
     "access_order_for_customer",
     "access_order_for_merchant",
+    "access_zone_for_merchant",
     "board_orders",
     "cart_add",
+    "cart_delivery_quote",
     "cart_set_note",
     "cart_set_quantity",
     "cart_set_table",
     "cart_view",
     "carts_move",
+    "delivery_address",
+    "delivery_minimum_check",
+    "delivery_phone",
+    "delivery_position",
+    "delivery_quote",
+    "distance_m",
     "events_after",
     "last_event_id",
+    "next_statuses",
     "order_accept",
     "order_actions",
+    "order_awaits_dispatch",
     "order_awaits_payment",
     "order_awaits_ready",
     "order_cancel",
@@ -141,6 +179,8 @@ __all__ = [
     "order_expire",
     "order_mark_paid",
     "order_mark_ready",
+    "order_next_statuses",
+    "order_out_for_delivery",
     "order_payable",
     "order_payment_failed",
     "order_place",
@@ -152,6 +192,10 @@ __all__ = [
     "orders_of_customer",
     "orders_share_repoint",
     "refund_check",
+    "refund_fee_take",
     "refund_items_take",
     "refund_restocks",
+    "zone_add",
+    "zone_delete",
+    "zones_of_store",
 ]

@@ -1,6 +1,8 @@
 """Checkout: the cart becomes an order, taking stock in the same transaction, with its
-pickup number, the door that brought the customer and a time to pay."""
+pickup number, the door that brought the customer and a time to pay; a delivery order with
+its address, phone, zone and fee (part of the total), the minimum order enforced."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,9 +26,33 @@ from tapgo.ordering.models import (
     OrderStatus,
     PickupCounter,
 )
+from tapgo.ordering.services import delivery
 from tapgo.ordering.services.base import OrderingError, check_text, record, request_language
 from tapgo.ordering.services.cart import cart_view, group_bump
 from tapgo.ordering.services.tables import group_join
+
+
+@dataclass(frozen=True)
+class DeliveryRequest:
+    """What the customer gave for a delivery, as typed: the address and phone, the position
+    their browser shared (decimal degrees as text, or blank) or the named area they picked,
+    and the fee they were shown (checkout places the order only at the fee they saw)."""
+
+    address: str
+    phone: str
+    latitude: str = ""
+    longitude: str = ""
+    area: str = ""
+    fee_seen: str = ""
+
+
+class DeliveryFeeUnconfirmed(OrderingError):
+    """The delivery is possible, but the customer has not seen this fee yet: nothing was
+    placed; the page shows the quote and asks again."""
+
+    def __init__(self, message: str, quote: delivery.DeliveryQuote):
+        super().__init__(message)
+        self.quote = quote
 
 
 def _pickup_number(store, business_date) -> str:
@@ -48,11 +74,14 @@ def order_place(
     fulfilment: str,
     pickup_name: str = "",
     note: str | None = None,
+    delivery_request: DeliveryRequest | None = None,
 ) -> Order:
     """Turn the cart into an order, taking stock in the same transaction.
 
     The checkout form's key makes this idempotent: a double-click or a refresh returns the
-    order the first request made.
+    order the first request made. A delivery order needs `delivery_request`; it is placed
+    only in a zone, above its minimum, at the fee the customer saw (DeliveryFeeUnconfirmed
+    otherwise, with the quote to show).
     """
     if not checkout_key or len(checkout_key) > 64 or "\x00" in checkout_key:
         raise OrderingError(_("This checkout form has expired. Please try again."))
@@ -61,7 +90,9 @@ def order_place(
     if existing is not None:
         return existing
     try:
-        return _order_place(customer, app, checkout_key, fulfilment, pickup_name, note)
+        return _order_place(
+            customer, app, checkout_key, fulfilment, pickup_name, note, delivery_request
+        )
     except (IntegrityError, OrderingError):
         # A second click racing the first: it waited for the first one's locks, so by now the
         # first has committed and this one found the cart empty, the stock taken or the key
@@ -72,14 +103,27 @@ def order_place(
         return existing
 
 
-def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> Order:
+def _delivery_checked(request: DeliveryRequest | None):
+    """The address, phone and position of a delivery, checked before anything is written."""
+    if request is None:
+        raise OrderingError(_("Give the address to deliver to."))
+    return (
+        delivery.delivery_address(request.address),
+        delivery.delivery_phone(request.phone),
+        delivery.delivery_position(latitude=request.latitude, longitude=request.longitude),
+    )
+
+
+def _order_place(
+    customer, app, checkout_key, fulfilment, pickup_name, note, delivery_request
+) -> Order:
     merchant = app.merchant
     if merchant.ordering_paused:
         raise OrderingError(
             merchant.pause_reason or _("The kitchen is not taking orders right now.")
         )
     if fulfilment not in Fulfilment.values:
-        raise OrderingError(_("Choose dine-in or pickup."))
+        raise OrderingError(_("Choose dine-in, pickup or delivery."))
     pickup_name = pickup_name.strip()
     if len(pickup_name) > 40:
         raise OrderingError(_("The name has at most 40 characters."))
@@ -89,6 +133,10 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
         cart = Cart.objects.select_related("group").filter(customer=customer, app=app).first()
         if cart and cart.table_label and (cart.group is None or cart.group.status != "open"):
             group_join(customer=customer, app=app, table_label=cart.table_label)
+    quote, address, phone = None, "", ""
+    if fulfilment == Fulfilment.DELIVERY:
+        address, phone, position = _delivery_checked(delivery_request)
+        assert delivery_request is not None  # _delivery_checked refused a missing one
     with transaction.atomic():
         view = cart_view(customer=customer, app=app)
         cart = view.cart
@@ -103,6 +151,16 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
         sent = group is not None and group.pay_after
         if fulfilment == Fulfilment.PICKUP and not pickup_name:
             raise OrderingError(_("Give a name for pickup."))
+        if fulfilment == Fulfilment.DELIVERY:
+            assert delivery_request is not None  # checked above
+            quote = delivery.delivery_quote(
+                store=app.store, subtotal=view.total, position=position, area=delivery_request.area
+            )
+            delivery.delivery_minimum_check(quote, merchant.currency)
+            if delivery_request.fee_seen.strip() != str(quote.fee):
+                raise DeliveryFeeUnconfirmed(
+                    _("Check the delivery fee and the total, then place your order."), quote
+                )
         for line in view.lines:
             if not line.product.available:
                 raise OrderingError(
@@ -135,7 +193,14 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
             pickup_name=pickup_name if fulfilment == Fulfilment.PICKUP else "",
             note=(cart.note if note is None else note.strip())[:200],
             currency=merchant.currency,
-            total=view.total,
+            total=view.total + (quote.fee if quote else 0),
+            delivery_address=address,
+            delivery_phone=phone,
+            delivery_zone=quote.zone if quote else None,
+            delivery_zone_name=quote.name if quote else "",
+            delivery_fee=quote.fee if quote else 0,
+            delivery_eta_minutes=quote.eta_minutes if quote else None,
+            delivery_distance_m=quote.distance_m if quote else None,
             business_date=business_date,
             number=_pickup_number(store, business_date),
             checkout_key=checkout_key,
@@ -170,3 +235,21 @@ def _order_place(customer, app, checkout_key, fulfilment, pickup_name, note) -> 
             group_bump(group_id=group.pk)
         record(order=order, status=order.status, actor=CUSTOMER)
     return order
+
+
+def cart_delivery_quote(
+    *,
+    customer: Customer | None,
+    app: MiniApp,
+    latitude: str = "",
+    longitude: str = "",
+    area: str = "",
+) -> tuple[delivery.DeliveryQuote, int]:
+    """What delivering the customer's cart would cost, before anything is placed: the zone's
+    quote and the items' total. OrderingError for a bad position or no zone."""
+    position = delivery.delivery_position(latitude=latitude, longitude=longitude)
+    view = cart_view(customer=customer, app=app)
+    quote = delivery.delivery_quote(
+        store=app.store, subtotal=view.total, position=position, area=area
+    )
+    return quote, view.total

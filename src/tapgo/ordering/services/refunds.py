@@ -1,6 +1,7 @@
 """Refunding part of an order: which items (taken with one conditional UPDATE each, so two
-refunds racing for the last item cannot both have it) and what they cost. The money is
-payments'; flows/refunds.py puts the two together."""
+refunds racing for the last item cannot both have it) and what they cost, and the delivery
+fee (taken once, the same way). The money is payments'; flows/refunds.py puts the two
+together."""
 
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -12,11 +13,12 @@ from tapgo.ordering.services.transitions import RELEASES_STOCK
 
 
 def refund_check(
-    *, order: Order, lines: dict | None, amount: int | None, reason: str
+    *, order: Order, lines: dict | None, amount: int | None, reason: str, fee: bool = False
 ) -> tuple[dict[int, int] | None, str]:
-    """Check a refund asked for by item ({line id: quantity}) or by an amount, changing
-    nothing: OrderingError with a message for anything wrong (an unpaid order, bad input).
-    Returns the items wanted (None for an amount) and the reason, trimmed."""
+    """Check a refund asked for by item ({line id: quantity}, and/or the delivery fee when
+    `fee`) or by an amount, changing nothing: OrderingError with a message for anything wrong
+    (an unpaid order, bad input). Returns the items wanted (None for an amount; empty for
+    the fee alone) and the reason, trimmed."""
     reason = (reason or "").strip()
     check_text(reason)
     if not reason:
@@ -25,6 +27,12 @@ def refund_check(
         raise OrderingError(_("The reason has at most 200 characters."))
     if order.paid_at is None:
         raise OrderingError(_("Only a paid order can be refunded."))
+    if fee:
+        if amount is not None:
+            raise OrderingError(_("Refund either items or an amount."))
+        if not order.delivery_fee or order.delivery_fee_refunded:
+            raise OrderingError(_("This order has no delivery fee left to refund."))
+        return (_refund_quantities(lines, allow_none=True) if lines else {}), reason
     if (lines is None) == (amount is None):
         raise OrderingError(_("Refund either items or an amount."))
     if amount is not None:
@@ -49,7 +57,18 @@ def refund_items_take(*, order: Order, wanted: dict[int, int], restock: bool) ->
     return _take_refund_quantities(order, wanted, restock=restock)
 
 
-def _refund_quantities(lines: dict) -> dict[int, int]:
+def refund_fee_take(*, order: Order) -> int:
+    """Mark the delivery fee refunded (one conditional UPDATE: of two refunds racing for it,
+    one has it) and return it."""
+    if not order.delivery_fee or not Order.objects.filter(
+        pk=order.pk, delivery_fee_refunded=False
+    ).update(delivery_fee_refunded=True):
+        raise OrderingError(_("This order has no delivery fee left to refund."))
+    order.delivery_fee_refunded = True
+    return order.delivery_fee
+
+
+def _refund_quantities(lines: dict, *, allow_none: bool = False) -> dict[int, int]:
     wanted = {}
     for line_id, quantity in lines.items():
         try:
@@ -66,7 +85,7 @@ def _refund_quantities(lines: dict) -> dict[int, int]:
             raise OrderingError(_("Choose how many of each item to refund."))
         if quantity:
             wanted[line_id] = quantity
-    if not wanted:
+    if not wanted and not allow_none:
         raise OrderingError(_("Choose at least one item to refund."))
     return wanted
 

@@ -13,8 +13,8 @@ from django.utils.translation import pgettext_lazy
 from tapgo.core.actors import ActorKind
 from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
-from tapgo.ordering.models import Order, OrderEvent, OrderStatus
-from tapgo.ordering.services.transitions import ACTIVE, TRANSITIONS
+from tapgo.ordering.models import Fulfilment, Order, OrderEvent, OrderStatus
+from tapgo.ordering.services.transitions import ACTIVE, order_next_statuses
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise  # a str, or a lazy translation of one
@@ -94,7 +94,7 @@ def last_event_id(*, merchant=None, order: Order | None = None) -> int:
 class OrderAction:
     """One thing staff can do with an order now, as the console offers it."""
 
-    name: str  # accept, ready, complete, reject or cancel (the console's URL says which)
+    name: str  # accept, ready, deliver, complete, reject or cancel (the console's URL says which)
     label: "StrOrPromise"
     primary: bool = False  # the next step along the board
     reason: "StrOrPromise" = ""  # asked before a way out: what the field is labelled
@@ -110,24 +110,43 @@ STEP: dict[str, tuple[str, str, "StrOrPromise"]] = {
     S.ACCEPTED: ("ready", S.READY, pgettext_lazy("order action", "Ready")),
     S.READY: ("complete", S.COMPLETED, pgettext_lazy("order action", "Complete")),
 }
+# A delivery order's way differs: from ready it goes out for delivery (or straight from
+# accepted, a step offered beside "Ready"), and once out it is delivered.
+OUT_FOR_DELIVERY = (
+    "deliver",
+    S.OUT_FOR_DELIVERY,
+    pgettext_lazy("order action", "Out for delivery"),
+)
+DELIVERY_STEP: dict[str, tuple[str, str, "StrOrPromise"]] = {
+    **STEP,
+    S.READY: OUT_FOR_DELIVERY,
+    S.OUT_FOR_DELIVERY: ("complete", S.COMPLETED, pgettext_lazy("order action", "Delivered")),
+}
+DELIVERY_ALSO: dict[str, tuple[str, str, "StrOrPromise"]] = {S.ACCEPTED: OUT_FOR_DELIVERY}
 WAY_OUT: dict[str, tuple[str, str, "StrOrPromise"]] = {
     S.PLACED: ("reject", S.REJECTED, pgettext_lazy("order action", "Reject")),
     S.PAID: ("reject", S.REJECTED, pgettext_lazy("order action", "Reject")),
     S.ACCEPTED: ("cancel", S.CANCELLED, pgettext_lazy("order action", "Cancel")),
     S.READY: ("cancel", S.CANCELLED, pgettext_lazy("order action", "Cancel")),
+    S.OUT_FOR_DELIVERY: ("cancel", S.CANCELLED, pgettext_lazy("order action", "Cancel")),
 }
 CONFIRM = {"reject": _lazy("Reject order"), "cancel": _lazy("Cancel order")}
 EXAMPLE = {"reject": _lazy("e.g. Sold out today")}
 
 
 def order_actions(order: Order) -> list[OrderAction]:
-    """What staff can do next with this order: the next step and the way out, each only
-    where the state machine (transitions.TRANSITIONS) allows it."""
-    allowed = TRANSITIONS[order.status]
+    """What staff can do next with this order: the next step (for a delivery order also
+    "Out for delivery" beside "Ready") and the way out, each only where the state machine
+    (transitions.order_next_statuses) allows it."""
+    allowed = order_next_statuses(order)
     actions = []
-    step = STEP.get(order.status)
+    delivery = order.fulfilment == Fulfilment.DELIVERY
+    step = (DELIVERY_STEP if delivery else STEP).get(order.status)
     if step and step[1] in allowed:
         actions.append(OrderAction(step[0], step[2], primary=True))
+    also = DELIVERY_ALSO.get(order.status) if delivery else None
+    if also and also[1] in allowed:
+        actions.append(OrderAction(also[0], also[2]))
     out = WAY_OUT.get(order.status)
     if out and out[1] in allowed:
         reason = _lazy("Reason (the customer sees it; the payment is refunded)")

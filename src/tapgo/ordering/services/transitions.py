@@ -1,7 +1,8 @@
 """The order's state machine: each step one conditional UPDATE, so of two racing writers
 one wins and the other is told the order changed; stock goes back when an order ends
-unsold; every step is an event with its actor. What a step sets off elsewhere (money back,
-messages) is flows/orders.py's."""
+unsold; every step is an event with its actor. A delivery order goes out for delivery (from
+accepted or ready) before it is completed; other orders never do. What a step sets off
+elsewhere (money back, messages) is flows/orders.py's."""
 
 import logging
 
@@ -11,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from tapgo.catalog import services as catalog
 from tapgo.core.actors import CUSTOMER, SYSTEM, Actor
-from tapgo.ordering.models import Order, OrderStatus
+from tapgo.ordering.models import Fulfilment, Order, OrderStatus
 from tapgo.ordering.services.base import OrderingError, TransitionError, record
 
 log = logging.getLogger(__name__)
@@ -21,21 +22,38 @@ TRANSITIONS: dict[str, set[str]] = {
     S.PENDING_PAYMENT: {S.PAID, S.EXPIRED, S.CANCELLED},
     S.PLACED: {S.ACCEPTED, S.REJECTED, S.CANCELLED},  # a table's round, paid with the bill
     S.PAID: {S.ACCEPTED, S.REJECTED, S.CANCELLED},
-    S.ACCEPTED: {S.READY, S.CANCELLED},
-    S.READY: {S.COMPLETED, S.CANCELLED},
+    S.ACCEPTED: {S.READY, S.OUT_FOR_DELIVERY, S.CANCELLED},
+    S.READY: {S.COMPLETED, S.OUT_FOR_DELIVERY, S.CANCELLED},
+    S.OUT_FOR_DELIVERY: {S.COMPLETED, S.CANCELLED},
     S.COMPLETED: set(),
     S.EXPIRED: set(),
     S.REJECTED: set(),
     S.CANCELLED: set(),
 }
-ACTIVE = [S.PLACED, S.PAID, S.ACCEPTED, S.READY]  # what the live board shows
+ACTIVE = [S.PLACED, S.PAID, S.ACCEPTED, S.READY, S.OUT_FOR_DELIVERY]  # the live board's
 RELEASES_STOCK = {S.EXPIRED, S.CANCELLED, S.REJECTED}
+
+
+def next_statuses(status: str, fulfilment: str) -> set[str]:
+    """Where an order of this status and fulfilment may go: TRANSITIONS, with delivery's step
+    only for delivery orders, which must take it before they are completed."""
+    allowed = set(TRANSITIONS[status])
+    if fulfilment == Fulfilment.DELIVERY:
+        if status != S.OUT_FOR_DELIVERY:
+            allowed.discard(S.COMPLETED)
+    else:
+        allowed.discard(S.OUT_FOR_DELIVERY)
+    return allowed
+
+
+def order_next_statuses(order: Order) -> set[str]:
+    """Where this order may go from here (next_statuses of its status and fulfilment)."""
+    return next_statuses(order.status, order.fulfilment)
 
 
 def _transition(order: Order, to: str, *, actor: Actor, reason: str = "", **fields) -> Order:
     """Move an order one step with a conditional UPDATE: of two racing writers, one wins."""
-    allowed = TRANSITIONS[order.status]
-    if to not in allowed:
+    if to not in order_next_statuses(order):
         raise TransitionError(
             _("An order that is %(status)s cannot become %(to)s.")
             % {"status": OrderStatus(order.status).label, "to": OrderStatus(to).label}
@@ -113,6 +131,21 @@ def order_awaits_ready(order: Order) -> bool:
 
 def order_mark_ready(*, order: Order, actor: Actor) -> Order:
     return _transition(order, S.READY, actor=actor)
+
+
+def order_awaits_dispatch(order: Order) -> bool:
+    """A delivery order paid and not on its way yet: "tell me when it's on its way" still
+    means something."""
+    return order.fulfilment == Fulfilment.DELIVERY and order.status in (
+        S.PAID,
+        S.ACCEPTED,
+        S.READY,
+    )
+
+
+def order_out_for_delivery(*, order: Order, actor: Actor) -> Order:
+    """A delivery order leaves the shop (from accepted or ready)."""
+    return _transition(order, S.OUT_FOR_DELIVERY, actor=actor)
 
 
 def order_complete(*, order: Order, actor: Actor) -> Order:

@@ -1,4 +1,6 @@
-"""The order state machine: every allowed move, every forbidden one, and what each one does."""
+"""The order state machine: every allowed move, every forbidden one, and what each one does,
+for each fulfilment (a delivery order goes out for delivery before it is completed; no other
+order ever does)."""
 
 from datetime import timedelta
 
@@ -10,28 +12,53 @@ from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 from tapgo.flows.paying import intent_for_order
 from tapgo.ordering import services
-from tapgo.ordering.models import Order, OrderEvent, OrderStatus
-from tapgo.ordering.services import RELEASES_STOCK, TRANSITIONS, TransitionError, transitions
+from tapgo.ordering.models import Fulfilment, Order, OrderEvent, OrderStatus
+from tapgo.ordering.services import (
+    RELEASES_STOCK,
+    TRANSITIONS,
+    TransitionError,
+    next_statuses,
+    transitions,
+)
 from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose
 
 S = OrderStatus
-ALLOWED = sorted((src, dst) for src, targets in TRANSITIONS.items() for dst in targets)
+F = Fulfilment
+ALLOWED = sorted(
+    (f, src, dst) for f in F.values for src in S.values for dst in next_statuses(src, f)
+)
 FORBIDDEN = sorted(
-    (src, dst) for src in S.values for dst in S.values if dst not in TRANSITIONS[src]
+    (f, src, dst)
+    for f in F.values
+    for src in S.values
+    for dst in S.values
+    if dst not in next_statuses(src, f)
 )
 
 
 def test_the_table_covers_every_status():
     assert set(TRANSITIONS) == set(S.values)
-    assert len(ALLOWED) + len(FORBIDDEN) == len(S.values) ** 2
+    assert len(ALLOWED) + len(FORBIDDEN) == len(F.values) * len(S.values) ** 2
     # Final states lead nowhere.
     for final in (S.COMPLETED, S.EXPIRED, S.REJECTED, S.CANCELLED):
         assert TRANSITIONS[final] == set()
 
 
-def _force(order: Order, status: str) -> Order:
+def test_delivery_goes_out_before_it_is_completed():
+    for f in (F.DINE_IN, F.PICKUP):
+        assert all(S.OUT_FOR_DELIVERY not in next_statuses(s, f) for s in S.values)
+        assert next_statuses(S.READY, f) == {S.COMPLETED, S.CANCELLED}
+    assert next_statuses(S.ACCEPTED, F.DELIVERY) == {S.READY, S.OUT_FOR_DELIVERY, S.CANCELLED}
+    assert next_statuses(S.READY, F.DELIVERY) == {S.OUT_FOR_DELIVERY, S.CANCELLED}
+    assert next_statuses(S.OUT_FOR_DELIVERY, F.DELIVERY) == {S.COMPLETED, S.CANCELLED}
+    assert next_statuses(S.PAID, F.DELIVERY) == {S.ACCEPTED, S.REJECTED, S.CANCELLED}
+
+
+def _force(order: Order, status: str, fulfilment: str | None = None) -> Order:
     """Put an order in a status directly (the arrangement step of a test, not a service)."""
     fields = {"status": status}
+    if fulfilment is not None:
+        fields["fulfilment"] = fulfilment
     if status not in (S.PENDING_PAYMENT, S.EXPIRED, S.CANCELLED):
         fields["paid_at"] = timezone.now()
     Order.objects.filter(pk=order.pk).update(**fields)
@@ -45,6 +72,8 @@ def _move(order: Order, to: str) -> Order:
         return order_flows.order_accept(actor=SYSTEM, order=order)
     if to == S.READY:
         return order_flows.order_mark_ready(actor=SYSTEM, order=order)
+    if to == S.OUT_FOR_DELIVERY:
+        return order_flows.order_out_for_delivery(actor=SYSTEM, order=order)
     if to == S.COMPLETED:
         return order_flows.order_complete(actor=SYSTEM, order=order)
     if to == S.REJECTED:
@@ -72,9 +101,9 @@ def _snapshot(order: Order, product: Product):
     )
 
 
-@pytest.mark.parametrize(("src", "dst"), ALLOWED)
-def test_allowed_transition(order, product, src, dst):
-    _force(order, src)
+@pytest.mark.parametrize(("fulfilment", "src", "dst"), ALLOWED)
+def test_allowed_transition(order, product, fulfilment, src, dst):
+    _force(order, src, fulfilment)
     stock_before = Product.objects.get(pk=product.pk).stock
     events_before = OrderEvent.objects.filter(order=order).count()
 
@@ -94,9 +123,9 @@ def test_allowed_transition(order, product, src, dst):
         assert fresh.reason
 
 
-@pytest.mark.parametrize(("src", "dst"), FORBIDDEN)
-def test_forbidden_transition_raises_and_changes_nothing(order, product, src, dst):
-    _force(order, src)
+@pytest.mark.parametrize(("fulfilment", "src", "dst"), FORBIDDEN)
+def test_forbidden_transition_raises_and_changes_nothing(order, product, fulfilment, src, dst):
+    _force(order, src, fulfilment)
     before = _snapshot(order, product)
 
     with pytest.raises(TransitionError):
@@ -127,7 +156,7 @@ def test_mark_paid_refuses_an_order_not_waiting_for_payment(order, status):
     paid = order_flows.order_mark_paid(order=order, amount=order.total, currency=order.currency)
 
     # Already paid (or further along) counts as paid; expired, rejected, cancelled do not.
-    assert paid == (status in (S.PAID, S.ACCEPTED, S.READY, S.COMPLETED))
+    assert paid == (status in (S.PAID, S.ACCEPTED, S.READY, S.OUT_FOR_DELIVERY, S.COMPLETED))
     assert Order.objects.values().get(pk=order.pk) == before
 
 

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tapgo.core.ids import is_public_id
 from tapgo.core.scenes import Scene
+from tapgo.flows import orders as order_flows
 from tapgo.identity.middleware import current_customer, ensure_customer
 from tapgo.messaging import email as email_channel
 from tapgo.messaging import push as push_channel
@@ -60,23 +61,29 @@ def _ask_text(template: Template) -> str:
 
 
 def order_ask(request, order) -> dict | None:
-    """The order page's card: "tell me when my order is ready", or that we will, while the
-    order is in the kitchen and the app sends that notification; None otherwise."""
-    if not ordering.order_awaits_ready(order):
+    """The order page's card: "tell me when my order is ready" (on its way, for a delivery
+    order), or that we will, while that is still to come and the app sends that
+    notification; None otherwise."""
+    key = order_flows.awaited_notice(order)
+    if key is None:
         return None
-    template = messaging.template_offered(app=order.app, key=TemplateKey.ORDER_READY)
+    template = messaging.template_offered(app=order.app, key=key)
     if template is None:
         return None
     customer = current_customer(request)
     covered = messaging.consent_covers(
         customer=customer,
         app=order.app,
-        key=TemplateKey.ORDER_READY,
+        key=key,
         subject=ConsentSubject(Template.Subject.ORDER, order.public_id),
     )
     return {
         "covered": covered,
-        "covered_text": _("We'll tell you when it's ready."),
+        "covered_text": (
+            _("We'll tell you when it's on its way.")
+            if key == TemplateKey.ORDER_OUT_FOR_DELIVERY
+            else _("We'll tell you when it's ready.")
+        ),
         "text": _ask_text(template),
         "action": reverse("shell:order_notify", args=[order.app.slug, order.public_id]),
         "email": _email_offer(customer),
@@ -90,7 +97,8 @@ def order_notify(request, slug: str, order_id: str):
     one consent). `push` says what the page's script managed: "on", "denied", or nothing."""
     order = customer_order(request, slug, order_id)
     back = reverse("shell:order", args=[slug, order.public_id])
-    if not ordering.order_awaits_ready(order):
+    key = order_flows.awaited_notice(order)
+    if key is None:
         flash.info(request, _("This order is past that point: its status is on this page."))
         return redirect(back)
     customer = current_customer(request)
@@ -99,7 +107,7 @@ def order_notify(request, slug: str, order_id: str):
         consent = messaging.consent_give(
             customer=customer,
             app=order.app,
-            key=TemplateKey.ORDER_READY,
+            key=key,
             subject=ConsentSubject(Template.Subject.ORDER, order.public_id),
             email=request.POST.get("email") == "1" and bool(_email_offer(customer)),
         )
@@ -107,7 +115,9 @@ def order_notify(request, slug: str, order_id: str):
         flash.error(request, str(exc))
         return redirect(back)
     push = request.POST.get("push", "")
-    if push == "on":
+    if key == TemplateKey.ORDER_OUT_FOR_DELIVERY:
+        said = _delivery_said(push)
+    elif push == "on":
         said = _("We'll tell you when it's ready, on this phone and in your inbox.")
     elif push == "denied":
         said = _(
@@ -120,6 +130,17 @@ def order_notify(request, slug: str, order_id: str):
         said += " " + _("And by email.")
     flash.success(request, said)
     return redirect(back)
+
+
+def _delivery_said(push: str) -> str:
+    if push == "on":
+        return _("We'll tell you when it's on its way, on this phone and in your inbox.")
+    if push == "denied":
+        return _(
+            "Notifications are blocked for this site in this browser, so we'll tell you in "
+            "your inbox when it's on its way."
+        )
+    return _("We'll tell you in your inbox when it's on its way.")
 
 
 def follow_ask(request, app: MiniApp) -> dict | None:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tapgo.core import live
@@ -19,7 +20,7 @@ from tapgo.flows import paying, tips
 from tapgo.identity.middleware import current_customer
 from tapgo.miniapps.live import AppState
 from tapgo.ordering import services as ordering
-from tapgo.ordering.models import OrderStatus
+from tapgo.ordering.models import Fulfilment, OrderStatus
 from tapgo.payments import providers, stored_value
 from tapgo.payments import services as payments
 from tapgo.shell import state as shell_state
@@ -124,10 +125,16 @@ def _refunded_to(intent) -> str:
 def _steps(order):
     first = OrderStatus.PLACED if order.group_id and order.group.pay_after else OrderStatus.PAID
     flow = [first, OrderStatus.ACCEPTED, OrderStatus.READY, OrderStatus.COMPLETED]
+    labels = {}
+    if order.fulfilment == Fulfilment.DELIVERY:
+        flow.insert(3, OrderStatus.OUT_FOR_DELIVERY)
+        labels[OrderStatus.COMPLETED] = pgettext("order step", "Delivered")
     if order.status not in flow:
         return []
     reached = flow.index(order.status)
-    return [(step.label, i <= reached, i == reached) for i, step in enumerate(flow)]
+    return [
+        (labels.get(step, step.label), i <= reached, i == reached) for i, step in enumerate(flow)
+    ]
 
 
 @require_GET
