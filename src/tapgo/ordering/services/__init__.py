@@ -14,6 +14,7 @@ What an order's steps set off in other domains is flows/ (orders, paying, refund
 
 from tapgo.ordering.services.base import OrderingError, TransitionError
 from tapgo.ordering.services.cart import (
+    CartAdded,
     CartView,
     CartViewLine,
     cart_add,
@@ -21,6 +22,8 @@ from tapgo.ordering.services.cart import (
     cart_set_quantity,
     cart_set_table,
     cart_view,
+    check_open,
+    only_left,
 )
 from tapgo.ordering.services.checkout import order_place
 from tapgo.ordering.services.merging import carts_move, orders_move, orders_share_repoint
@@ -63,6 +66,7 @@ __all__ = [
     "ORDER_ID_LENGTH",
     "RELEASES_STOCK",
     "TRANSITIONS",
+    "CartAdded",
     "CartView",
     "CartViewLine",
     "OrderAction",
@@ -78,6 +82,7 @@ __all__ = [
     "cart_set_table",
     "cart_view",
     "carts_move",
+    "check_open",
     "events_after",
     "last_event_id",
     "order_accept",
@@ -95,6 +100,7 @@ __all__ = [
     "order_place",
     "order_reject",
     "order_timeline",
+    "only_left",
     "order_was_paid",
     "orders_expire_due_ids",
     "orders_move",
