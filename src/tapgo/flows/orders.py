@@ -26,7 +26,7 @@ from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.models import ConsentSubject, Template
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
-from tapgo.ordering.models import Order, OrderStatus
+from tapgo.ordering.models import Fulfilment, Order, OrderStatus
 from tapgo.payments import services as payments
 from tapgo.payments.models import Purpose
 
@@ -54,6 +54,14 @@ def _after(order: Order, was: str) -> None:
     _notify(order, was, to)
 
 
+def ready_key(order: Order) -> TemplateKey:
+    """The template that tells the customer the order is ready: a dine-in order is brought to
+    the table, a pickup order is collected at the counter."""
+    if order.fulfilment == Fulfilment.DINE_IN:
+        return TemplateKey.ORDER_READY_TABLE
+    return TemplateKey.ORDER_READY
+
+
 def _notify(order: Order, was: str, to: str) -> None:
     """The customer's messages about their order, written in the transaction of the change
     (messaging's outbox delivers them after commit)."""
@@ -67,9 +75,12 @@ def _notify(order: Order, was: str, to: str) -> None:
             language=order.language,
         )
         return
-    key, values = None, {}
+    key: TemplateKey | None = None
+    values: dict[str, object] = {}
     if to == S.READY:
-        key = TemplateKey.ORDER_READY
+        key = ready_key(order)
+        if key == TemplateKey.ORDER_READY_TABLE:
+            values = {"table": order.table_label}
     elif was in ordering.ACTIVE and to in {S.CANCELLED, S.REJECTED}:
         refund = {"amount": order.total, "currency": order.currency}
         key, values = TemplateKey.ORDER_CANCELLED, {"refund": refund, "reason": order.reason or "—"}

@@ -46,7 +46,7 @@ def test_fifty_buyers_for_the_last_ten(concurrently, app, product):
     orders = [r for r in results if isinstance(r, Order)]
     refused = [r for r in results if isinstance(r, OrderingError)]
     assert (len(orders), len(refused)) == (10, 40)
-    assert all("not enough" in str(r) for r in refused)
+    assert all("sold out" in str(r) for r in refused)
     assert Product.objects.get(pk=product.pk).stock == 0
     assert Order.objects.count() == 10
     assert sum(OrderLine.objects.values_list("quantity", flat=True)) == 10

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tapgo.core.ids import is_public_id
 from tapgo.core.scenes import Scene
+from tapgo.flows import orders as order_flows
 from tapgo.identity.middleware import current_customer, ensure_customer
 from tapgo.messaging import email as email_channel
 from tapgo.messaging import push as push_channel
@@ -64,14 +65,15 @@ def order_ask(request, order) -> dict | None:
     order is in the kitchen and the app sends that notification; None otherwise."""
     if not ordering.order_awaits_ready(order):
         return None
-    template = messaging.template_offered(app=order.app, key=TemplateKey.ORDER_READY)
+    key = order_flows.ready_key(order)  # brought to the table, or collected at the counter
+    template = messaging.template_offered(app=order.app, key=key)
     if template is None:
         return None
     customer = current_customer(request)
     covered = messaging.consent_covers(
         customer=customer,
         app=order.app,
-        key=TemplateKey.ORDER_READY,
+        key=key,
         subject=ConsentSubject(Template.Subject.ORDER, order.public_id),
     )
     return {
@@ -99,7 +101,7 @@ def order_notify(request, slug: str, order_id: str):
         consent = messaging.consent_give(
             customer=customer,
             app=order.app,
-            key=TemplateKey.ORDER_READY,
+            key=order_flows.ready_key(order),
             subject=ConsentSubject(Template.Subject.ORDER, order.public_id),
             email=request.POST.get("email") == "1" and bool(_email_offer(customer)),
         )

@@ -128,17 +128,22 @@
     }
   });
 
-  // "Also on this phone": only where it can work and is not done yet.
-  document.querySelectorAll("form[data-notify-device]").forEach(function (form) {
-    var box = form.closest("[data-push-key]");
-    var explain = box.hasAttribute("data-explain");
-    if (!supported()) { if (explain) say(box, "unsupported"); return; }
-    if (Notification.permission === "denied") { if (explain) say(box, "denied"); return; }
-    if (explain) { form.hidden = false; return; } // sending it again is harmless: same endpoint
-    navigator.serviceWorker.getRegistration("/").then(function (registration) {
-      return registration ? registration.pushManager.getSubscription() : null;
-    }).then(function (subscription) {
-      if (!subscription) form.hidden = false;
-    }, function () { form.hidden = false; });
-  });
+  // "Also on this phone": only where it can work and is not done yet. The order page's card
+  // can arrive live (shell.js puts it in and fires "tapgo:notify-card" on it): set it up too.
+  function setUp(root) {
+    root.querySelectorAll("form[data-notify-device]").forEach(function (form) {
+      var box = form.closest("[data-push-key]");
+      var explain = box.hasAttribute("data-explain");
+      if (!supported()) { if (explain) say(box, "unsupported"); return; }
+      if (Notification.permission === "denied") { if (explain) say(box, "denied"); return; }
+      if (explain) { form.hidden = false; return; } // sending it again is harmless: same endpoint
+      navigator.serviceWorker.getRegistration("/").then(function (registration) {
+        return registration ? registration.pushManager.getSubscription() : null;
+      }).then(function (subscription) {
+        if (!subscription) form.hidden = false;
+      }, function () { form.hidden = false; });
+    });
+  }
+  setUp(document);
+  document.addEventListener("tapgo:notify-card", function (event) { setUp(event.target); });
 })();

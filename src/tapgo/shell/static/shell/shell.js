@@ -162,9 +162,16 @@
   var status = document.getElementById("order-status");
   if (status && window.EventSource) {
     var source = new EventSource(status.getAttribute("data-live"));
+    var card = document.getElementById("order-notify");
     source.addEventListener("status", function (event) {
       var data = JSON.parse(event.data);
       status.innerHTML = data.html;
+      // The notification card comes with the payment (and goes once the order is ready);
+      // left alone while the customer is answering it.
+      if (card && typeof data.notify === "string" && !card.querySelector("form[data-sent], form[data-asking]")) {
+        card.innerHTML = data.notify;
+        card.dispatchEvent(new CustomEvent("tapgo:notify-card", { bubbles: true }));
+      }
       if (["completed", "expired", "rejected", "cancelled"].indexOf(data.status) >= 0) source.close();
     });
   }
