@@ -79,9 +79,9 @@ def only_left(left: int) -> str:
 
 @dataclass(frozen=True)
 class CartAdded:
-    """What cart_add did: `added` is how much the line's quantity grew (less than asked, or
-    even below 0 for a line above what is left, when `left` says the line was capped at
-    what is left; None when all was added)."""
+    """What cart_add did. `added`: how much the line's quantity grew. `left`: None when all
+    that was asked for was added; else how many are left, where the line was capped (then
+    `added` is less than asked, below 0 for a line that held more than is left now)."""
 
     cart: Cart
     added: int
