@@ -128,8 +128,7 @@
     }
   });
 
-  // "Also on this phone": only where it can work and is not done yet. The order page's card
-  // can arrive live (shell.js puts it in and fires "tapgo:notify-card" on it): set it up too.
+  // "Also on this phone": only where it can work and is not done yet.
   function setUp(root) {
     root.querySelectorAll("form[data-notify-device]").forEach(function (form) {
       var box = form.closest("[data-push-key]");
@@ -145,5 +144,15 @@
     });
   }
   setUp(document);
-  document.addEventListener("tapgo:notify-card", function (event) { setUp(event.target); });
+
+  // The order page's card comes with the payment and goes once the order is ready: each live
+  // status (shell.js passes it on as "tapgo:status") carries it. Left alone while the
+  // customer is answering it.
+  document.addEventListener("tapgo:status", function (event) {
+    var card = document.getElementById("order-notify");
+    var html = event.detail && event.detail.notify;
+    if (!card || typeof html !== "string" || card.querySelector("form[data-sent], form[data-asking]")) return;
+    card.innerHTML = html;
+    setUp(card);
+  });
 })();

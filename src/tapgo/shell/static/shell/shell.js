@@ -111,67 +111,32 @@
     }
   });
 
-  // Ordering paused or resumed while the page is open: the page asks the app's state every
-  // few seconds (while it is shown) and greys out what orders ([data-ordering]: the + buttons,
-  // "Add to cart", "Place order") with the merchant's reason, or turns it back on. A button
-  // the page rendered disabled (a line holding all that is left) stays so. The server refuses
-  // an order while paused whatever the page shows.
-  var liveState = document.body.getAttribute("data-live-state");
-  if (liveState && document.querySelector("[data-ordering]") && window.fetch) {
-    document.querySelectorAll("[data-ordering][disabled]").forEach(function (el) {
-      el.setAttribute("data-held", "");
-    });
-    var paused = function (on, notice) {
-      document.body.toggleAttribute("data-paused", on);
-      document.querySelectorAll("[data-ordering]:not([data-held])").forEach(function (el) {
-        el.disabled = on;
-        if (on) el.title = notice; else el.removeAttribute("title");
-      });
-      var box = document.querySelector(".notice.paused");
-      if (on && !box) {
-        box = document.createElement("p");
-        box.className = "notice paused";
-        box.setAttribute("data-testid", "paused");
-        box.setAttribute("role", "status");
-        var bar = document.querySelector("header.topbar");
-        if (bar) bar.after(box); else document.body.prepend(box);
-      }
-      if (box) {
-        if (on) box.textContent = notice;
-        box.hidden = !on;
-      }
-    };
-    var shown = document.querySelector(".notice.paused");
-    paused(document.body.hasAttribute("data-paused"), shown ? shown.textContent : "");
-    var every = Number(document.body.getAttribute("data-live-every")) || 10000;
-    var timer = null;
+  // Paused or resumed live: [data-ordering] greyed out with the reason (held ones stay off).
+  var app = document.body.dataset, box = document.querySelector(".notice.paused");
+  function pause(on, why) {
+    document.body.toggleAttribute("data-paused", on);
+    document.querySelectorAll("[data-ordering]:not([data-held])").forEach(function (b) { b.disabled = on; b.title = why; });
+    box.textContent = why;
+    box.hidden = !on;
+  }
+  if (app.liveState && box && document.querySelector("[data-ordering]")) {
+    document.querySelectorAll("[data-ordering][disabled]").forEach(function (b) { b.dataset.held = 1; });
+    pause("paused" in app, box.textContent);
     var ask = function () {
-      clearTimeout(timer);
-      if (document.hidden) return; // asked again when the page is shown
-      fetch(liveState, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (data) { if (data) paused(!!data.paused, data.notice || ""); })
-        .catch(function () {})
-        .then(function () { clearTimeout(timer); timer = setTimeout(ask, every); });
+      if (!document.hidden) fetch(app.liveState).then(function (r) { return r.json(); }).then(function (d) { pause(d.paused, d.notice); }, function () {});
     };
-    timer = setTimeout(ask, every);
-    document.addEventListener("visibilitychange", function () { if (!document.hidden) ask(); });
+    setInterval(ask, +app.liveEvery || 1e4);
+    document.addEventListener("visibilitychange", ask);
   }
 
   // Live order status over Server-Sent Events; EventSource reconnects with Last-Event-ID.
   var status = document.getElementById("order-status");
   if (status && window.EventSource) {
     var source = new EventSource(status.getAttribute("data-live"));
-    var card = document.getElementById("order-notify");
     source.addEventListener("status", function (event) {
       var data = JSON.parse(event.data);
       status.innerHTML = data.html;
-      // The notification card comes with the payment (and goes once the order is ready);
-      // left alone while the customer is answering it.
-      if (card && typeof data.notify === "string" && !card.querySelector("form[data-sent], form[data-asking]")) {
-        card.innerHTML = data.notify;
-        card.dispatchEvent(new CustomEvent("tapgo:notify-card", { bubbles: true }));
-      }
+      document.dispatchEvent(new CustomEvent("tapgo:status", { detail: data })); // notify.js
       if (["completed", "expired", "rejected", "cancelled"].indexOf(data.status) >= 0) source.close();
     });
   }
