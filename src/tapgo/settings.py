@@ -303,6 +303,8 @@ ENCRYPTION_KEYS = [
 # (with Last-Event-ID, so nothing is missed); bounds the threads a stream holds.
 LIVE_STREAM_SECONDS = int(os.environ.get("TAPGO_LIVE_STREAM_SECONDS", "25"))
 LIVE_POLL_SECONDS = float(os.environ.get("TAPGO_LIVE_POLL_SECONDS", "0.5"))
+# How often an open page of a mini app asks whether ordering was paused or resumed.
+SHELL_LIVE_STATE_SECONDS = float(os.environ.get("TAPGO_SHELL_LIVE_STATE_SECONDS", "10"))
 
 LOGGING = {
     "version": 1,

@@ -29,6 +29,10 @@ class Product(MerchantOwned):
     image = models.CharField(max_length=200, blank=True)  # WebP thumbnail's storage name
     position = models.PositiveIntegerField(default=0)
 
+    # Not columns: what the customer is told of stock, set by catalog.services.mark_stock.
+    left: int | None
+    sold_out: bool
+
     class Meta:
         ordering = ["position", "id"]
         constraints = [
@@ -50,6 +54,10 @@ class Variant(MerchantOwned):
     price = models.PositiveIntegerField(_("price"))
     stock = models.PositiveIntegerField(_("stock"), null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
+
+    # Not columns: set by catalog.services.mark_stock.
+    left: int | None
+    sold_out: bool
 
     class Meta:
         ordering = ["position", "id"]

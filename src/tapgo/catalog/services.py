@@ -15,6 +15,8 @@ from tapgo.core.money import MAX_AMOUNT
 from tapgo.merchants.models import Merchant
 
 MAX_STOCK = 1_000_000
+# At or below this many left, customers see how many ("3 left"); at 0, "Sold out".
+LOW_STOCK = 5
 
 
 class CatalogError(ValueError):
@@ -22,7 +24,11 @@ class CatalogError(ValueError):
 
 
 class OutOfStock(CatalogError):
-    pass
+    """Too little left: `left` is how many there were (0: sold out)."""
+
+    def __init__(self, message: str, *, left: int = 0):
+        super().__init__(message)
+        self.left = left
 
 
 def _bump(merchant: Merchant) -> None:
@@ -289,36 +295,94 @@ def product_delete(*, product: Product) -> bool:
 
 
 # --- stock (called by ordering inside its transaction) -----------------------------------
+#
+# The menu shows what is left at or below LOW_STOCK ("3 left", "Sold out"), and the menu is
+# cached by the catalogue's version (shell/page.py): a change of stock that changes what the
+# menu shows bumps the version, one that does not (plenty left before and after) does not.
+# The bump runs once the transaction has committed, on its own: bumping inside it would lock
+# the merchant's row between two stock rows of one checkout, and two checkouts could then
+# wait on each other in a cycle. A crash in between leaves the menu stale for at most the
+# menu cache's lifetime (MENU_CACHE_SECONDS); checkout still decides by the stock itself.
+
+
+def _bump_after_commit(model, pk: int) -> None:
+    merchant_id = model.objects.filter(pk=pk).values("merchant_id")
+    transaction.on_commit(
+        lambda: Merchant.objects.filter(pk__in=merchant_id).update(
+            catalog_version=F("catalog_version") + 1
+        ),
+        robust=True,
+    )
 
 
 def stock_take(*, product_id: int, variant_id: int | None, quantity: int) -> None:
     """Take stock with one conditional UPDATE so the database, not Python, decides a race.
 
-    Uncounted stock (NULL) always succeeds. Raises OutOfStock when too little is left.
+    Uncounted stock (NULL) always succeeds. Raises OutOfStock (with how many are left) when
+    too little is left.
     """
     model, pk = (Variant, variant_id) if variant_id else (Product, product_id)
-    taken = model.objects.filter(pk=pk, stock__gte=quantity).update(stock=F("stock") - quantity)
-    if taken:
+    rows = model.objects.filter(pk=pk)
+    # Most takes leave plenty: one UPDATE, and the menu shows the same as before.
+    if rows.filter(stock__gt=LOW_STOCK + quantity - 1).update(stock=F("stock") - quantity):
         return
-    if model.objects.filter(pk=pk, stock__isnull=True).exists():
-        return
-    raise OutOfStock(_("Sorry, not enough left."))
+    row = rows.values_list("stock").first()
+    if row is not None and row[0] is None:
+        return  # uncounted
+    left: int = (row[0] or 0) if row is not None else 0
+    if left >= quantity:
+        if rows.filter(stock__gte=quantity).update(stock=F("stock") - quantity):
+            _bump_after_commit(model, pk)  # now "n left" or "Sold out" on the menu
+            return
+        row = rows.values_list("stock").first()  # another checkout took it meanwhile
+        left = (row[0] or 0) if row is not None else 0
+    raise OutOfStock(_("Sorry, not enough left."), left=left)
 
 
 def stock_release(*, product_id: int, variant_id: int | None, quantity: int) -> None:
     model, pk = (Variant, variant_id) if variant_id else (Product, product_id)
-    model.objects.filter(pk=pk, stock__isnull=False).update(stock=F("stock") + quantity)
+    rows = model.objects.filter(pk=pk, stock__isnull=False)
+    if rows.filter(stock__gt=LOW_STOCK).update(stock=F("stock") + quantity):
+        return
+    if rows.update(stock=F("stock") + quantity):
+        _bump_after_commit(model, pk)  # it showed "n left" or "Sold out"
+
+
+def stock_shown(stock: int | None) -> int | None:
+    """How many left a customer is told of: the stock at or below LOW_STOCK, else None
+    (uncounted, or plenty)."""
+    return stock if stock is not None and stock <= LOW_STOCK else None
+
+
+def mark_stock(product: Product, variants: list[Variant]) -> None:
+    """Set what the customer is told of stock on a product and its variants: `sold_out`
+    (the product hidden, or nothing of it left in any option) and `left` (stock_shown) on
+    each; a product with options is sold out when every option is."""
+    for variant in variants:
+        variant.left = stock_shown(variant.stock)
+        variant.sold_out = variant.stock == 0
+    if variants:
+        product.left = None
+        product.sold_out = not product.available or all(v.sold_out for v in variants)
+    else:
+        product.left = stock_shown(product.stock)
+        product.sold_out = not product.available or product.stock == 0
 
 
 # --- reads for the shell -----------------------------------------------------------------
 
 
 def menu_for(merchant: Merchant) -> list[Category]:
-    """Categories with their available products and variants: three queries in all."""
+    """Categories with their available products and variants, each marked with what is left
+    (mark_stock): three queries in all."""
     products = Product.objects.order_by("position", "id").prefetch_related(
         Prefetch("variants", queryset=Variant.objects.order_by("position", "id"))
     )
     categories = Category.objects.for_merchant(merchant).prefetch_related(
         Prefetch("products", queryset=products, to_attr="menu_products")
     )
-    return [c for c in categories if c.menu_products]
+    menu = [c for c in categories if c.menu_products]
+    for category in menu:
+        for product in category.menu_products:
+            mark_stock(product, list(product.variants.all()))
+    return menu

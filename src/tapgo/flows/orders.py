@@ -70,6 +70,14 @@ def _after(order: Order, was: str) -> None:
     _notify(order, was, to)
 
 
+def ready_key(order: Order) -> TemplateKey:
+    """The template that tells the customer the order is ready: a dine-in order is brought to
+    the table, a pickup order is collected at the counter."""
+    if order.fulfilment == Fulfilment.DINE_IN:
+        return TemplateKey.ORDER_READY_TABLE
+    return TemplateKey.ORDER_READY
+
+
 def _notify(order: Order, was: str, to: str) -> None:
     """The customer's messages about their order, written in the transaction of the change
     (messaging's outbox delivers them after commit)."""
@@ -81,7 +89,9 @@ def _notify(order: Order, was: str, to: str) -> None:
     values: dict[str, object] = {}
     if to == S.READY and order.fulfilment != Fulfilment.DELIVERY:
         # A delivery order's news is that it is on its way, not that it can be collected.
-        key = TemplateKey.ORDER_READY
+        key = ready_key(order)
+        if key == TemplateKey.ORDER_READY_TABLE:
+            values = {"table": order.table_label}
     elif to == S.OUT_FOR_DELIVERY:
         key, values = TemplateKey.ORDER_OUT_FOR_DELIVERY, {"eta": order.delivery_eta_minutes or 0}
     elif was in ordering.ACTIVE and to in {S.CANCELLED, S.REJECTED}:
@@ -145,7 +155,7 @@ def awaited_notice(order: Order) -> TemplateKey | None:
     if ordering.order_awaits_dispatch(order):
         return TemplateKey.ORDER_OUT_FOR_DELIVERY
     if order.fulfilment != Fulfilment.DELIVERY and ordering.order_awaits_ready(order):
-        return TemplateKey.ORDER_READY
+        return ready_key(order)
     return None
 
 

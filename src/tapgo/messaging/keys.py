@@ -10,7 +10,8 @@ from enum import StrEnum
 
 class TemplateKey(StrEnum):
     ORDER_PAID = "order_paid"
-    ORDER_READY = "order_ready"
+    ORDER_READY = "order_ready"  # a pickup order: collect it at the counter
+    ORDER_READY_TABLE = "order_ready_table"  # a dine-in order: it is brought to the table
     ORDER_OUT_FOR_DELIVERY = "order_out_for_delivery"
     ORDER_CANCELLED = "order_cancelled"
     BOOKING_CONFIRMED = "booking_confirmed"

@@ -108,6 +108,27 @@ BUILTIN = [
         },
     },
     {
+        "key": TemplateKey.ORDER_READY_TABLE,
+        "subject": "order",
+        "default_on": True,
+        "standing": False,
+        "fields": [ORDER, APP, {"name": "table", "type": "text"}],
+        "texts": {
+            "en": {
+                "name": "Order ready, brought to the table",
+                "ask": "Tell me when my order is ready",
+                "title": "Your order is ready",
+                "body": "Order {order} is ready: {app} is bringing it to table {table}.",
+            },
+            "zh-hans": {
+                "name": "出餐提醒（送餐到桌）",
+                "ask": "订单做好时通知我",
+                "title": "您的订单已做好",
+                "body": "{app} 的订单 {order} 已做好，马上为您送到 {table} 号桌。",
+            },
+        },
+    },
+    {
         "key": TemplateKey.ORDER_CANCELLED,
         "subject": "order",
         "default_on": True,

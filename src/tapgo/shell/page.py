@@ -117,8 +117,9 @@ def skeleton_cached(state: live.AppState) -> Skeleton | None:
 def skeleton(state: live.AppState) -> Skeleton:
     """The page for this app state and language, from the cache or rendered now.
 
-    It lives no longer than the menu fragment it was built from, so stock shown as sold out
-    is as fresh as the menu cache promises (MENU_CACHE_SECONDS), and cache.clear() clears it.
+    It lives no longer than the menu fragment it was built from (MENU_CACHE_SECONDS), and
+    cache.clear() clears it. Stock the menu shows ("3 left", "Sold out") is fresh: a change
+    of it bumps the catalogue version (catalog.services.stock_take), so the state's key.
     """
     key = _skeleton_key(state)
     built = cache.get(key)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("search", search.search, name="search"),
     path("s/<str:code>", menu.scan, name="scan"),
     path("m/<slug:slug>/", menu.app, name="app"),
+    path("m/<slug:slug>/live", menu.app_live, name="app_live"),
     path("m/<slug:slug>/cart/", cart.cart, name="cart"),
     path("m/<slug:slug>/cart/add", cart.cart_add, name="cart_add"),
     path("m/<slug:slug>/cart/update", cart.cart_update, name="cart_update"),

@@ -187,15 +187,17 @@ def test_events_of_another_merchant_are_404(owner_client, other_merchant):
 
 
 def test_pause_ordering_with_a_reason(owner_client, merchant, app, product):
+    customer = customer_create_guest()
+    ordering.cart_add(customer=customer, app=app, product_public_id=product.public_id)
     url = reverse("console:board_pause", args=[merchant.public_id])
     owner_client.post(url, {"paused": "on", "reason": "Back at 5pm"})
     merchant = Merchant.objects.get(pk=merchant.pk)
     assert merchant.ordering_paused and merchant.pause_reason == "Back at 5pm"
     html = owner_client.get(_board(merchant)).content.decode()
     assert "Resume ordering" in html and "Back at 5pm" in html
-    customer = customer_create_guest()
     app.merchant.refresh_from_db()
-    ordering.cart_add(customer=customer, app=app, product_public_id=product.public_id)
+    with pytest.raises(ordering.OrderingError, match="Back at 5pm"):  # nor adding to a cart
+        ordering.cart_add(customer=customer, app=app, product_public_id=product.public_id)
     with pytest.raises(ordering.OrderingError, match="Back at 5pm"):
         ordering.order_place(
             customer=customer,

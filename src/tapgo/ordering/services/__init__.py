@@ -18,6 +18,7 @@ What an order's steps set off in other domains is flows/ (orders, paying, refund
 from tapgo.ordering.models import TableGroupStatus
 from tapgo.ordering.services.base import OrderingError, TransitionError
 from tapgo.ordering.services.cart import (
+    CartAdded,
     CartView,
     CartViewLine,
     cart_add,
@@ -25,8 +26,10 @@ from tapgo.ordering.services.cart import (
     cart_set_quantity,
     cart_set_table,
     cart_view,
+    check_open,
     customer_cart,
     group_bump,
+    only_left,
     seat_label,
 )
 from tapgo.ordering.services.checkout import (
@@ -139,6 +142,7 @@ __all__ = [
     "ORDER_ID_LENGTH",
     "RELEASES_STOCK",
     "TRANSITIONS",
+    "CartAdded",
     "CartView",
     "CartViewLine",
     "DeliveryFeeUnconfirmed",
@@ -165,6 +169,7 @@ __all__ = [
     "delivery_position",
     "delivery_quote",
     "distance_m",
+    "check_open",
     "events_after",
     "last_event_id",
     "next_statuses",
@@ -186,6 +191,7 @@ __all__ = [
     "order_place",
     "order_reject",
     "order_timeline",
+    "only_left",
     "order_was_paid",
     "orders_expire_due_ids",
     "orders_move",

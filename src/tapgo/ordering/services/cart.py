@@ -1,7 +1,9 @@
 """The cart: one per customer per mini app, kept on the server; adding to it is decided by
-the database (concurrent adds from two tabs each count). At a table, the customer's cart is
-a seat in the table's group (tables.py), and the cart they see is the group's: every seat's
-lines, each with who added it."""
+the database (concurrent adds from two tabs each count). A line never asks for more than is
+left of a counted item: adding or raising it caps it there and says so (checkout still
+decides by the stock itself). Nothing is added while the merchant has paused ordering. At a
+table, the customer's cart is a seat in the table's group (tables.py), and the cart they see
+is the group's: every seat's lines, each with who added it."""
 
 from dataclasses import dataclass, field
 
@@ -10,10 +12,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tapgo.catalog.models import Product
+from tapgo.catalog.models import Product, Variant
 from tapgo.core import translations as texts
 from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
+from tapgo.merchants.models import Merchant
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering.models import (
     MAX_LINE_QUANTITY,
@@ -72,6 +75,34 @@ def _sellable(app: MiniApp, product_public_id: str, variant_public_id: str | Non
     return product, variant
 
 
+def check_open(merchant: Merchant) -> None:
+    """OrderingError with the merchant's reason while ordering is paused."""
+    if merchant.ordering_paused:
+        raise OrderingError(
+            merchant.pause_reason or _("The kitchen is not taking orders right now.")
+        )
+
+
+def only_left(left: int) -> str:
+    """What a customer is told when a line is capped at what is left."""
+    return _("Only %(n)d left: your cart has %(n)d.") % {"n": left}
+
+
+@dataclass(frozen=True)
+class CartAdded:
+    """What cart_add did. `added`: how much the line's quantity grew. `left`: None when all
+    that was asked for was added; else how many are left, where the line was capped (then
+    `added` is less than asked, below 0 for a line that held more than is left now)."""
+
+    cart: Cart
+    added: int
+    left: int | None = None
+
+
+def _stock_of(product: Product, variant: Variant | None) -> int | None:
+    return variant.stock if variant is not None else product.stock
+
+
 def cart_add(
     *,
     customer: Customer,
@@ -79,22 +110,37 @@ def cart_add(
     product_public_id: str,
     variant_public_id: str | None = None,
     quantity: int = 1,
-) -> Cart:
-    """Add to the cart. Concurrent adds (two tabs) each count: the UPDATE adds in the database."""
+) -> CartAdded:
+    """Add to the cart. Concurrent adds (two tabs) each count: the UPDATE adds in the database.
+    A counted item is capped at what is left (CartAdded says how many were added)."""
     _check_quantity(quantity)
+    check_open(app.merchant)
     product, variant = _sellable(app, product_public_id, variant_public_id)
+    stock = _stock_of(product, variant)
+    if stock == 0:
+        raise OrderingError(_("%(name)s is sold out.") % {"name": product.name})
+    limit = MAX_LINE_QUANTITY if stock is None else min(stock, MAX_LINE_QUANTITY)
     cart = customer_cart(customer=customer, app=app)
     key = variant.pk if variant else 0
     for _attempt in range(3):
         with transaction.atomic():
             lines = CartLine.objects.filter(cart=cart, product=product, variant_key=key)
-            if lines.filter(quantity__lte=MAX_LINE_QUANTITY - quantity).update(
+            if lines.filter(quantity__lte=limit - quantity).update(
                 quantity=F("quantity") + quantity
             ):
                 Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
                 _bump(cart)
-                return cart
-            if lines.filter(quantity__gt=MAX_LINE_QUANTITY - quantity).exists():
+                return CartAdded(cart, quantity)
+            if limit < MAX_LINE_QUANTITY:
+                # Too few left for all of it: the line gets what is left (one UPDATE decides
+                # against another tab; a line above it, with stock sold since, comes down).
+                had = lines.values_list("quantity", flat=True).first()
+                if had is not None:
+                    lines.update(quantity=limit)
+                    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+                    _bump(cart)
+                    return CartAdded(cart, limit - had, left=limit)
+            elif lines.filter(quantity__gt=MAX_LINE_QUANTITY - quantity).exists():
                 raise OrderingError(
                     _("At most %(n)d of one item per order.") % {"n": MAX_LINE_QUANTITY}
                 )
@@ -109,11 +155,13 @@ def cart_add(
                         product=product,
                         variant=variant,
                         variant_key=key,
-                        quantity=quantity,
+                        quantity=min(quantity, limit),
                     )
                 Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
                 _bump(cart)
-                return cart
+                if quantity > limit:
+                    return CartAdded(cart, limit, left=limit)
+                return CartAdded(cart, quantity)
             except IntegrityError:
                 continue  # the other tab created the line: add to it on the next pass
     raise OrderingError(_("The cart is busy. Try again."))
@@ -132,9 +180,11 @@ def _bump(cart: Cart) -> None:
         group_bump(group_id=cart.group_id)
 
 
-def cart_set_quantity(*, customer: Customer, app: MiniApp, line_id: int, quantity: int) -> None:
-    """Change a line of the cart this customer sees: their own, or at a table any line of
-    the table's shared cart."""
+def cart_set_quantity(
+    *, customer: Customer, app: MiniApp, line_id: int, quantity: int
+) -> int | None:
+    """Set a line's quantity (0 removes it). A counted item is capped at what is left: then
+    the quantity set is returned (None when it is the one asked for)."""
     _check_quantity(quantity, allow_zero=True)
     cart = customer_cart(customer=customer, app=app)
     mine = Q(cart=cart)
@@ -144,8 +194,23 @@ def cart_set_quantity(*, customer: Customer, app: MiniApp, line_id: int, quantit
     _bump(cart)
     if quantity == 0:
         lines.delete()
-    elif not lines.update(quantity=quantity):
+        return None
+    line = lines.select_related("product", "variant").first()
+    if line is None:
         raise OrderingError(_("That item is no longer in your cart."))
+    if quantity > line.quantity:
+        check_open(app.merchant)  # fewer is always allowed
+    stock = _stock_of(line.product, line.variant)
+    if stock is not None and quantity > stock:
+        if stock == 0:
+            raise OrderingError(_("%(name)s is sold out.") % {"name": line.product.name})
+        quantity = stock
+        capped: int | None = stock
+    else:
+        capped = None
+    if not lines.update(quantity=quantity):
+        raise OrderingError(_("That item is no longer in your cart."))
+    return capped
 
 
 def cart_set_note(*, customer: Customer, app: MiniApp, note: str) -> None:
@@ -176,6 +241,12 @@ class CartViewLine:
     name: str
     added_by: str = ""  # at a table: who added it ("Guest 2", a first name)
     mine: bool = True  # added from this phone
+    at_most: int | None = None  # how many are left of a counted item
+
+    @property
+    def capped(self) -> bool:
+        """The line holds all that is left (or more: it sold since)."""
+        return self.at_most is not None and self.quantity >= self.at_most
 
 
 @dataclass
@@ -232,6 +303,7 @@ def cart_view(*, customer: Customer | None, app: MiniApp) -> CartView:
                 ),
                 added_by=seat_label(seat) if group is not None else "",
                 mine=line.cart_id == cart.pk,
+                at_most=_stock_of(line.product, line.variant),
             )
         )
     total = sum(line.subtotal for line in lines)

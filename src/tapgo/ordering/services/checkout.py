@@ -172,9 +172,11 @@ def _order_place(
                 catalog.stock_take(
                     product_id=line.product_id, variant_id=line.variant_id, quantity=line.quantity
                 )
-            except catalog.OutOfStock:
+            except catalog.OutOfStock as exc:
                 raise OrderingError(
-                    _("Sorry, not enough %(name)s left.") % {"name": line.name}
+                    _("Sorry, only %(n)d left of %(name)s.") % {"n": exc.left, "name": line.name}
+                    if exc.left
+                    else _("Sorry, %(name)s is sold out.") % {"name": line.name}
                 ) from None
         store = app.store
         now = timezone.now()

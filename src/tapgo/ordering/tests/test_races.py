@@ -46,7 +46,7 @@ def test_fifty_buyers_for_the_last_ten(concurrently, app, product):
     orders = [r for r in results if isinstance(r, Order)]
     refused = [r for r in results if isinstance(r, OrderingError)]
     assert (len(orders), len(refused)) == (10, 40)
-    assert all("not enough" in str(r) for r in refused)
+    assert all("sold out" in str(r) for r in refused)
     assert Product.objects.get(pk=product.pk).stock == 0
     assert Order.objects.count() == 10
     assert sum(OrderLine.objects.values_list("quantity", flat=True)) == 10
@@ -83,6 +83,7 @@ def test_a_double_clicked_place_order_makes_one_order(concurrently, customer, ap
 
 @pytest.mark.parametrize("start_with_line", [False, True])
 def test_two_tabs_adding_the_same_item(concurrently, customer, app, product, start_with_line):
+    Product.objects.filter(pk=product.pk).update(stock=None)  # uncounted: no cap
     adds_per_tab = 10
 
     def tab(_i):
@@ -108,3 +109,24 @@ def test_two_tabs_adding_the_same_item(concurrently, customer, app, product, sta
         assert sum(results) == 2 * adds_per_tab  # none was refused
         # ... and none was lost.
         assert CartLine.objects.get().quantity == sum(results) + int(start_with_line)
+
+
+def test_two_tabs_adding_past_what_is_left_stop_at_it(concurrently, customer, app, product):
+    """The cart caps a line at what is left: two tabs adding at once never take it past."""
+    Product.objects.filter(pk=product.pk).update(stock=15)
+
+    def tab(_i):
+        said = []
+        for _ in range(10):
+            added = services.cart_add(
+                customer=customer, app=_app(app), product_public_id=product.public_id
+            )
+            said.append(added.left)
+        return said
+
+    for _round in range(3):
+        CartLine.objects.all().delete()
+        results = concurrently(tab, 2)
+        assert _unexpected(results) == []
+        assert CartLine.objects.get().quantity == 15
+        assert sum(said.count(15) for said in results) >= 5  # the last adds were told

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from tapgo.miniapps.models import EntryCode, Visit
-from tapgo.ordering.models import Order, OrderStatus
+from tapgo.ordering.models import CartLine, Order, OrderStatus
 from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose, SandboxOutbox
 from tapgo.payments.providers import sandbox
 
@@ -162,11 +162,17 @@ def test_bad_cart_input_changes_nothing(client, app, product):
 def test_paused_ordering_shows_the_reason_and_refuses(client, app, product):
     from tapgo.merchants.services import ordering_pause
 
-    ordering_pause(merchant=app.merchant, paused=True, reason="Kitchen is full, back at 3pm")
     client.get(reverse("shell:scan", args=[table_code(app).code]))
     client.post(reverse("shell:cart_add", args=[app.slug]), {"item": product.public_id})
+    ordering_pause(merchant=app.merchant, paused=True, reason="Kitchen is full, back at 3pm")
     page = client.get(reverse("shell:cart", args=[app.slug]))
     assert b"Kitchen is full" in page.content
+    # Adding is refused too, with the reason, and changes nothing.
+    added = client.post(
+        reverse("shell:cart_add", args=[app.slug]), {"item": product.public_id}, follow=True
+    )
+    assert b"Kitchen is full" in added.content
+    assert CartLine.objects.get().quantity == 1
     response = client.post(
         reverse("shell:checkout", args=[app.slug]),
         {"checkout_key": "x" * 10, "fulfilment": "dine_in"},

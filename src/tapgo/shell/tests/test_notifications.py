@@ -159,7 +159,7 @@ def test_an_accepted_order_still_asks(client, app, product):
 
 def test_no_card_when_the_app_does_not_send_it(client, app, product):
     order = paid_order(client, app, product)
-    template = messaging.template_offered(app=app, key="order_ready")
+    template = messaging.template_offered(app=app, key="order_ready_table")
     messaging.app_template_switch(app=app, template=template, on=False)
     assert 'data-testid="notify-card"' not in text(client.get(order_url(order)))
     # and the form's endpoint refuses with a message, not an error
@@ -177,7 +177,7 @@ def test_asking_twice_is_one_consent_and_the_message_uses_it(
     for _ in range(2):
         response = client.post(notify_url(order), {"push": "", "email": "1"})
         assert response.status_code == 302 and response.url == order_url(order)
-    asked = Consent.objects.get(customer=customer, template__key="order_ready")
+    asked = Consent.objects.get(customer=customer, template__key="order_ready_table")
     assert asked.kind == Consent.Kind.ONE_TIME and asked.subject == f"order:{order.public_id}"
     assert asked.email is False  # a guest's "email" means nothing
     html = text(client.get(order_url(order)))
@@ -194,7 +194,7 @@ def test_what_the_page_says_follows_what_the_browser_did(client, app, product):
     messaging.consent_revoke(customer=order.customer, public_id=grant_of(order).public_id)
     html = text(client.post(notify_url(order), {"push": "denied"}, follow=True))
     assert "Notifications are blocked for this site in this browser" in html
-    Consent.objects.filter(template__key="order_ready").delete()
+    Consent.objects.filter(template__key="order_ready_table").delete()
     html = text(client.post(notify_url(order), {"push": "on"}, follow=True))
     assert "on this phone and in your inbox" in html
 
@@ -208,7 +208,7 @@ def test_a_signed_in_customer_may_add_email(client, app, product):
     assert "Also by email to ann@example.com" in html and 'data-testid="notify-email"' in html
     html = text(client.post(notify_url(order), {"email": "1"}, follow=True))
     assert "And by email." in html
-    assert Consent.objects.get(template__key="order_ready").email is True
+    assert Consent.objects.get(template__key="order_ready_table").email is True
 
 
 def test_another_customers_order_or_app_is_404(client, app, product, other_merchant):
@@ -226,7 +226,7 @@ def test_another_customers_order_or_app_is_404(client, app, product, other_merch
         == 404
     )
     assert client.post(reverse("shell:order_notify", args=[app.slug, "x" * 16])).status_code == 404
-    assert not Consent.objects.filter(template__key="order_ready").exists()
+    assert not Consent.objects.filter(template__key="order_ready_table").exists()
 
 
 def test_asking_after_the_order_is_ready_changes_nothing(client, app, product):
@@ -235,7 +235,7 @@ def test_asking_after_the_order_is_ready_changes_nothing(client, app, product):
     order_flows.order_mark_ready(actor=SYSTEM, order=order)
     html = text(client.post(notify_url(order), follow=True))
     assert "past that point" in html
-    assert not Consent.objects.filter(template__key="order_ready").exists()
+    assert not Consent.objects.filter(template__key="order_ready_table").exists()
 
 
 # --- following an official account ----------------------------------------------------------

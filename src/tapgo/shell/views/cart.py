@@ -48,7 +48,7 @@ def cart_add(request, slug: str):
         quantity = 0
     customer = ensure_customer(request)
     try:
-        ordering.cart_add(
+        added = ordering.cart_add(
             customer=customer,
             app=app,
             product_public_id=product_id,
@@ -60,9 +60,12 @@ def cart_add(request, slug: str):
     else:
         st = shell_state.of(request)
         st.bind(request, customer)
-        if not st.added(app.pk, quantity):
+        if not st.added(app.pk, added.added):
             page.cart_of(request, st, live.AppState.of_app(app))
-        messages.success(request, _("Added to your cart."))
+        if added.left is not None:
+            messages.warning(request, ordering.only_left(added.left))
+        else:
+            messages.success(request, _("Added to your cart."))
     return _back(request, app, f"#p-{product_id}" if product_id.isalnum() else "")
 
 
@@ -171,12 +174,14 @@ def cart_update(request, slug: str):
         if "note" in request.POST:
             ordering.cart_set_note(customer=customer, app=app, note=request.POST["note"])
         if "line" in request.POST:
-            ordering.cart_set_quantity(
+            capped = ordering.cart_set_quantity(
                 customer=customer,
                 app=app,
                 line_id=int(request.POST["line"]),
                 quantity=int(request.POST.get("quantity", "")),
             )
+            if capped is not None:
+                messages.warning(request, ordering.only_left(capped))
     except ValueError as exc:  # OrderingError is a ValueError; so is a non-number
         messages.error(
             request, str(exc) if isinstance(exc, ordering.OrderingError) else _("Not a number.")

@@ -4,7 +4,9 @@ The menu page is the hot path: shell/page.py serves it from a cached skeleton an
 per-request bits. A scanned code renders the page it opens at the code's own address.
 """
 
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from tapgo.core.bots import is_bot
@@ -74,3 +76,21 @@ def app(request, slug: str):
     state = live.app_state(slug)
     record_entry(request, state)
     return page.render_app(request, state, shell_state.of(request))
+
+
+def paused_notice(state: live.AppState) -> str:
+    """What an app's pages say while its merchant has paused ordering ("" while open)."""
+    if not state.ordering_paused:
+        return ""
+    said = _("Ordering is paused")
+    return f"{said}: {state.pause_reason}" if state.pause_reason else said
+
+
+@require_GET
+def app_live(request, slug: str):
+    """What an open page of the app follows live (shell.js asks every few seconds): whether
+    ordering is paused, and what to say. One prepared query; nothing about the customer."""
+    state = live.app_state(slug)
+    response = JsonResponse({"paused": state.ordering_paused, "notice": paused_notice(state)})
+    response["Cache-Control"] = "no-store"
+    return response

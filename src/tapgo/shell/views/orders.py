@@ -113,6 +113,16 @@ def _status_html(request, order) -> str:
     return render_to_string("shell/_order_status.html", context, request=request)
 
 
+def _notify_html(request, order) -> str:
+    """The order page's notification card ("tell me when it's ready"), or "" when none is
+    offered now: it appears once the order is paid, so the live stream carries it too."""
+    ask = notifications.order_ask(request, order)
+    if ask is None:
+        return ""
+    context = {"ask": ask, "no_script": True}  # the order page loads notify.js itself
+    return render_to_string("shell/_notify_ask.html", context, request=request)
+
+
 def _refunded_to(intent) -> str:
     """Where a refund's money goes back to."""
     if intent.provider == providers.WALLET:
@@ -148,7 +158,7 @@ def order(request, slug: str, order_id: str):
         lines=order.lines.all(),
         status_html=_status_html(request, order),
         last_event=ordering.last_event_id(order=order),
-        ask=notifications.order_ask(request, order),  # "tell me when it's ready"
+        notify_html=_notify_html(request, order),  # "tell me when it's ready"
     )
     return render(request, "shell/order.html", context)
 
@@ -165,7 +175,8 @@ def order_cancel(request, slug: str, order_id: str):
 
 @require_GET
 def order_events(request, slug: str, order_id: str):
-    """The order's status, live: each event carries the re-rendered status block."""
+    """The order's status, live: each event carries the re-rendered status block and
+    notification card (offered once the order is paid, gone once it is ready)."""
     order = customer_order(request, slug, order_id)
 
     def fetch(after: int):
@@ -175,6 +186,7 @@ def order_events(request, slug: str, order_id: str):
             return []
         order.refresh_from_db()
         html = _status_html(request, order)
-        return [(events[-1].pk, "status", {"status": order.status, "html": html})]
+        notify = _notify_html(request, order)
+        return [(events[-1].pk, "status", {"status": order.status, "html": html, "notify": notify})]
 
     return live.stream(request, fetch)

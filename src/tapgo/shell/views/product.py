@@ -50,15 +50,15 @@ def _product(state: live.AppState, public_id: str) -> tuple[Product, list[Varian
 def _render(request, state: live.AppState, product: Product, variants: list[Variant]):
     app = state.app()
     here = reverse("shell:product", args=[app.slug, product.public_id])
-    in_stock = [v for v in variants if v.stock != 0]
-    sold_out = not product.available or product.stock == 0 or bool(variants and not in_stock)
+    catalog.mark_stock(product, variants)
+    in_stock = [v for v in variants if not v.sold_out]
     context = frame(
         request,
         app,
         product=product,
         variants=variants,
         chosen=in_stock[0].public_id if in_stock else "",
-        sold_out=sold_out,
+        sold_out=product.sold_out,
         here=here,
     )
     # The language switch comes back to the product's own address (never the code's, which

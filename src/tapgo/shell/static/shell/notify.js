@@ -129,16 +129,30 @@
   });
 
   // "Also on this phone": only where it can work and is not done yet.
-  document.querySelectorAll("form[data-notify-device]").forEach(function (form) {
-    var box = form.closest("[data-push-key]");
-    var explain = box.hasAttribute("data-explain");
-    if (!supported()) { if (explain) say(box, "unsupported"); return; }
-    if (Notification.permission === "denied") { if (explain) say(box, "denied"); return; }
-    if (explain) { form.hidden = false; return; } // sending it again is harmless: same endpoint
-    navigator.serviceWorker.getRegistration("/").then(function (registration) {
-      return registration ? registration.pushManager.getSubscription() : null;
-    }).then(function (subscription) {
-      if (!subscription) form.hidden = false;
-    }, function () { form.hidden = false; });
+  function setUp(root) {
+    root.querySelectorAll("form[data-notify-device]").forEach(function (form) {
+      var box = form.closest("[data-push-key]");
+      var explain = box.hasAttribute("data-explain");
+      if (!supported()) { if (explain) say(box, "unsupported"); return; }
+      if (Notification.permission === "denied") { if (explain) say(box, "denied"); return; }
+      if (explain) { form.hidden = false; return; } // sending it again is harmless: same endpoint
+      navigator.serviceWorker.getRegistration("/").then(function (registration) {
+        return registration ? registration.pushManager.getSubscription() : null;
+      }).then(function (subscription) {
+        if (!subscription) form.hidden = false;
+      }, function () { form.hidden = false; });
+    });
+  }
+  setUp(document);
+
+  // The order page's card comes with the payment and goes once the order is ready: each live
+  // status (shell.js passes it on as "tapgo:status") carries it. Left alone while the
+  // customer is answering it.
+  document.addEventListener("tapgo:status", function (event) {
+    var card = document.getElementById("order-notify");
+    var html = event.detail && event.detail.notify;
+    if (!card || typeof html !== "string" || card.querySelector("form[data-sent], form[data-asking]")) return;
+    card.innerHTML = html;
+    setUp(card);
   });
 })();

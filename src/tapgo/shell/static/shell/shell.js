@@ -111,14 +111,22 @@
     }
   });
 
-  // A table's shared cart and bill, live: each event carries the block re-rendered.
-  if (window.EventSource) {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-live-block]"), function (block) {
-      var feed = new EventSource(block.getAttribute("data-live-block"));
-      feed.addEventListener("block", function (event) {
-        block.innerHTML = JSON.parse(event.data).html;
-      });
-    });
+  // Paused or resumed live: [data-ordering] greyed out with the reason (held ones stay off).
+  var app = document.body.dataset, box = document.querySelector(".notice.paused");
+  function pause(on, why) {
+    document.body.toggleAttribute("data-paused", on);
+    document.querySelectorAll("[data-ordering]:not([data-held])").forEach(function (b) { b.disabled = on; b.title = why; });
+    box.textContent = why;
+    box.hidden = !on;
+  }
+  if (app.liveState && box && document.querySelector("[data-ordering]")) {
+    document.querySelectorAll("[data-ordering][disabled]").forEach(function (b) { b.dataset.held = 1; });
+    pause("paused" in app, box.textContent);
+    var ask = function () {
+      if (!document.hidden) fetch(app.liveState).then(function (r) { return r.json(); }).then(function (d) { pause(d.paused, d.notice); }, function () {});
+    };
+    setInterval(ask, +app.liveEvery || 1e4);
+    document.addEventListener("visibilitychange", ask);
   }
 
   // Live order status over Server-Sent Events; EventSource reconnects with Last-Event-ID.
@@ -128,6 +136,7 @@
     source.addEventListener("status", function (event) {
       var data = JSON.parse(event.data);
       status.innerHTML = data.html;
+      document.dispatchEvent(new CustomEvent("tapgo:status", { detail: data })); // notify.js
       if (["completed", "expired", "rejected", "cancelled"].indexOf(data.status) >= 0) source.close();
     });
   }
