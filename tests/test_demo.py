@@ -82,3 +82,21 @@ def test_an_older_demo_gets_its_translations_and_pictures():
         demo.seed(history_days=0)
     assert not Product.objects.filter(translations={}).exists()
     assert not Product.objects.filter(image="").exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_tips_delivery_and_a_table_that_pays_after_eating():
+    from tapgo import demo
+    from tapgo.merchants.models import Store
+    from tapgo.ordering import services as ordering
+
+    seeded = demo.seed(history_days=0)
+    cafe, bakery = seeded["cafe"], seeded["bakery"]
+    assert cafe.merchant.__class__.objects.get(pk=cafe.merchant_id).tips_on
+    cafe_store = Store.objects.get(merchant=cafe.merchant)
+    assert [z.radius_m for z in ordering.zones_of_store(cafe_store)] == [3000]
+    assert Store.objects.get(merchant=bakery.merchant).dine_in_payment == "pay_after"
+    # A merchant's later choice stays through another seed.
+    Store.objects.filter(merchant=bakery.merchant).update(dine_in_payment="pay_first")
+    demo.seed(history_days=0)
+    assert Store.objects.get(merchant=bakery.merchant).dine_in_payment == "pay_first"

@@ -22,10 +22,11 @@ from tapgo.flows import listings
 from tapgo.identity.models import User
 from tapgo.identity.services import customer_create_guest
 from tapgo.merchants import services as merchants
-from tapgo.merchants.models import Membership, Role
+from tapgo.merchants.models import DineInPayment, Membership, Role
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode, MiniApp, ShareLink
 from tapgo.official.models import Article
+from tapgo.ordering import services as ordering
 from tapgo.payments import stored_value
 
 PASSWORD = "tapgo-demo"
@@ -176,11 +177,52 @@ def _menu(merchant, menu: list[menus.Category]) -> None:
                 )
 
 
+def _ways_to_order(app: MiniApp, *, bakery: bool) -> None:
+    """The café takes tips and delivers within 3 km; the bakery's tables pay after eating
+    (one bill for the table, split as they like). The seed calls it for a new business only,
+    so a merchant's later choices stay."""
+    merchant, store = app.merchant, merchants.merchant_store(app.merchant)
+    if bakery:
+        if store.dine_in_payment != DineInPayment.PAY_AFTER:
+            merchants.ordering_settings_update(
+                merchant=merchant,
+                store=store,
+                dine_in_payment=DineInPayment.PAY_AFTER,
+                tips_on=merchant.tips_on,
+                tip_percentages=merchant.tip_percentages,
+            )
+        return
+    if not merchant.tips_on:
+        merchants.ordering_settings_update(
+            merchant=merchant,
+            store=store,
+            dine_in_payment=store.dine_in_payment,
+            tips_on=True,
+            tip_percentages=[10, 15, 20],
+        )
+    if not ordering.zones_of_store(store):
+        ordering.zone_add(
+            merchant=merchant,
+            store=store,
+            kind="radius",
+            name="Within 3 km",
+            radius_m=3000,
+            fee=600,
+            minimum=3000,
+            eta_minutes=40,
+        )
+
+
 @transaction.atomic
 def seed(*, history_days: int = DAYS) -> dict:
     """Seed (or complete) the demo, with `history_days` days of visits and orders (0: none,
     for tests that need only the businesses)."""
     owner, staff, baker = _user(CAFE_OWNER), _user(CAFE_STAFF), _user(BAKERY_OWNER)
+    new = {
+        slug
+        for slug in ("harbour-cafe", "corner-bakery")
+        if not MiniApp.objects.filter(slug=slug).exists()
+    }
     _user(OPERATOR, operator=True)
     cafe = _business(
         owner,
@@ -221,6 +263,11 @@ def seed(*, history_days: int = DAYS) -> dict:
     if history_days:
         history(cafe, staff=staff, per_day=(2, 5), days=history_days)
         history(bakery, staff=baker, per_day=(0, 2), days=history_days)
+    # After the history (its orders were paid as they were placed).
+    if "harbour-cafe" in new:
+        _ways_to_order(cafe, bakery=False)
+    if "corner-bakery" in new:
+        _ways_to_order(bakery, bakery=True)
     search.reindex()  # searchable, also a database seeded before search existed
     return {"cafe": cafe, "bakery": bakery, "table1": table1}
 
