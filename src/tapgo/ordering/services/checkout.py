@@ -144,9 +144,8 @@ def _order_place(
             raise OrderingError(_("Your cart is empty."))
         if fulfilment == Fulfilment.DINE_IN and not cart.table_label:
             raise OrderingError(_("Scan the code on your table to order dine-in."))
+        # A table's cart ordered to take away is an order of its own, paid first.
         group = view.group if fulfilment == Fulfilment.DINE_IN else None
-        if view.group is not None and group is None:
-            raise OrderingError(_("This cart is your table's: order it for the table."))
         # A round of a table that pays after eating goes to the kitchen unpaid.
         sent = group is not None and group.pay_after
         if fulfilment == Fulfilment.PICKUP and not pickup_name:
