@@ -49,7 +49,7 @@ def test_each_step_records_who_took_it(client, owner, staff_member, merchant, ap
     assert timeline.count('data-testid="timeline-entry"') == 5
     assert 'Accepted <span class="muted">· staff@cafe.test</span>' in timeline
     assert 'Cancelled <span class="muted">· owner@cafe.test</span>' in timeline
-    assert 'Waiting for payment <span class="muted">· The customer</span>' in timeline
+    assert 'Placed <span class="muted">· The customer</span>' in timeline
     assert 'Paid <span class="muted">· Automatic</span>' in timeline
 
 

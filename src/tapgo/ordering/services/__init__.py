@@ -7,6 +7,8 @@
 - merging.py: a guest's carts and orders becoming an account's;
 - selectors.py: what the interfaces show (access by public id, the board, the feed, the
   actions staff can take next, the timeline);
+- history.py: the merchant's order history (filters, search, a keyset page), what sales
+  count;
 - base.py: the errors, text checks and the event record they share.
 
 What an order's steps set off in other domains is flows/ (orders, paying, refunds).
@@ -23,6 +25,16 @@ from tapgo.ordering.services.cart import (
     cart_view,
 )
 from tapgo.ordering.services.checkout import order_place
+from tapgo.ordering.services.history import (
+    PAGE_SIZE,
+    Search,
+    day_bounds,
+    order_exists,
+    orders_after,
+    orders_history,
+    orders_paid_between,
+    search_terms,
+)
 from tapgo.ordering.services.merging import carts_move, orders_move, orders_share_repoint
 from tapgo.ordering.services.refunds import refund_check, refund_items_take, refund_restocks
 from tapgo.ordering.services.selectors import (
@@ -61,12 +73,14 @@ from tapgo.ordering.services.transitions import (
 __all__ = [
     "ACTIVE",
     "ORDER_ID_LENGTH",
+    "PAGE_SIZE",
     "RELEASES_STOCK",
     "TRANSITIONS",
     "CartView",
     "CartViewLine",
     "OrderAction",
     "OrderingError",
+    "Search",
     "TimelineEntry",
     "TransitionError",
     "access_order_for_customer",
@@ -78,6 +92,7 @@ __all__ = [
     "cart_set_table",
     "cart_view",
     "carts_move",
+    "day_bounds",
     "events_after",
     "last_event_id",
     "order_accept",
@@ -87,6 +102,7 @@ __all__ = [
     "order_cancel",
     "order_cancel_unpaid",
     "order_complete",
+    "order_exists",
     "order_expire",
     "order_mark_paid",
     "order_mark_ready",
@@ -96,11 +112,15 @@ __all__ = [
     "order_reject",
     "order_timeline",
     "order_was_paid",
+    "orders_after",
     "orders_expire_due_ids",
+    "orders_history",
     "orders_move",
     "orders_of_customer",
+    "orders_paid_between",
     "orders_share_repoint",
     "refund_check",
     "refund_items_take",
     "refund_restocks",
+    "search_terms",
 ]
