@@ -117,7 +117,7 @@ def test_the_owner_finds_yesterdays_order_by_its_number_and_refunds_an_item(
         expect(m.get_by_test_id("today-orders")).to_have_text("1")  # today's, not yesterday's
         m.locator("input[name=q]").fill("A001")
         m.get_by_role("button", name=lang.show).click()
-        expect(m).to_have_url(re.compile(r"/orders/\?.*\bq=A001$"))
+        expect(m).to_have_url(re.compile(r"/orders/\?q=A001$"))  # no empty fields
         rows = m.get_by_test_id("history-row")
         expect(rows).to_have_count(2)
         expect(rows.nth(0)).to_have_attribute("id", f"history-{today.public_id}")
