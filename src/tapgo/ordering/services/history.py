@@ -8,6 +8,7 @@ that shows the history (flows/history.py) adds those to the queries made here.
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
@@ -61,7 +62,7 @@ def _items():
     added where the database can order an aggregate (SQLite before 3.44 keeps the order it
     reads them in: the lines' index, by order then id)."""
     text = Concat(Cast("quantity", CharField()), Value("× "), "name", output_field=CharField())
-    ordered = {}
+    ordered: dict[str, Any] = {}
     if connection.features.supports_aggregate_order_by_clause:
         ordered = {"order_by": ("id",)}
     return Subquery(

@@ -6,8 +6,9 @@ list reads what each row was paid with and what was refunded of it in its own qu
 Counted payments are the captured intents that count towards their purpose (a surplus
 capture, refunded in full, does not)."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Exists, IntegerField, StringAgg, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _lazy
@@ -51,13 +52,17 @@ def paid_with(purpose: str, purpose_id, method: str) -> Exists:
 
 
 def methods_used(purpose: str, purpose_id) -> Subquery:
-    """The names of the ways the purpose was paid, comma-separated (NULL if unpaid); split
-    and label them with method_label."""
+    """The names of the ways the purpose was paid, comma-separated, in the order they were
+    paid where the database can order an aggregate (NULL if unpaid); split and label them
+    with method_label."""
+    ordered: dict[str, Any] = {}
+    if connection.features.supports_aggregate_order_by_clause:
+        ordered = {"order_by": ("id",)}
     return Subquery(
         _counted(purpose, purpose_id)
         .order_by()
         .values("purpose_id")
-        .annotate(names=StringAgg("provider", Value(",")))
+        .annotate(names=StringAgg("provider", Value(","), **ordered))
         .values("names")
     )
 
