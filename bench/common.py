@@ -23,7 +23,7 @@ ROOT = BENCH.parent
 HOST = "127.0.0.1"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The keys of results.json that bench/run.py keeps: the benchmarks that write their own part.
-PARTS = ("payments", "nearby", "codes", "search", "notify")
+PARTS = ("payments", "nearby", "codes", "search", "notify", "history")
 
 
 # --- the command line ------------------------------------------------------------------------

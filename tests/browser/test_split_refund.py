@@ -216,7 +216,7 @@ def test_split_payment_then_refund_one_item(
         assert order_loads == []
 
         # --- 4. the merchant refunds one item from the order page, back in stock ------------
-        m.get_by_role("link", name="Orders", exact=True).click()
+        m.get_by_role("link", name="Live orders", exact=True).click()
         card = m.locator(f"#order-{order.public_id}")
         expect(card).to_be_visible()
         card.locator("a.number").click()

@@ -8,6 +8,7 @@ from tapgo.console.views import (
     catalogue,
     codes,
     delivery,
+    history,
     merchant,
     money,
     notifications,
@@ -75,6 +76,9 @@ urlpatterns = [
     path(m + "board/", board.board, name="board"),
     path(m + "board/events", board.board_events, name="board_events"),
     path(m + "board/pause", board.board_pause, name="board_pause"),
+    # the order history and its CSV (views/history.py)
+    path(m + "orders/", history.orders, name="orders"),
+    path(m + "orders/export.csv", history.orders_csv, name="orders_csv"),
     path(m + "orders/<str:order_id>/", board.order_detail, name="order"),
     path(m + "orders/<str:order_id>/<str:action>", board.order_action, name="order_action"),
     # delivery zones (views/delivery.py)

@@ -1,5 +1,5 @@
-"""Text from a request, made fit to show again (in a page's title, a form field's value), and
-a distance as people say it."""
+"""Text from a request, made fit to show again (in a page's title, a form field's value, a
+cell of a CSV file), and a distance as people say it."""
 
 import unicodedata
 
@@ -29,3 +29,14 @@ def format_distance(metres: float) -> str:
     if metres < 1000:
         return _("%(n)d m") % {"n": round(metres)}
     return _("%(n)s km") % {"n": f"{metres / 1000:.1f}".removesuffix(".0")}
+
+
+# What makes a spreadsheet read a cell as a formula (and the full-width forms some read so too).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`text` for a cell of a CSV file someone opens in a spreadsheet: one that would start a
+    formula ("=HYPERLINK(…)", "+1", "@SUM") starts with an apostrophe instead, which the
+    spreadsheet shows as text (OWASP's advice against CSV injection)."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text

@@ -193,6 +193,8 @@ class Message(MerchantOwned):
             models.Index(fields=["customer", "read_at"]),
             models.Index(fields=["merchant", "delivered_at"]),
             models.Index(fields=["merchant", "template"]),
+            # What an order's page shows it was told: the messages about it.
+            models.Index(fields=["merchant", "subject"], name="message_subject"),
         ]
 
 

@@ -245,6 +245,10 @@ class Order(MerchantOwned):
             models.Index(fields=["merchant", "status"]),
             models.Index(fields=["customer", "-created_at"]),
             models.Index(fields=["status", "expires_at"]),
+            # The history, newest first, read by the keyset (created_at, id).
+            models.Index(fields=["merchant", "-created_at", "-id"], name="order_history"),
+            # Searching the history for a pickup number (one a day per store).
+            models.Index(fields=["merchant", "number"], name="order_number"),
         ]
 
 

@@ -220,7 +220,7 @@ def test_order_detail_shows_lines_status_and_history(owner_client, merchant, app
     html = owner_client.get(url).content.decode()
     assert order.number in html and "Latte" in html and "Extra hot" in html
     assert "52.00" in html
-    for label in ("Waiting for payment", "Paid", "Accepted"):
+    for label in ("Placed", "Paid", "Accepted"):
         assert label in html
     # a button on the detail page comes back to the detail page
     response = owner_client.post(

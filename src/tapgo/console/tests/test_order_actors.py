@@ -46,10 +46,12 @@ def test_each_step_records_who_took_it(client, owner, staff_member, merchant, ap
     ]
     page = client.get(reverse("console:order", args=[merchant.public_id, order.public_id]))
     timeline = page.content.decode().split('<ol class="history">')[1].split("</ol>")[0]
-    assert timeline.count('data-testid="timeline-entry"') == 5
+    assert timeline.count('data-kind="step"') == 5
+    # The cancellation told the customer (the paid order granted one message about it).
+    assert timeline.count('data-kind="message"') == 1
     assert 'Accepted <span class="muted">· staff@cafe.test</span>' in timeline
     assert 'Cancelled <span class="muted">· owner@cafe.test</span>' in timeline
-    assert 'Waiting for payment <span class="muted">· The customer</span>' in timeline
+    assert 'Placed <span class="muted">· The customer</span>' in timeline
     assert 'Paid <span class="muted">· Automatic</span>' in timeline
 
 

@@ -82,3 +82,29 @@ def test_only_owners_set_dine_in_and_tips(app, client, owner, staff_member):
     merchant = Merchant.objects.get(pk=app.merchant_id)
     assert merchant.tips_on and merchant.tip_percentages == [5, 10]
     assert Store.objects.get(merchant=app.merchant).dine_in_payment == "pay_after"
+
+
+def test_a_tip_shows_in_the_history_csv(app, product, client, owner):
+    from tapgo.flows import paying
+    from tapgo.merchants.models import Merchant
+    from tapgo.payments.providers import sandbox
+    from tapgo.payments.tests.sandbox_helpers import deliver_outbox
+
+    Merchant.objects.filter(pk=app.merchant_id).update(tips_on=True)
+    phone = Client()
+    _add(phone, app, product)
+    phone.post(
+        reverse("shell:checkout", args=[app.slug]),
+        {"checkout_key": "k", "fulfilment": "pickup", "pickup_name": "Ann"},
+    )
+    from tapgo.ordering.models import Order
+
+    order = Order.objects.select_related("merchant").get()
+    sandbox.decide(intent=paying.intent_for_order(order=order, tip=390), approve=True)
+    deliver_outbox()
+    client.force_login(owner)
+    response = client.get(reverse("console:orders_csv", args=[app.merchant.public_id]))
+    text = b"".join(response.streaming_content).decode()
+    header, row = text.lstrip("\ufeff").splitlines()[:2]
+    assert "Tip (CNY)" in header
+    assert row.split(",")[header.split(",").index("Tip (CNY)")] == "3.90"

@@ -21,6 +21,7 @@ from tapgo.console.views.money import order_money
 from tapgo.core import live
 from tapgo.core.actors import Actor
 from tapgo.core.urls import safe_next
+from tapgo.flows import history
 from tapgo.flows import orders as order_flows
 from tapgo.merchants import services as merchants
 from tapgo.ordering import services as ordering
@@ -189,7 +190,7 @@ def order_detail(request, merchant, order_id: str):
         {
             "order": order,
             "lines": lines,
-            "timeline": ordering.order_timeline(order),
+            "timeline": history.order_timeline(order),
             "intent": payments.latest_attempt(Purpose.ORDER, order.pk),
             "active": order.status in ordering.ACTIVE,
             **order_money(request, order, lines),

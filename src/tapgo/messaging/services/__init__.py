@@ -8,7 +8,7 @@
 - sending.py: notify (the only way a message is made), its quiet form for business moments,
   and the fan-out to an app's followers;
 - inbox.py: the customer's messages, reading and opening them, their text, one message's
-  log for the operator;
+  log for the operator, a merchant's messages about one order;
 - devices.py: the customer's Web Push subscriptions.
 
 What a consent or a message is about is a ConsentSubject and the built-in templates' keys are
@@ -41,6 +41,7 @@ from tapgo.messaging.services.inbox import (
     message_open,
     message_read,
     message_text,
+    messages_about,
     open_token,
     unread_count,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "message_open",
     "message_read",
     "message_text",
+    "messages_about",
     "notify",
     "notify_quietly",
     "open_token",

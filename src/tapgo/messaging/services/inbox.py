@@ -1,6 +1,6 @@
 """The inbox: a customer's delivered messages, unread and read, following a message's link
-(signed for channels that carry no cookie), a message's text, and one message's log for the
-operator."""
+(signed for channels that carry no cookie), a message's text, one message's log for the
+operator, and what a merchant sent about one thing (an order's page shows it)."""
 
 from django.core import signing
 from django.db.models import Prefetch
@@ -10,7 +10,7 @@ from django.utils.crypto import constant_time_compare
 from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
 from tapgo.messaging import texts as template_texts
-from tapgo.messaging.models import Delivery, Message
+from tapgo.messaging.models import ConsentSubject, Delivery, Message
 
 OPEN_SALT = "tapgo.messaging.open"
 
@@ -87,4 +87,16 @@ def message_log(public_id) -> Message | None:
         .select_related("template", "app")
         .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("pk")))
         .first()
+    )
+
+
+def messages_about(*, merchant, subject: ConsentSubject) -> list[Message]:
+    """The merchant's messages about one thing (an order), oldest first, each with its
+    template and its deliveries (in the order they were queued)."""
+    return list(
+        Message.objects.for_merchant(merchant)
+        .filter(subject=str(subject))
+        .select_related("template")
+        .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("pk")))
+        .order_by("pk")
     )

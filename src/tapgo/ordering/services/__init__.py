@@ -10,6 +10,8 @@
 - merging.py: a guest's carts and orders becoming an account's;
 - selectors.py: what the interfaces show (access by public id, the board, the feed, the
   actions staff can take next, the timeline);
+- history.py: the merchant's order history (filters, search, a keyset page), what sales
+  count;
 - base.py: the errors, text checks and the event record they share.
 
 What an order's steps set off in other domains is flows/ (orders, paying, refunds).
@@ -50,6 +52,16 @@ from tapgo.ordering.services.delivery import (
     zone_add,
     zone_delete,
     zones_of_store,
+)
+from tapgo.ordering.services.history import (
+    PAGE_SIZE,
+    Search,
+    day_bounds,
+    order_exists,
+    orders_after,
+    orders_history,
+    orders_paid_between,
+    search_terms,
 )
 from tapgo.ordering.services.merging import carts_move, orders_move, orders_share_repoint
 from tapgo.ordering.services.refunds import (
@@ -140,6 +152,7 @@ __all__ = [
     "seat_label",
     "ACTIVE",
     "ORDER_ID_LENGTH",
+    "PAGE_SIZE",
     "RELEASES_STOCK",
     "TRANSITIONS",
     "CartAdded",
@@ -150,6 +163,7 @@ __all__ = [
     "DeliveryRequest",
     "OrderAction",
     "OrderingError",
+    "Search",
     "TimelineEntry",
     "TransitionError",
     "access_order_for_customer",
@@ -170,6 +184,7 @@ __all__ = [
     "delivery_quote",
     "distance_m",
     "check_open",
+    "day_bounds",
     "events_after",
     "last_event_id",
     "next_statuses",
@@ -181,6 +196,7 @@ __all__ = [
     "order_cancel",
     "order_cancel_unpaid",
     "order_complete",
+    "order_exists",
     "order_expire",
     "order_mark_paid",
     "order_mark_ready",
@@ -193,9 +209,12 @@ __all__ = [
     "order_timeline",
     "only_left",
     "order_was_paid",
+    "orders_after",
     "orders_expire_due_ids",
+    "orders_history",
     "orders_move",
     "orders_of_customer",
+    "orders_paid_between",
     "orders_share_repoint",
     "refund_check",
     "refund_fee_take",
@@ -204,4 +223,5 @@ __all__ = [
     "zone_add",
     "zone_delete",
     "zones_of_store",
+    "search_terms",
 ]

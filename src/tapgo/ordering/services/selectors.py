@@ -169,6 +169,10 @@ class TimelineEntry:
     by: str  # who: the staff member, "The customer", "Automatic"; "" when not recorded
 
 
+# An event says what happened: the order's first one is its placing, not a state it waits in.
+EVENT_LABEL: dict[str, "StrOrPromise"] = {S.PENDING_PAYMENT: pgettext_lazy("order event", "Placed")}
+
+
 def order_timeline(order: Order) -> list[TimelineEntry]:
     """The order's events, oldest first, each with who caused it."""
     entries = []
@@ -176,5 +180,6 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
         by = event.actor_label if event.actor_kind == ActorKind.STAFF else ""
         if not by and event.actor_kind:
             by = event.get_actor_kind_display()
-        entries.append(TimelineEntry(event.created_at, event.get_status_display(), by))
+        label = EVENT_LABEL.get(event.status) or event.get_status_display()
+        entries.append(TimelineEntry(event.created_at, str(label), by))
     return entries

@@ -104,5 +104,10 @@ def get(name: str) -> Provider | None:
     return _registry().get(name)
 
 
+def all_providers() -> list[Provider]:
+    """Every installed provider, in the registry's order."""
+    return list(_registry().values())
+
+
 WALLET = "wallet"  # stored value: not a provider; it moves at once, inside our own ledger
 COUNTER = "counter"  # taken by staff at the counter (cash, the shop's own terminal): at once

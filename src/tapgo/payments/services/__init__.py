@@ -3,7 +3,9 @@
 - intents.py: the merchant's providers, an attempt to collect what a purpose has left to pay,
   starting it at the provider, what a verified event does to it, the postings of a capture;
 - refunds.py: refunds, sending them to providers, reversing what a provider refused;
-- events.py: verified provider events, recorded once, and reconciliation's questions.
+- events.py: verified provider events, recorded once, and reconciliation's questions;
+- methods.py: the ways to pay and their labels, and what lists read of a purpose's payments
+  (paid with which, refunded how much) as expressions inside their own queries.
 
 Stored value (wallets, top-ups, bonus tiers) is payments/stored_value.py; the ledger is
 payments/ledger.py. What a payment does to an order is flows/ (payment_events, paying).
@@ -49,6 +51,13 @@ from tapgo.payments.services.intents import (
     provider_account,
     tips_paid,
 )
+from tapgo.payments.services.methods import (
+    method_choices,
+    method_label,
+    methods_used,
+    paid_with,
+    refunded_of,
+)
 from tapgo.payments.services.refunds import (
     SURPLUS_REFUND_TRIES,
     RefundError,
@@ -91,10 +100,14 @@ __all__ = [
     "intents_of",
     "intents_overdue",
     "latest_attempt",
+    "method_choices",
+    "method_label",
+    "methods_used",
     "of_order",
     "of_purpose",
     "open_attempts_cancel",
     "paid_so_far",
+    "paid_with",
     "payment_methods",
     "customer_view",
     "CustomerView",
@@ -113,6 +126,7 @@ __all__ = [
     "refund_send",
     "refund_surplus",
     "refundable",
+    "refunded_of",
     "refunds_of",
     "refunds_send_due",
     "webhook_account",

@@ -1,5 +1,6 @@
 /* Tapgo merchant console. Everything works without this file; it adds confirmations,
-   printing, and the live order board (Server-Sent Events, a beep, in-place updates). */
+   printing, short search URLs, and the live order board (Server-Sent Events, a beep,
+   in-place updates). */
 (function () {
   "use strict";
 
@@ -18,6 +19,15 @@
     var form = event.target;
     if (form.matches(".js-confirm") && !window.confirm(form.dataset.confirm || "?")) {
       event.preventDefault();
+    }
+    // A search form's empty fields stay out of its URL (shorter to bookmark and share).
+    if (form.matches(".js-drop-empty")) {
+      form.querySelectorAll("input, select").forEach(function (field) {
+        if (field.name && !field.value) field.disabled = true;
+      });
+      setTimeout(function () {  // usable again when the page is kept (back button)
+        form.querySelectorAll(":disabled").forEach(function (field) { field.disabled = false; });
+      }, 0);
     }
   });
 
