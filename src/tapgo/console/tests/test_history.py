@@ -381,13 +381,14 @@ def test_the_csv_has_every_matching_order_not_only_a_page(
         "Customer",
         "Items",
         "Total (CNY)",
+        "Tip (CNY)",
         "Refunded (CNY)",
         "Paid with",
         "Order id",
     ]
     assert [line[-1] for line in lines] == [o.public_id for o in sorted(made, key=lambda o: -o.pk)]
     local = timezone.localtime(same, SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    assert lines[0][1:9] == [
+    assert lines[0][1:10] == [
         local,
         "Paid",
         "Dine in",
@@ -395,6 +396,7 @@ def test_the_csv_has_every_matching_order_not_only_a_page(
         lines[0][5],
         "1× Latte",
         "26.00",
+        "0.00",
         "0.00",
     ]
     assert lines[0][5].startswith("••••")
@@ -406,7 +408,7 @@ def test_the_csv_shows_refunds_payment_methods_and_emails(owner_client, merchant
     refund_flows.order_refund(order=order, lines={order.lines.get().pk: 1}, reason="Cold")
     (_header, line) = csv_rows(owner_client.get(url(merchant, "orders_csv")))
     assert line[5] == "ann@example.com"
-    assert line[6:10] == ["2× Latte", "52.00", "26.00", "Sandbox (test payments)"]
+    assert line[6:11] == ["2× Latte", "52.00", "0.00", "26.00", "Sandbox (test payments)"]
 
 
 def test_the_csv_cannot_carry_a_formula(owner_client, merchant, app, product, category):
