@@ -234,9 +234,16 @@ def test_killing_server_and_worker_mid_checkout_loses_and_doubles_nothing(tmp_pa
             f"Product.objects.filter(name={name!r}).update(stock={n}); "
             for name, n in STOCK.items()
         )
-        + "print(info['table1'].code)"
+        # A table each: phones at one table share its cart, and this test is about customers
+        # who each order alone.
+        + "from tapgo.miniapps import services as m; "
+        + f"tables = [str(n) for n in range(1, {CUSTOMERS + 1})]; "
+        + "m.table_codes_create(app=info['cafe'], labels=tables); "
+        + "from tapgo.miniapps.models import EntryCode as E; "
+        + "print(','.join(E.objects.get(app=info['cafe'], kind='table', table_label=t).code "
+        + "for t in tables))"
     )
-    code = django_print(env, seed)
+    codes = django_print(env, seed).split(",")  # one word
     logs = tmp_path / "logs"
     logs.mkdir()
     tapgo = Tapgo(env, port, logs)
@@ -262,7 +269,7 @@ def test_killing_server_and_worker_mid_checkout_loses_and_doubles_nothing(tmp_pa
                 pool.submit(
                     _shop,
                     Customer(base, deadline),
-                    code,
+                    codes[i],
                     products[i % len(products)],
                     DECISIONS[i % len(DECISIONS)],
                     checked_out,
