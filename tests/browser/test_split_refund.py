@@ -125,7 +125,11 @@ def test_split_payment_then_refund_one_item(
         stripe_form.locator("input[name=stripe-config_publishable_key]").fill("pk_test_split")
         stripe_form.locator("input[name=stripe-secret_secret_key]").fill("sk_test_split")
         stripe_form.locator("input[name=stripe-secret_webhook_secret]").fill(webhook_secret)
-        expect(stripe_form.locator("input[name=stripe-enabled]")).to_be_checked()
+        # A provider is switched on once a connection test with these settings worked.
+        stripe_form.get_by_role("button", name="Test connection").click()
+        expect(m.locator("#messages")).to_contain_text("works")
+        stripe_form = m.locator("#provider-stripe")
+        stripe_form.locator("input[name=stripe-enabled]").check()
         stripe_form.get_by_role("button", name="Save").click()
         expect(m.locator("#messages")).to_contain_text("saved")
         account = ProviderAccount.objects.get(merchant=merchant, provider="stripe")
