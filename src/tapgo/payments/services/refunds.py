@@ -204,6 +204,17 @@ def _counted(purpose: str, purpose_id: int | list[int]):
     return of_purpose(purpose, purpose_id).filter(status=IntentStatus.SUCCEEDED, counted=True)
 
 
+def _in_refund_order(purpose: str, purpose_id: int | list[int]) -> list[PaymentIntent]:
+    """A purpose's counted intents in the one order every refund takes them (provider
+    payments first, then stored value; by id): two refunds racing lock their rows in the same
+    order, never in a cycle."""
+    wallet_last = Case(When(provider=WALLET, then=Value(1)), default=Value(0),
+                       output_field=IntegerField())  # fmt: skip
+    return list(
+        _counted(purpose, purpose_id).annotate(is_wallet=wallet_last).order_by("is_wallet", "id")
+    )
+
+
 def _sale_left(intent: PaymentIntent) -> int:
     return intent.amount - intent.tip - (intent.refunded_amount - intent.tip_refunded)
 
@@ -230,11 +241,7 @@ def refund_purpose(
     """Refund an amount of a purpose's sales across its payments (their tips stay: see
     refund_tips): provider payments first, then stored value. Raises RefundError, changing
     nothing, above what is left to refund."""
-    wallet_last = Case(When(provider=WALLET, then=Value(1)), default=Value(0),
-                       output_field=IntegerField())  # fmt: skip
-    intents = list(
-        _counted(purpose, purpose_id).annotate(is_wallet=wallet_last).order_by("is_wallet", "id")
-    )
+    intents = _in_refund_order(purpose, purpose_id)
     if amount > sum(_sale_left(i) for i in intents):
         raise RefundError(_("That is more than is left to refund on this order."))
     made = []
@@ -266,7 +273,7 @@ def refund_tips(
 ) -> list[Refund]:
     """Give back the tips of a purpose's payments, on their own. Raises RefundError when
     there is no tip left to refund."""
-    intents = [i for i in _counted(purpose, purpose_id).order_by("id") if i.tip > i.tip_refunded]
+    intents = [i for i in _in_refund_order(purpose, purpose_id) if i.tip > i.tip_refunded]
     if not intents:
         raise RefundError(_("There is no tip left to refund."))
     with transaction.atomic():
@@ -289,7 +296,7 @@ def refund_all(
     rejected or cancelled)."""
     made = []
     with transaction.atomic():
-        for intent in _counted(purpose, purpose_id).order_by("id"):
+        for intent in _in_refund_order(purpose, purpose_id):
             if intent.refundable:
                 made.append(
                     refund_create(
