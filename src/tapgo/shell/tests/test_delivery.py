@@ -216,7 +216,9 @@ def test_another_shops_area_is_refused(client, app, product, zones, other_mercha
     assert not Order.objects.exists()
 
 
-def test_the_order_page_shows_the_fee_and_the_trip_live(client, app, product, zones):
+def test_the_order_page_shows_the_fee_and_the_trip_live(client, app, product, zones, settings):
+    settings.LIVE_STREAM_SECONDS = 0.3  # the stream ends soon after sending what is there
+    settings.LIVE_POLL_SECONDS = 0.05
     key = fill_cart(client, app, product, quantity=2)
     checkout(client, app, key, fee_seen="500", **NEAR)
     order = Order.objects.get()
