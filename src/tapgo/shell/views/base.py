@@ -26,7 +26,9 @@ from django.utils.translation import gettext as _
 
 from tapgo.core import translations as texts
 from tapgo.core.bots import is_bot
+from tapgo.core.money import MoneyError, parse_amount
 from tapgo.core.scenes import Scene
+from tapgo.flows import tips
 from tapgo.identity.middleware import current_customer
 from tapgo.miniapps import live
 from tapgo.miniapps import services as miniapps
@@ -179,6 +181,18 @@ def to_provider(request, intent: PaymentIntent, *, back: str, return_to: str | N
         messages.error(request, _("This way of paying is not available here."))
         return redirect(back)
     return HttpResponseRedirect(url)
+
+
+def tip_from_form(request, merchant, *, of: int, currency: str) -> int:
+    """The tip a pay form chose ("tip": none, one of the merchant's percentages of `of`, or
+    "custom" with "tip_custom"), checked by flows.tips; PaymentError says what is wrong."""
+    custom = None
+    if request.POST.get("tip") == "custom":
+        try:
+            custom = parse_amount(request.POST.get("tip_custom", "").strip(), currency)
+        except MoneyError:
+            custom = -1  # check_tip says what is wrong
+    return tips.tip_chosen(merchant, of=of, choice=request.POST.get("tip", ""), custom=custom)
 
 
 def signin_url(next_url: str) -> str:

@@ -14,7 +14,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tapgo.core import live
-from tapgo.core.money import MoneyError, format_money, parse_amount
+from tapgo.core.money import format_money
 from tapgo.flows import orders as order_flows
 from tapgo.flows import paying, tips
 from tapgo.identity.middleware import current_customer
@@ -30,6 +30,7 @@ from tapgo.shell.views.base import (
     frame,
     payment_choices,
     record_door,
+    tip_from_form,
     to_provider,
 )
 
@@ -50,26 +51,14 @@ def order_pay(request, slug: str, order_id: str):
     if method == providers.WALLET:
         return _pay_from_card(request, order, back=back)
     try:
-        tip = tips.tip_chosen(
-            order.merchant,
-            of=paying.left_to_pay(order),
-            choice=request.POST.get("tip", ""),
-            custom=_custom_tip(request, order.currency),
+        tip = tip_from_form(
+            request, order.merchant, of=paying.left_to_pay(order), currency=order.currency
         )
         intent = paying.intent_for_order(order=order, provider=method or None, tip=tip)
     except payments.PaymentError as exc:
         messages.error(request, str(exc))
         return redirect(back)
     return to_provider(request, intent, back=back)
-
-
-def _custom_tip(request, currency: str) -> int | None:
-    if request.POST.get("tip") != "custom":
-        return None
-    try:
-        return parse_amount(request.POST.get("tip_custom", ""), currency)
-    except MoneyError:
-        return -1  # check_tip says what is wrong
 
 
 def _pay_from_card(request, order, *, back: str):

@@ -16,13 +16,12 @@ from django.views.decorators.http import require_GET, require_POST
 from tapgo.core import live
 from tapgo.core.money import MoneyError, parse_amount
 from tapgo.flows import tables as table_flows
-from tapgo.flows import tips
 from tapgo.identity.middleware import current_customer
 from tapgo.miniapps import services as miniapps
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import ShareKind
 from tapgo.payments import services as payments
-from tapgo.shell.views.base import frame, payment_choices, to_provider
+from tapgo.shell.views.base import frame, payment_choices, tip_from_form, to_provider
 
 PARTS = range(2, 9)  # the equal splits the page offers
 
@@ -105,12 +104,7 @@ def table_pay(request, slug: str):
             amount=amount,
             lines=lines,
         )
-        tip = tips.tip_chosen(
-            app.merchant,
-            of=share.amount,
-            choice=request.POST.get("tip", ""),
-            custom=_custom_tip(request, group.currency),
-        )
+        tip = tip_from_form(request, app.merchant, of=share.amount, currency=group.currency)
         intent = table_flows.share_intent(
             share=share, customer=customer, provider=request.POST.get("method") or None, tip=tip
         )
@@ -118,16 +112,6 @@ def table_pay(request, slug: str):
         messages.error(request, str(exc))
         return redirect(back)
     return to_provider(request, intent, back=back)
-
-
-def _custom_tip(request, currency: str) -> int | None:
-    text = request.POST.get("tip_custom", "").strip()
-    if request.POST.get("tip") != "custom":
-        return None
-    try:
-        return parse_amount(text, currency)
-    except MoneyError:
-        return -1  # check_tip says what is wrong
 
 
 @require_POST
