@@ -258,6 +258,9 @@ SECURE_CSP: dict[str, list[str]] = {
 # --- product ------------------------------------------------------------------------------
 # An unpaid order expires (and gives its stock back) after this many seconds.
 ORDER_PAYMENT_SECONDS = int(os.environ.get("TAPGO_ORDER_PAYMENT_SECONDS", str(15 * 60)))
+# An order whose payment the customer finished at the provider in time (its word not come
+# yet) waits this much longer before it expires: the late word marks it paid, not refunded.
+PAYMENT_CONFIRM_SECONDS = int(os.environ.get("TAPGO_PAYMENT_CONFIRM_SECONDS", str(15 * 60)))
 # The sandbox payment provider signs its webhooks with this key; it POSTs them to
 # SANDBOX_WEBHOOK_URL (by default this server's own public URL).
 SANDBOX_WEBHOOK_SECRET = os.environ.get("TAPGO_SANDBOX_WEBHOOK_SECRET", SECRET_KEY + ":sandbox")

@@ -16,8 +16,11 @@ Lock order: the order's row (ordering's UPDATE takes it), then its intents (paym
 
 from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from tapgo.core import links
 from tapgo.core import translations as texts
@@ -197,14 +200,33 @@ def order_mark_paid(*, order: Order, amount: int, currency: str, tip: int = 0) -
     return True
 
 
+class _Confirming(Exception):
+    """The order's payment is being confirmed: its expiry is rolled back."""
+
+
 def order_expire(*, order: Order) -> bool:
     """Expire an unpaid order whose time is up: its stock and any money it took go back.
-    Safe to call twice: False when it is not due or moved meanwhile."""
-    with transaction.atomic():
-        was = order.status
-        if not ordering.order_expire(order=order):
-            return False
-        _after(order, was)
+    Safe to call twice: False when it is not due or moved meanwhile.
+
+    An order whose payment the customer finished at the provider in time, whose word has not
+    come yet (a webhook held up by a crash or a slow provider), waits for it up to
+    PAYMENT_CONFIRM_SECONDS past its time (reconciliation asks the provider meanwhile): the
+    word then marks it paid instead of finding it expired and giving the money back."""
+    confirm_by = order.expires_at + timedelta(seconds=settings.PAYMENT_CONFIRM_SECONDS)
+    try:
+        with transaction.atomic():
+            was = order.status
+            if not ordering.order_expire(order=order):  # takes the order's row
+                return False
+            confirming = payments.unstarted_attempts_cancel(
+                purpose=Purpose.ORDER, purpose_id=order.pk
+            )
+            if confirming and timezone.now() < confirm_by:
+                raise _Confirming
+            _after(order, was)
+    except _Confirming:
+        order.refresh_from_db()
+        return False
     return True
 
 

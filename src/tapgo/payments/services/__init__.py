@@ -50,6 +50,7 @@ from tapgo.payments.services.intents import (
     post_fee,
     provider_account,
     tips_paid,
+    unstarted_attempts_cancel,
 )
 from tapgo.payments.services.methods import (
     method_choices,
@@ -106,6 +107,7 @@ __all__ = [
     "of_order",
     "of_purpose",
     "open_attempts_cancel",
+    "unstarted_attempts_cancel",
     "paid_so_far",
     "paid_with",
     "payment_methods",

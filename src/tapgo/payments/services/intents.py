@@ -6,6 +6,7 @@ What is payable and how much is left to pay is the caller's to say (flows/paying
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -242,14 +243,29 @@ def _cancel_at_provider(intent: PaymentIntent) -> None:
 def open_attempts_cancel(*, purpose: str, purpose_id: int) -> None:
     """The purpose ended unpaid (an order expired or was cancelled): its open attempts are
     cancelled, at the provider too."""
-    for intent in of_purpose(purpose, purpose_id).filter(status__in=OPEN):
+    _attempts_cancel(purpose, purpose_id, OPEN)
+
+
+def _attempts_cancel(purpose: str, purpose_id: int, statuses: Sequence[str]) -> None:
+    for intent in of_purpose(purpose, purpose_id).filter(status__in=statuses):
         if (
-            PaymentIntent.objects.filter(pk=intent.pk, status__in=OPEN).update(
+            PaymentIntent.objects.filter(pk=intent.pk, status__in=statuses).update(
                 status=IntentStatus.CANCELLED, updated_at=timezone.now()
             )
             and intent.provider_ref
         ):
             _cancel_at_provider(intent)
+
+
+def unstarted_attempts_cancel(*, purpose: str, purpose_id: int) -> bool:
+    """Cancel the purpose's attempts the customer has not finished, and say whether one is
+    being confirmed (finished at the provider, its word not come yet), which is left alone.
+
+    The conditional UPDATE comes first: a customer approving at the same moment either moved
+    the attempt to processing before it (it is skipped, and seen here as confirming) or finds
+    it cancelled after (the provider's page refuses)."""
+    _attempts_cancel(purpose, purpose_id, [IntentStatus.REQUIRES_ACTION])
+    return of_purpose(purpose, purpose_id).filter(status=IntentStatus.PROCESSING).exists()
 
 
 def intent_start(*, intent: PaymentIntent, return_url: str) -> PaymentIntent:

@@ -98,6 +98,7 @@ class MOrder:
     quantity: int
     total: int
     status: str = S.PENDING_PAYMENT
+    overdue: bool = False  # past its time, waiting for a payment being confirmed
 
 
 @dataclass
@@ -340,8 +341,10 @@ class Books(RuleBasedStateMachine):
         """The shell's pay step: the order's intent, started, then the sandbox's hosted page."""
         mo, outstanding = self.m_orders[order], self._outstanding(order)
         found = self._open_intent(order)
-        if mo.status != S.PENDING_PAYMENT or (
-            found and found[1].status == I.PROCESSING and found[1].amount != outstanding
+        if (
+            mo.status != S.PENDING_PAYMENT
+            or mo.overdue
+            or (found and found[1].status == I.PROCESSING and found[1].amount != outstanding)
         ):
             with pytest.raises(services.PaymentError):
                 paying.intent_for_order(order=self._order(order))
@@ -372,6 +375,7 @@ class Books(RuleBasedStateMachine):
         if (
             not own
             or mo.status != S.PENDING_PAYMENT
+            or mo.overdue
             or (found and found[1].status == I.PROCESSING)
             or use <= 0
         ):
@@ -444,12 +448,20 @@ class Books(RuleBasedStateMachine):
         self.counter_paid += amount
         self.counter_bonus += bonus_for(amount)
 
-    @rule(order=orders, how=st.sampled_from(["expire", "give up", "cancel"]))
+    @rule(order=orders, how=st.sampled_from(["expire", "expire late", "give up", "cancel"]))
     def end_unpaid(self, order, how):
-        """The order's time runs out, the customer gives up, or the merchant cancels it."""
+        """The order's time runs out, the customer gives up, or the merchant cancels it. An
+        order whose payment is being confirmed waits for the provider's word past its time,
+        until PAYMENT_CONFIRM_SECONDS more have gone ("expire late")."""
         unpaid = self.m_orders[order].status == S.PENDING_PAYMENT
-        if how == "expire":
-            Order.objects.filter(pk=order).update(expires_at=timezone.now() - timedelta(seconds=1))
+        if how.startswith("expire"):
+            confirming = any(mi.status == I.PROCESSING for _, mi in self._of_order(order))
+            late = how == "expire late"
+            ago = timedelta(seconds=1 + (settings.PAYMENT_CONFIRM_SECONDS if late else 0))
+            Order.objects.filter(pk=order).update(expires_at=timezone.now() - ago)
+            if unpaid and confirming and not late:
+                self.m_orders[order].overdue = True  # it cannot be paid in another way now
+            unpaid = unpaid and (late or not confirming)
             assert order_flows.order_expire(order=self._order(order)) == unpaid
         elif how == "give up" and unpaid:
             order_flows.order_cancel_unpaid(order=self._order(order))
@@ -459,12 +471,13 @@ class Books(RuleBasedStateMachine):
         else:
             return self.staff_acts(order, "cancel")
         if unpaid:
-            self._m_end_unpaid(order, S.EXPIRED if how == "expire" else S.CANCELLED)
+            self._m_end_unpaid(order, S.EXPIRED if how.startswith("expire") else S.CANCELLED)
 
-    @rule(order=orders, how=st.sampled_from(["expire", "give up", "cancel"]))
+    @rule(order=orders, how=st.sampled_from(["expire", "expire late", "give up", "cancel"]))
     def approve_as_the_order_ends(self, order, how):
         """The customer approves on the sandbox page just as the order ends unpaid: the
-        money arrives for an order that can no longer take it (a surplus, given back)."""
+        money arrives for an order that can no longer take it (a surplus, given back), or
+        for one that waited for it past its time (paid)."""
         if self.m_orders[order].status == S.PENDING_PAYMENT:
             self.open_the_pay_page(order, "approve")
         self.end_unpaid(order, how)
@@ -785,13 +798,15 @@ def test_any_sequence_keeps_the_books_and_the_model_in_step(world):
 
 @pytest.mark.django_db
 def test_a_failed_refund_of_a_surplus_capture_is_resolved(order):
-    """Money arrives for an order that expired meanwhile; its refund is then reported failed.
-    The surplus is refunded again (found by the machine above), so the books stay sound."""
+    """Money arrives for an order that expired meanwhile (its word came too late); its
+    refund is then reported failed. The surplus is refunded again (found by the machine
+    above), so the books stay sound."""
     from tapgo.payments.tests.sandbox_helpers import deliver_outbox
 
     intent = paying.intent_for_order(order=order)
     sandbox_provider.decide(intent=intent, approve=True)
-    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    past_waiting = timedelta(seconds=settings.PAYMENT_CONFIRM_SECONDS + 1)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - past_waiting)
     assert order_flows.order_expire(order=Order.objects.get(pk=order.pk))
     deliver_outbox()  # the capture arrives: a surplus, refunded in full
     refund = Refund.objects.get(intent=intent)
@@ -823,7 +838,8 @@ def test_a_surplus_refund_that_keeps_failing_is_named_by_verify(order):
 
     intent = paying.intent_for_order(order=order)
     sandbox_provider.decide(intent=intent, approve=True)
-    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    past_waiting = timedelta(seconds=settings.PAYMENT_CONFIRM_SECONDS + 1)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - past_waiting)
     assert order_flows.order_expire(order=Order.objects.get(pk=order.pk))
     deliver_outbox()  # a surplus, refunded in full
     for n in range(services.SURPLUS_REFUND_TRIES):

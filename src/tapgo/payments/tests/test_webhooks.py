@@ -249,6 +249,36 @@ def test_payment_after_the_order_expired_is_refunded(order, intent, product):
     assert product.stock == 20  # expired stock stays released
 
 
+def test_an_approval_whose_word_is_late_keeps_the_order_past_its_time(order, intent):
+    # The customer approved at the provider in time; its webhook is held up (a worker that
+    # crashed, a slow provider) until after the order's time. The order waits for the word
+    # instead of expiring and refunding a payment the customer made in time.
+    sandbox_provider.decide(intent=intent, approve=True)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    order.refresh_from_db()
+
+    assert not order_flows.order_expire(order=order)
+    assert order_flows.orders_expire_due() == 0
+    assert (status(order), status(intent)) == (OrderStatus.PENDING_PAYMENT, IntentStatus.PROCESSING)
+
+    assert deliver(event(intent)) == "applied"
+    assert status(order) == OrderStatus.PAID
+    intent.refresh_from_db()
+    assert (intent.status, intent.counted, intent.refunded_amount) == ("succeeded", True, 0)
+
+
+def test_an_approval_never_confirmed_lets_the_order_expire_in_the_end(order, intent, settings):
+    sandbox_provider.decide(intent=intent, approve=True)
+    late = timedelta(seconds=settings.PAYMENT_CONFIRM_SECONDS + 1)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - late)
+    order.refresh_from_db()
+
+    assert order_flows.order_expire(order=order)
+    assert (status(order), status(intent)) == (OrderStatus.EXPIRED, IntentStatus.CANCELLED)
+    assert deliver(event(intent)) == "applied"  # the word came after all: given back
+    assert fully_refunded(intent)
+
+
 def test_payment_after_the_customer_cancelled_is_refunded(order, intent):
     order_flows.order_cancel_unpaid(order=order)
     assert deliver(event(intent)) == "applied"
