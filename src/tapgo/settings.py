@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "tapgo.catalog",
     "tapgo.ordering",
     "tapgo.payments",
+    "tapgo.membership",
+    "tapgo.coupons",
     "tapgo.official",
     "tapgo.discovery",
     "tapgo.messaging",

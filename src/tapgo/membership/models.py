@@ -1,0 +1,1 @@
+"""The membership domain's tables."""
