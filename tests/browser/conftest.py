@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.browser.helpers import STREAM_SECONDS, join_request_threads
 
 # Playwright's sync API runs an event loop in the test's thread; the Django calls a test makes
 # there (fixtures, the live server's database) are still ordinary synchronous code.
@@ -73,3 +74,16 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": chromium_path(),
         "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
     }
+
+
+@pytest.fixture
+def live(settings, live_server):
+    """The live server, with printed links and the sandbox provider's webhooks pointing at it
+    and live streams that end by themselves; its request threads are waited for at the end.
+    A test module that needs more (a fake Stripe, a push endpoint) extends it by a fixture of
+    the same name that asks for this one."""
+    settings.PUBLIC_URL = live_server.url
+    settings.SANDBOX_WEBHOOK_BASE_URL = live_server.url
+    settings.LIVE_STREAM_SECONDS = STREAM_SECONDS
+    yield live_server
+    join_request_threads()

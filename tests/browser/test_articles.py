@@ -9,21 +9,11 @@ an error, throw, break its Content-Security-Policy or get a 4xx/5xx answer.
 """
 
 import re
-import threading
 
 import pytest
 from playwright.sync_api import expect
+from tests.browser.helpers import console_sign_in, join_request_threads
 from tests.browser.watch import Watch
-
-PASSWORD = "correct horse battery"  # the `owner` fixture's
-
-
-def join_request_threads(timeout: float = 10) -> None:
-    """Wait for the live server's request threads (the menu's share link is fetched when the
-    menu opens, and the tap away may leave it running), so none outlives the database."""
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -43,10 +33,7 @@ def test_write_publish_read_and_come_in_through_the_official_account(
     try:
         # --- the merchant writes and publishes ----------------------------------------------
         m = watch.page(desktop, "merchant")
-        m.goto(f"{url}/console/login/?next=/console/{m_id}/board/")
-        m.fill("input[name=username]", owner.email)
-        m.fill("input[name=password]", PASSWORD)
-        m.get_by_role("button", name="Log in").click()
+        console_sign_in(m, url, owner.email, next_path=f"/console/{m_id}/board/")
         expect(m).to_have_url(re.compile(rf"/console/{m_id}/board/$"))
         m.get_by_role("link", name="Articles", exact=True).click()
         expect(m).to_have_url(re.compile(rf"/console/{m_id}/articles/$"))

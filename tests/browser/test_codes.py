@@ -17,12 +17,6 @@ from tests.browser.watch import Watch
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def live(settings, live_server):
-    settings.PUBLIC_URL = live_server.url  # printed codes carry the live server's address
-    return live_server
-
-
 def phone_context(browser, playwright):
     pixel_7 = dict(playwright.devices["Pixel 7"])
     pixel_7.pop("default_browser_type")

@@ -13,7 +13,6 @@ Content-Security-Policy or get a 4xx/5xx answer.
 """
 
 import re
-import threading
 from decimal import Decimal
 
 import pytest
@@ -22,7 +21,6 @@ from playwright.sync_api import expect
 from tests.browser.watch import Watch
 
 LIVE = 8_000  # ms: how long a live update may take to show
-STREAM_SECONDS = 3  # the live streams end after this and reconnect
 STORE = (31.230400, 121.473700)
 CUSTOMER = {"latitude": 31.237600, "longitude": 121.473700}  # about 800 m north
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -30,22 +28,6 @@ LANGS = {
     "en": {"locale": "en-US", "extra_http_headers": {"Accept-Language": "en-US,en;q=0.9"}},
     "zh-hans": {"locale": "zh-CN", "extra_http_headers": {"Accept-Language": "zh-Hans,zh;q=0.9"}},
 }
-
-
-def join_request_threads(timeout: float) -> None:
-    """Wait for the live server's request threads (the streams end by themselves)."""
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout)
-
-
-@pytest.fixture
-def live(settings, live_server):
-    settings.PUBLIC_URL = live_server.url
-    settings.SANDBOX_WEBHOOK_BASE_URL = live_server.url
-    settings.LIVE_STREAM_SECONDS = STREAM_SECONDS
-    yield live_server
-    join_request_threads(STREAM_SECONDS + 10)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -23,19 +23,17 @@ sent. No page may log an error, throw, break its Content-Security-Policy or get 
 
 import json
 import re
-import threading
 import time
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from tests.browser.helpers import console_sign_in
 from tests.browser.watch import Watch
 from tests.push_endpoint import Device
 
 from tapgo.core.actors import SYSTEM
 from tapgo.flows import orders as order_flows
 
-PASSWORD = "correct horse battery"  # the `owner` fixture's
-STREAM_SECONDS = 3  # the live pages' streams end after this and reconnect
 LIVE = 15_000  # ms: how long something live (a webhook, a stream, a push) may take
 
 # In every page before its scripts: CSP violations become console errors, and the push
@@ -84,14 +82,6 @@ SHOWN_JS = """async () => {
 }"""
 
 
-def join_request_threads(timeout: float) -> None:
-    """Wait for the live server's request threads (the streams end by themselves), so the
-    database is flushed or dropped with no stream still polling it."""
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout)
-
-
 def until(page: Page, what: str, check, timeout: float = LIVE / 1000):
     """Call check() until it returns something truthy; fail saying `what` after timeout.
     It waits in the page, so Playwright goes on handing over events (DevTools', console
@@ -118,15 +108,11 @@ def _fresh_process_caches():
 
 
 @pytest.fixture
-def live(settings, transactional_db, live_server, push_endpoint):
-    # `push_endpoint` lets Tapgo push to loopback (PUSH_ALLOW_LOCAL) in this process, which
-    # is the live server's too. The push's link is on PUBLIC_URL; the sandbox provider posts
-    # its webhook to the live server (a task, run at once, over HTTP).
-    settings.PUBLIC_URL = live_server.url
-    settings.SANDBOX_WEBHOOK_BASE_URL = live_server.url
-    settings.LIVE_STREAM_SECONDS = STREAM_SECONDS
-    yield live_server
-    join_request_threads(STREAM_SECONDS + 10)
+def live(transactional_db, live, push_endpoint):
+    """The live server (conftest). `push_endpoint` lets Tapgo push to loopback
+    (PUSH_ALLOW_LOCAL) in this process, which is the live server's too; the push's link is on
+    PUBLIC_URL."""
+    return live
 
 
 def phone_context(browser, playwright) -> BrowserContext:
@@ -255,10 +241,7 @@ def test_allow_on_this_phone_then_ready_is_pushed_and_in_the_inbox(
 
         # --- 3. the merchant accepts the order and marks it ready on the live board ------
         m = watch.page(desktop, "merchant")
-        m.goto(f"{url}/console/login/?next=/console/{merchant.public_id}/board/")
-        m.fill("input[name=username]", owner.email)
-        m.fill("input[name=password]", PASSWORD)
-        m.get_by_role("button", name="Log in").click()
+        console_sign_in(m, url, owner.email, next_path=f"/console/{merchant.public_id}/board/")
         expect(m).to_have_url(re.compile(rf"/console/{merchant.public_id}/board/$"))
         card = m.locator(f'#board .column[data-status="paid"] #order-{order.public_id}')
         expect(card).to_be_visible()
@@ -541,10 +524,9 @@ def test_the_merchant_switches_order_ready_off_and_the_customer_is_not_asked(
     try:
         # The owner switches "Order ready for pickup" off for the app on the console.
         m = watch.page(desktop, "merchant")
-        m.goto(f"{url}/console/login/?next=/console/{merchant.public_id}/notifications/")
-        m.fill("input[name=username]", owner.email)
-        m.fill("input[name=password]", PASSWORD)
-        m.get_by_role("button", name="Log in").click()
+        console_sign_in(
+            m, url, owner.email, next_path=f"/console/{merchant.public_id}/notifications/"
+        )
         expect(m).to_have_url(re.compile(rf"/console/{merchant.public_id}/notifications/$"))
         templates = m.locator(f'[data-app="{app.public_id}"] [data-testid=template]')
         row = templates.and_(m.locator("[data-key=order_ready]"))

@@ -14,17 +14,16 @@ get a 4xx/5xx answer.
 """
 
 import re
-import threading
 from dataclasses import dataclass
 
 import pytest
 import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
+from tests.browser.helpers import STREAM_SECONDS
 from tests.browser.watch import Watch
 
 LIVE = 5_000  # ms: how long a live update may take to show
-STREAM_SECONDS = 3  # each Server-Sent Events response ends after this; the browser reconnects
 STREAM_WAIT = (STREAM_SECONDS + 5) * 1000  # ms: long enough for a stream to end
 PASSWORD = "correct horse battery staple"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -132,27 +131,6 @@ def shot(page: Page, folder, name: str) -> None:
 
 def sse_log(page: Page) -> dict:
     return page.evaluate("() => window.__sse")
-
-
-def join_request_threads(timeout: float) -> None:
-    """Wait for the live server's request threads (the streams end by themselves), so the
-    database is flushed or dropped with no stream still polling it."""
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout)
-
-
-@pytest.fixture
-def live(settings, live_server):
-    # Printed codes and links carry the live server's address; the sandbox provider posts
-    # its webhooks to it.
-    settings.PUBLIC_URL = live_server.url
-    settings.SANDBOX_WEBHOOK_BASE_URL = live_server.url
-    settings.LIVE_STREAM_SECONDS = STREAM_SECONDS
-    # The sandbox's webhook is delivered by a task, run at once (root conftest) in the request
-    # that approves the payment: over HTTP to the live server.
-    yield live_server
-    join_request_threads(STREAM_SECONDS + 10)
 
 
 @pytest.mark.django_db(transaction=True)

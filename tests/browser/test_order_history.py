@@ -15,9 +15,9 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from tests.browser.helpers import console_sign_in
 from tests.browser.watch import Watch
 
-PASSWORD = "correct horse battery"  # the `owner` fixture's
 LATTE, CROISSANT = 2600, 1800
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -65,13 +65,6 @@ def paid_order(app, products) -> object:
     return Order.objects.get(pk=order.pk)
 
 
-@pytest.fixture
-def live(settings, live_server):
-    settings.PUBLIC_URL = live_server.url
-    settings.SANDBOX_WEBHOOK_BASE_URL = live_server.url  # the sandbox's webhooks reach it
-    return live_server
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("lang", LANGS, ids=[lang.code for lang in LANGS])
 def test_the_owner_finds_yesterdays_order_by_its_number_and_refunds_an_item(
@@ -104,10 +97,7 @@ def test_the_owner_finds_yesterdays_order_by_its_number_and_refunds_an_item(
     )
     try:
         m = watch.page(desktop, "owner")
-        m.goto(f"{live.url}/console/login/?next=/console/{merchant.public_id}/board/")
-        m.fill("input[name=username]", owner.email)
-        m.fill("input[name=password]", PASSWORD)
-        m.locator("main form button").click()
+        console_sign_in(m, live.url, owner.email, next_path=f"/console/{merchant.public_id}/board/")
         expect(m).to_have_url(re.compile(rf"/console/{merchant.public_id}/board/$"))
         expect(m.locator("html")).to_have_attribute("lang", lang.code)
 

@@ -12,24 +12,14 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from tests.browser.test_order_flow import RECORDER_JS, join_request_threads
+from tests.browser.helpers import console_sign_in
+from tests.browser.test_order_flow import RECORDER_JS
 from tests.browser.watch import Watch
-
-PASSWORD = "correct horse battery"  # the owner fixture's
 
 NO_SHARE_SHEET_JS = "delete Navigator.prototype.share; delete navigator.share;"
 SHARE_SHEET_JS = """
 navigator.share = (data) => { window.__shared = data; return Promise.resolve(); };
 """
-
-
-@pytest.fixture
-def live(settings, live_server):
-    settings.PUBLIC_URL = live_server.url
-    settings.SANDBOX_WEBHOOK_BASE_URL = live_server.url
-    settings.LIVE_STREAM_SECONDS = 2  # the order page's live stream ends soon after the test
-    yield live_server
-    join_request_threads(10)  # no request thread still holds the database at teardown
 
 
 def phone_context(browser, playwright, *scripts, **options):
@@ -127,10 +117,7 @@ def test_a_shared_link_brings_a_new_customer_and_an_order(
         desktop = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
         contexts.append(desktop)
         m = watch.page(desktop, "merchant")
-        m.goto(f"{url}/console/login/")
-        m.fill("input[name=username]", owner.email)
-        m.fill("input[name=password]", PASSWORD)
-        m.locator("form button.primary").click()
+        console_sign_in(m, url, owner.email)
         m.goto(f"{url}/console/{merchant.public_id}/board/")
         m.locator(f'nav.tabs a[href="/console/{merchant.public_id}/sharing/"]').click()
         expect(m).to_have_url(re.compile(r"/sharing/$"))

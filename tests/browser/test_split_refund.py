@@ -15,20 +15,18 @@ Content-Security-Policy or get a 4xx/5xx answer.
 
 import re
 import secrets
-import threading
 import time
 
 import pytest
 import stripe
 from django.urls import reverse
 from playwright.sync_api import Page, expect
+from tests.browser.helpers import console_sign_in
 from tests.browser.watch import Watch
 from tests.localstripe_server import flush, register_webhook
 
-PASSWORD = "correct horse battery"  # the `owner` fixture's
 EMAIL = "ann@example.com"
 CARD = "4242424242424242"
-STREAM_SECONDS = 3  # the order page's live stream ends after this and reconnects
 LIVE = 15_000  # ms: localstripe's webhook comes about a second after the payment
 TOPUP, LATTE, CROISSANT = 3000, 2600, 1800  # in fen: the card holds less than the order
 
@@ -56,25 +54,15 @@ def money(amount: int) -> str:
     return f"{amount // 100}.{amount % 100:02d}"
 
 
-def join_request_threads(timeout: float) -> None:
-    """Wait for the live server's request threads (the streams end by themselves), so the
-    database is flushed or dropped with no stream still polling it."""
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout)
-
-
 @pytest.fixture
-def live(settings, transactional_db, live_server, localstripe):
+def live(settings, transactional_db, live, localstripe):
+    """The live server (conftest), with a fake Stripe."""
     settings.STRIPE_API_BASE = localstripe
     settings.STRIPE_JS_URL = localstripe + "/js.stripe.com/v3/"
-    settings.PUBLIC_URL = live_server.url  # the console shows the webhook URL on this base
-    settings.LIVE_STREAM_SECONDS = STREAM_SECONDS
     flush(localstripe)
-    yield live_server
+    yield live
     # No more deliveries to this server (localstripe cannot delete a registration).
     register_webhook(localstripe, url="http://127.0.0.1:9/", secret="whsec_gone")
-    join_request_threads(STREAM_SECONDS + 10)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -114,10 +102,7 @@ def test_split_payment_then_refund_one_item(
     try:
         # --- 1. the merchant logs in and sets up Stripe on the Payments page -----------------
         m = watch.page(desktop, "merchant")
-        m.goto(f"{url}/console/login/?next=/console/{m_id}/payments/")
-        m.fill("input[name=username]", owner.email)
-        m.fill("input[name=password]", PASSWORD)
-        m.get_by_role("button", name="Log in").click()
+        console_sign_in(m, url, owner.email, next_path=f"/console/{m_id}/payments/")
         expect(m).to_have_url(re.compile(rf"/console/{m_id}/payments/$"))
 
         webhook_secret = "whsec_" + secrets.token_hex(16)

@@ -17,15 +17,13 @@ No page may log an error, throw, break its Content-Security-Policy or get a 4xx/
 """
 
 import re
-import threading
 from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from tests.browser.helpers import console_sign_in
 from tests.browser.watch import Watch
 
-PASSWORD = "correct horse battery"  # the `owner` fixture's
-STREAM_SECONDS = 3
 LIVE = 10_000  # ms: how long a live change may take to show
 REASON = "Back at 3pm"
 
@@ -63,12 +61,6 @@ LANGS = [
 ]
 
 
-def join_request_threads(timeout: float) -> None:
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout)
-
-
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     from tapgo.shell import front, page
@@ -80,13 +72,10 @@ def _fresh_process_caches():
 
 
 @pytest.fixture
-def live(settings, transactional_db, live_server):
-    settings.PUBLIC_URL = live_server.url
-    settings.SANDBOX_WEBHOOK_BASE_URL = live_server.url
-    settings.LIVE_STREAM_SECONDS = STREAM_SECONDS
-    settings.SHELL_LIVE_STATE_SECONDS = 0.5  # pages ask for the app's state this often
-    yield live_server
-    join_request_threads(STREAM_SECONDS + 10)
+def live(settings, transactional_db, live):
+    """The live server (conftest); pages ask for the app's state often."""
+    settings.SHELL_LIVE_STATE_SECONDS = 0.5
+    return live
 
 
 def phone_context(browser, playwright, lang: Lang) -> BrowserContext:
@@ -136,10 +125,7 @@ def test_a_paused_app_greys_out_its_buttons_live(
 
         # The merchant pauses ordering on the board, with a reason.
         m = watch.page(desktop, "merchant")
-        m.goto(f"{url}/console/login/?next=/console/{merchant.public_id}/board/")
-        m.fill("input[name=username]", owner.email)
-        m.fill("input[name=password]", PASSWORD)
-        m.get_by_role("button", name="Log in").click()
+        console_sign_in(m, url, owner.email, next_path=f"/console/{merchant.public_id}/board/")
         expect(m).to_have_url(re.compile(r"/board/$"))
         m.locator("section.pause summary").click()
         m.fill("#pause-reason", REASON)

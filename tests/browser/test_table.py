@@ -10,31 +10,13 @@ throws, breaks its Content-Security-Policy or gets a 4xx/5xx answer.
 """
 
 import re
-import threading
 
 import pytest
 from playwright.sync_api import Page, expect
+from tests.browser.helpers import console_sign_in, desktop_context, phone_context
 from tests.browser.watch import Watch
 
 LIVE = 10_000  # ms
-STREAM_SECONDS = 3
-PASSWORD = "correct horse battery"  # the `owner` fixture's
-
-
-def join_request_threads(timeout: float) -> None:
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout)
-
-
-@pytest.fixture
-def live(settings, live_server):
-    settings.PUBLIC_URL = live_server.url
-    settings.SANDBOX_WEBHOOK_BASE_URL = live_server.url
-    settings.LIVE_STREAM_SECONDS = STREAM_SECONDS
-    yield live_server
-    join_request_threads(STREAM_SECONDS + 10)
-
 
 LANGS = [("en", "en-US", "en"), ("zh-hans", "zh-CN", "zh-CN,zh;q=0.9")]
 
@@ -68,19 +50,8 @@ def test_three_phones_share_a_cart_eat_and_split_the_bill_with_a_tip(
     url = live.url
 
     watch = Watch()
-    pixel_7 = dict(playwright.devices["Pixel 7"])
-    pixel_7.pop("default_browser_type")
-    contexts = [
-        browser.new_context(
-            **pixel_7, locale=locale, extra_http_headers={"Accept-Language": accept}
-        )
-        for _ in range(3)
-    ]
-    desktop = browser.new_context(
-        viewport={"width": 1280, "height": 900},
-        locale=locale,
-        extra_http_headers={"Accept-Language": accept},
-    )
+    contexts = [phone_context(browser, playwright, locale=locale, accept=accept) for _ in range(3)]
+    screen = desktop_context(browser, locale=locale, accept=accept)
     try:
         phones = [watch.page(c, f"phone {i + 1}") for i, c in enumerate(contexts)]
         for phone in phones:
@@ -100,11 +71,8 @@ def test_three_phones_share_a_cart_eat_and_split_the_bill_with_a_tip(
         watching.reload()
         watching.get_by_test_id("place-order").tap()
         expect(watching.get_by_test_id("pay-after")).to_be_visible()
-        m = watch.page(desktop, "merchant")
-        m.goto(f"{url}/console/login/?next=/console/{merchant.public_id}/board/")
-        m.fill("input[name=username]", owner.email)
-        m.fill("input[name=password]", PASSWORD)
-        m.locator("main form button.primary").click()
+        m = watch.page(screen, "merchant")
+        console_sign_in(m, url, owner.email, next_path=f"/console/{merchant.public_id}/board/")
         expect(m.get_by_test_id("unpaid-round")).to_be_visible()
         expect(m.get_by_test_id("unpaid-tables")).to_be_visible()
 
@@ -132,5 +100,65 @@ def test_three_phones_share_a_cart_eat_and_split_the_bill_with_a_tip(
             )
         assert watch.problems == []
     finally:
-        for context in (*contexts, desktop):
+        for context in (*contexts, screen):
             context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("lang", "locale", "accept"), LANGS, ids=["en", "zh"])
+def test_the_owner_sets_pay_after_eating_and_closes_a_bill_at_the_counter(
+    live, browser, playwright, merchant, owner, app, product, lang, locale, accept
+):
+    """The owner switches the café to pay after eating with tips on "Dine-in & tips"; a
+    phone's round goes to the kitchen unpaid; the owner takes the bill in cash on the Tables
+    page, and the phone's bill turns settled live."""
+    from tapgo.flows.checks import verify_books
+    from tapgo.merchants.models import Merchant, Store
+    from tapgo.miniapps.models import EntryCode
+    from tapgo.ordering.models import TableGroup
+    from tapgo.payments.models import LedgerTransaction
+
+    code = EntryCode.objects.get(app=app, kind="table", table_label="1").code
+    url, console = live.url, f"/console/{merchant.public_id}"
+    watch = Watch()
+    customer = phone_context(browser, playwright, locale=locale, accept=accept)
+    screen = desktop_context(browser, locale=locale, accept=accept)
+    try:
+        m = watch.page(screen, "owner")
+        console_sign_in(m, url, owner.email, next_path=f"{console}/board/")
+        expect(m.locator("html")).to_have_attribute("lang", lang)
+        m.locator(f"a[href='{console}/ordering/']").first.click()
+        m.locator("input[name=dine_in_payment][value=pay_after]").check()
+        m.locator("input[name=tips_on]").check()
+        m.fill("input[name=tip_percentages]", "10，15%")  # a Chinese comma and a % are fine
+        m.locator("main form button.primary").click()
+        expect(m.locator("input[name=tip_percentages]")).to_have_value("10, 15")
+        assert Store.objects.get(merchant=merchant).dine_in_payment == "pay_after"
+        assert Merchant.objects.get(pk=merchant.pk).tip_percentages == [10, 15]
+
+        p = watch.page(customer, "phone")
+        p.goto(f"{url}/s/{code}")
+        p.locator(f"#p-{product.public_id} button.add").tap()
+        expect(p.locator("#cart-count")).to_have_text("1")
+        p.goto(f"{url}/m/{app.slug}/cart/")
+        p.get_by_test_id("place-order").tap()
+        expect(p.get_by_test_id("pay-after")).to_be_visible()
+        p.goto(f"{url}/m/{app.slug}/table/")
+        expect(p.get_by_test_id("tip-10").first).to_be_attached()  # the owner's percentages
+
+        m.locator(f"a[href='{console}/tables/']").first.click()
+        bill = m.get_by_test_id("unpaid-table")
+        expect(bill).to_have_attribute("data-table", "1")
+        expect(bill.get_by_test_id("table-left")).to_contain_text("26")
+        m.once("dialog", lambda dialog: dialog.accept())  # "Take ¥26.00 … and close the bill?"
+        bill.get_by_test_id("close-cash").click()
+        expect(m.get_by_test_id("unpaid-table")).to_have_count(0)
+
+        expect(p.get_by_test_id("bill-settled")).to_be_visible(timeout=LIVE)
+        assert TableGroup.objects.get().status == "settled"
+        assert LedgerTransaction.objects.filter(kind="counter_payment").count() == 1
+        assert [str(b) for b in verify_books()] == []
+        assert watch.problems == []
+    finally:
+        customer.close()
+        screen.close()

@@ -1,0 +1,51 @@
+"""What many browser tests do: open a phone or a desktop in a language, sign the owner in to
+the console, wait for the live server's request threads. The `live` fixture (conftest.py)
+uses the last one."""
+
+import re
+import threading
+
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+
+PASSWORD = "correct horse battery"  # the `owner` fixture's
+STREAM_SECONDS = 3  # each live stream (Server-Sent Events) ends after this; pages reconnect
+
+
+def join_request_threads(timeout: float = STREAM_SECONDS + 10) -> None:
+    """Wait for the live server's request threads (the streams end by themselves), so none
+    outlives the test's database."""
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout)
+
+
+def _language(locale: str | None, accept: str | None) -> dict:
+    options: dict = {}
+    if locale:
+        options["locale"] = locale
+    if accept:
+        options["extra_http_headers"] = {"Accept-Language": accept}
+    return options
+
+
+def phone_context(
+    browser: Browser, playwright: Playwright, *, locale: str | None = None, accept=None
+) -> BrowserContext:
+    """A phone (a Pixel 7: viewport, touch, mobile user agent), in a language if given."""
+    pixel_7 = dict(playwright.devices["Pixel 7"])
+    pixel_7.pop("default_browser_type")
+    return browser.new_context(**pixel_7, **_language(locale, accept))
+
+
+def desktop_context(browser: Browser, *, locale: str | None = None, accept=None) -> BrowserContext:
+    """A desktop browser, in a language if given (the console's usual screen)."""
+    return browser.new_context(viewport={"width": 1280, "height": 900}, **_language(locale, accept))
+
+
+def console_sign_in(page: Page, url: str, email: str, *, next_path: str = "") -> None:
+    """Sign in to the console (to `next_path` after, if given) with the owner's password."""
+    page.goto(f"{url}/console/login/" + (f"?next={next_path}" if next_path else ""))
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    expect(page).not_to_have_url(re.compile(r"/console/login/"))
