@@ -172,7 +172,12 @@ def refund_send(*, refund: Refund) -> None:
 
 def refund_failed(*, refund: Refund) -> None:
     """The provider could not pay the refund: reverse its postings, the amount is
-    refundable again."""
+    refundable again.
+
+    The platform's fee follows what is kept, not the refund: the fee it gave back is not
+    simply reversed (refunds return fee(kept before) - fee(kept after) each, so reversing one
+    that is not the latest would leave the fee a rounding step away from fee(kept)); the fee
+    is brought to fee(kept) instead."""
     with transaction.atomic():
         lock_intent_row(refund.intent_id)
         # Pending, or (rarely, as Stripe may report) failed after it had succeeded.
@@ -180,10 +185,15 @@ def refund_failed(*, refund: Refund) -> None:
             pk=refund.pk, status__in=[RefundStatus.PENDING, RefundStatus.SUCCEEDED]
         ).update(status=RefundStatus.FAILED, updated_at=timezone.now()):
             return
+        kept_before = PaymentIntent.objects.values_list(
+            F("amount") - F("refunded_amount"), flat=True
+        ).get(pk=refund.intent_id)
         PaymentIntent.objects.filter(pk=refund.intent_id).update(
             refunded_amount=F("refunded_amount") - refund.amount, updated_at=timezone.now()
         )
-        for tx in LedgerTransaction.objects.filter(refund=refund).order_by("id"):
+        for tx in (
+            LedgerTransaction.objects.filter(refund=refund).exclude(kind=TxKind.FEE).order_by("id")
+        ):
             ledger.reverse(
                 tx,
                 kind=TxKind.REFUND_FAILED,
@@ -192,6 +202,13 @@ def refund_failed(*, refund: Refund) -> None:
                 intent=refund.intent,
             )
         intent = PaymentIntent.objects.get(pk=refund.intent_id)
+        # (Only a provider's refund can fail: a fee was taken on its capture.)
+        post_fee(
+            intent=intent,
+            amount=fee(kept_before + refund.amount) - fee(kept_before),
+            key=f"fee:refund_failed:{refund.pk}",
+            refund=refund,
+        )
         failures = Refund.objects.filter(intent=intent, status=RefundStatus.FAILED).count()
         if not intent.counted and failures < SURPLUS_REFUND_TRIES:
             # Money we must not keep (a surplus capture): ask again. After the last try the

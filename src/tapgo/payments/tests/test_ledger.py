@@ -88,8 +88,12 @@ def test_a_failed_refund_is_reversed_and_refundable_again(order):
     services.refund_failed(refund=refund)  # twice is once
     intent.refresh_from_db()
     assert intent.refunded_amount == 0
-    assert LedgerTransaction.objects.filter(kind=TxKind.REFUND_FAILED).count() == 2  # + fee
+    assert LedgerTransaction.objects.filter(kind=TxKind.REFUND_FAILED).count() == 1
+    # The fee is taken again on what is kept (the refund had given some back).
+    assert LedgerTransaction.objects.filter(key=f"fee:refund_failed:{refund.pk}").count() == 1
     assert balances(order.merchant)[AccountKind.REFUNDS] == 0
+    fees = LedgerAccount.objects.get(kind=AccountKind.FEES).balance
+    assert fees == services.fee(intent.amount)
     services.refund_purpose(
         purpose=Purpose.ORDER, purpose_id=order.pk, amount=order.total
     )  # all of it is refundable again

@@ -863,12 +863,6 @@ def test_a_surplus_refund_that_keeps_failing_is_named_by_verify(order):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fee returns are reversed per refund, so a failed refund that is not the latest "
-    "leaves the fee a rounding step away from fee(kept); found by the machine above (random "
-    "seeds), reported, not yet decided",
-)
 @pytest.mark.django_db
 def test_the_fee_follows_what_is_kept_when_an_earlier_refund_fails(order):
     """Two refunds of 1.00 on a 52.00 card payment, then the provider fails the first: 51.00
@@ -895,4 +889,4 @@ def test_the_fee_follows_what_is_kept_when_an_earlier_refund_fails(order):
     intent.refresh_from_db()
     assert intent.refunded_amount == 100
     fees = LedgerAccount.objects.get(kind=AccountKind.FEES).balance
-    assert fees == expected_fee(5100)  # 31; the books hold 30
+    assert fees == expected_fee(5100)  # 31 (reversing the first refund's fee return gave 30)
