@@ -117,16 +117,21 @@ def _serve_command(args) -> list[str]:
     )
 
 
+def _collect_static() -> None:
+    """Collect the static files, compressed, for the web workers to serve (the process set
+    TAPGO_STATIC_COLLECTED before Django started: settings.STATIC_COLLECTED)."""
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+
 def serve(args) -> int:
     os.environ["TAPGO_PUBLIC_URL"] = _public_url(args)
     # The workers read it to size their live streams (tapgo.core.live.max_streams).
     os.environ["TAPGO_THREADS"] = str(args.threads)
     os.environ["TAPGO_WARM_SEARCH"] = "1"  # each web worker loads the search dictionary early
+    os.environ["TAPGO_STATIC_COLLECTED"] = "1"  # before Django starts: see _collect_static
     _django()
     _var_dir()
-
-    if settings.PRODUCTION:
-        call_command("collectstatic", "--noinput", verbosity=0)
+    _collect_static()
     return subprocess.call(_serve_command(args))
 
 
@@ -186,8 +191,10 @@ def worker(args) -> int:
 def demo(args) -> int:
     public_url = _public_url(args)
     os.environ["TAPGO_PUBLIC_URL"] = public_url
+    os.environ["TAPGO_STATIC_COLLECTED"] = "1"  # before Django starts: see _collect_static
     _django()
     _var_dir()
+    _collect_static()
 
     from tapgo import demo as demo_data  # after django.setup()
 
