@@ -14,6 +14,8 @@ balance and lifetime points move in the same transaction, under the member's loc
   (never reduced by spending or expiry).
 """
 
+from collections.abc import Iterable
+
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, Greatest
@@ -25,11 +27,12 @@ from tapgo.membership.locks import lock_member
 from tapgo.membership.models import EntryKind, Member, PointsEntry, PointsLot, Source
 from tapgo.membership.services.errors import MembershipError
 from tapgo.membership.services.levels import recompute_locked
-from tapgo.membership.services.programme import expires_at, programme_of
+from tapgo.membership.services.programme import Item, expires_at, order_points, programme_of
 
 K = EntryKind
 MAX_CHANGE = 10_000_000
 LIFETIME_KINDS = (K.EARN, K.REVERSE, K.ADJUST)
+PURCHASES = (Source.ORDER, Source.COUNTER)
 
 
 class NotEnoughPoints(MembershipError):
@@ -115,23 +118,30 @@ def _change(points) -> int:
 def points_earn(
     *,
     member: Member,
-    points: int,
+    amount: int,
     key: str,
     source: str,
-    spend: int = 0,
+    items: Iterable[Item] = (),
     source_id: int | None = None,
     actor: Actor = SYSTEM,
     reason: str = "",
 ) -> PointsEntry | None:
-    """Points earned by a purchase (an order paid, a counter purchase): once per key. A
-    purchase that earns no points is still written when it counts towards a level by spend."""
-    if points < 0 or spend < 0:
-        raise MembershipError("an earning is not negative")
-    if not points and not spend:
-        return None
+    """A purchase of `amount` (minor units paid for goods: an order paid, a counter purchase)
+    earns by the programme's rules, once per key; whether it is the member's first purchase
+    is decided under the lock. The amount counts towards a level by spend even when it earns
+    no points."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        raise MembershipError(_("Enter an amount of zero or more."))
     with transaction.atomic():
         member = lock_member(member.pk)
-        return _post(member, kind=K.EARN, points=points, spend=spend, key=key, source=source,
+        first = not PointsEntry.objects.filter(
+            member=member, kind=K.EARN, source__in=PURCHASES
+        ).exists()
+        programme = programme_of(merchant=member.merchant_id)
+        points = order_points(programme, amount=amount, items=items, first=first)
+        if not points and not amount:
+            return None
+        return _post(member, kind=K.EARN, points=points, spend=amount, key=key, source=source,
                      source_id=source_id, actor=actor, reason=reason)  # fmt: skip
 
 
@@ -154,25 +164,27 @@ def points_reverse(
     member: Member,
     source: str,
     source_id: int,
-    refunded: int,
-    paid: int,
+    amount: int,
     key: str,
     reason: str = "",
     actor: Actor = SYSTEM,
 ) -> PointsEntry | None:
-    """A purchase of `paid` has had `refunded` of it given back in all (this refund with the
-    ones before): take back the points (and spend) in proportion, once per key. The member
-    keeps the points of what they kept, rounding down; so the refunds of a whole purchase
-    take back exactly what it earned, however it was split. The balance may go below zero."""
-    if paid <= 0:
+    """`amount` of a purchase was given back (one refund): take back its points in
+    proportion, once per key. The refunds so far are what the purchase's reversals took of
+    its spend, so the member keeps the points of what they kept, rounding down, and the
+    refunds of a whole purchase take back exactly what it earned however it was split. The
+    balance may go below zero (a refund is never refused for points already spent)."""
+    if not isinstance(amount, int) or amount <= 0:
         return None
-    refunded = max(0, min(refunded, paid))
     with transaction.atomic():
         member = lock_member(member.pk)
-        earned_points, earned_spend = _sums(member, K.EARN, source, source_id)
+        earned_points, paid = _sums(member, K.EARN, source, source_id)
         back_points, back_spend = _sums(member, K.REVERSE, source, source_id)
+        if paid <= 0:
+            return None
+        refunded = min(paid, -back_spend + amount)
         points = earned_points - earned_points * (paid - refunded) // paid + back_points
-        spend = earned_spend - earned_spend * (paid - refunded) // paid + back_spend
+        spend = refunded + back_spend
         if points <= 0 and spend <= 0:
             return None
         return _post(member, kind=K.REVERSE, points=-max(points, 0), spend=-max(spend, 0),

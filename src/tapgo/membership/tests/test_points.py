@@ -17,9 +17,10 @@ def fresh(member) -> Member:
     return Member.objects.get(pk=member.pk)
 
 
-def earn(member, points, key, spend=0, source_id=1):
+def earn(member, points, key, source_id=1):
+    """A purchase that earns `points` by the default rules (1 point per 100 paid)."""
     return membership.points_earn(
-        member=member, points=points, spend=spend, key=key, source=Source.ORDER, source_id=source_id
+        member=member, amount=points * 100, key=key, source=Source.ORDER, source_id=source_id
     )
 
 
@@ -35,8 +36,8 @@ def test_joining_twice_is_one_card_with_merchant_scoped_numbers(merchant, custom
 
 
 def test_an_earning_is_written_once_per_key(member):
-    assert earn(member, 35, "order:1", spend=3500) is not None
-    assert earn(member, 35, "order:1", spend=3500) is None
+    assert earn(member, 35, "order:1") is not None
+    assert earn(member, 35, "order:1") is None
     member = fresh(member)
     assert (member.balance, member.lifetime) == (35, 35)
     assert PointsEntry.objects.filter(member=member).count() == 1
@@ -53,28 +54,28 @@ def test_redeeming_needs_enough_points_and_changes_nothing_when_short(member):
 
 
 def test_reversals_are_proportional_and_a_whole_refund_takes_back_exactly_what_was_earned(member):
-    earn(member, 35, "order:7", spend=3500, source_id=7)
+    earn(member, 35, "order:7", source_id=7)
 
-    def reverse(refunded, key):
+    def reverse(amount, key):
         return membership.points_reverse(
-            member=member, source=Source.ORDER, source_id=7, refunded=refunded, paid=3500, key=key
+            member=member, source=Source.ORDER, source_id=7, amount=amount, key=key
         )
 
     assert reverse(1050, "refund:1").points == -11  # keeps floor(35 * 2450 / 3500) = 24
     assert reverse(1050, "refund:1") is None  # the same refund again: nothing
-    assert reverse(1050 + 1000, "refund:2").points == -10  # keeps floor(35 * 1450 / 3500) = 14
-    assert reverse(3500, "refund:3").points == -14
-    assert reverse(3500, "refund:4") is None  # nothing left to take back
+    assert reverse(1000, "refund:2").points == -10  # keeps floor(35 * 1450 / 3500) = 14
+    assert reverse(1450, "refund:3").points == -14
+    assert reverse(100, "refund:4") is None  # nothing left to take back
     member = fresh(member)
     assert (member.balance, member.lifetime) == (0, 0)
     assert membership.order_earned(member, source=Source.ORDER, source_id=7) == (0, 0)
 
 
 def test_a_refund_after_spending_takes_the_balance_below_zero(member):
-    earn(member, 50, "order:1", spend=5000, source_id=1)
+    earn(member, 50, "order:1", source_id=1)
     membership.points_redeem(member=member, points=50, key="r", reason="tea", actor=STAFF)
     membership.points_reverse(
-        member=member, source=Source.ORDER, source_id=1, refunded=5000, paid=5000, key="refund:1"
+        member=member, source=Source.ORDER, source_id=1, amount=5000, key="refund:1"
     )
     assert fresh(member).balance == -50
     # Points earned later pay off the debt first: no lot holds points the balance lacks.

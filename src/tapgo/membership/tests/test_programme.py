@@ -8,19 +8,20 @@ from tapgo.membership.models import LevelBasis, Member, Source
 pytestmark = pytest.mark.django_db
 
 
+RULES = {
+    "points_per_unit": 1,
+    "unit_amount": 100,
+    "points_per_order": 0,
+    "first_order_bonus": 0,
+    "level_basis": LevelBasis.POINTS,
+    "level_window_months": 12,
+    "expiry_rule": "never",
+    "expiry_months": 12,
+}
+
+
 def rules(merchant, **changes):
-    values = {
-        "points_per_unit": 1,
-        "unit_amount": 100,
-        "points_per_order": 0,
-        "first_order_bonus": 0,
-        "level_basis": LevelBasis.POINTS,
-        "level_window_months": 12,
-        "expiry_rule": "never",
-        "expiry_months": 12,
-        **changes,
-    }
-    return membership.programme_update(merchant=merchant, **values)
+    return membership.programme_update(merchant=merchant, **{**RULES, **changes})
 
 
 def test_a_purchase_earns_by_amount_rounding_down_per_order_first_and_per_item(
@@ -61,10 +62,10 @@ def test_levels_follow_points_in_the_window_and_give_their_discount(merchant, me
     with pytest.raises(membership.MembershipError):
         membership.level_save(merchant=merchant, name="Bronze", threshold=100, rank=1,
                               discount_bps=0)  # fmt: skip
-    membership.points_earn(member=member, points=499, key="o1", source=Source.ORDER, source_id=1)
+    membership.points_earn(member=member, amount=49900, key="o1", source=Source.ORDER, source_id=1)
     assert Member.objects.get(pk=member.pk).level_id is None
     assert membership.level_discount_bps(merchant=merchant, customer=customer) == 0
-    membership.points_earn(member=member, points=1, key="o2", source=Source.ORDER, source_id=2)
+    membership.points_earn(member=member, amount=100, key="o2", source=Source.ORDER, source_id=2)
     assert Member.objects.get(pk=member.pk).level_id == silver.pk
     assert membership.level_discount_bps(merchant=merchant, customer=customer) == 500
     progress = membership.level_progress(Member.objects.get(pk=member.pk))
@@ -73,8 +74,8 @@ def test_levels_follow_points_in_the_window_and_give_their_discount(merchant, me
     membership.points_redeem(member=member, points=100, key="r", reason="x",
                              actor=membership_actor())  # fmt: skip
     assert Member.objects.get(pk=member.pk).level_id == silver.pk
-    membership.points_reverse(member=member, source=Source.ORDER, source_id=2, refunded=1,
-                              paid=1, key="refund:1")  # fmt: skip
+    membership.points_reverse(member=member, source=Source.ORDER, source_id=2, amount=100,
+                              key="refund:1")  # fmt: skip
     assert Member.objects.get(pk=member.pk).level_id is None
 
 
@@ -92,7 +93,7 @@ def test_the_nightly_sweep_lets_a_level_lapse_as_the_window_moves(merchant, memb
     from tapgo.membership.models import PointsEntry
 
     membership.level_save(merchant=merchant, name="Silver", threshold=500, rank=1, discount_bps=0)
-    membership.points_earn(member=member, points=600, key="o1", source=Source.ORDER, source_id=1)
+    membership.points_earn(member=member, amount=60000, key="o1", source=Source.ORDER, source_id=1)
     assert Member.objects.get(pk=member.pk).level is not None
     PointsEntry.objects.filter(member=member).update(
         created_at=timezone.now() - timedelta(days=400)
@@ -102,11 +103,14 @@ def test_the_nightly_sweep_lets_a_level_lapse_as_the_window_moves(merchant, memb
 
 
 def test_levels_by_spend(merchant, member):
-    rules(merchant, level_basis=LevelBasis.SPEND)
     gold = membership.level_save(
         merchant=merchant, name="Gold", threshold=10000, rank=1, discount_bps=1000
     )
-    membership.points_earn(member=member, points=0, spend=10000, key="o1", source=Source.COUNTER)
+    membership.programme_update(
+        merchant=merchant, **{**RULES, "points_per_unit": 0, "level_basis": LevelBasis.SPEND}
+    )
+    membership.points_earn(member=member, amount=10000, key="o1", source=Source.COUNTER)
+    assert Member.objects.get(pk=member.pk).balance == 0
     assert Member.objects.get(pk=member.pk).level_id == gold.pk
 
 
@@ -118,3 +122,10 @@ def test_another_merchants_member_is_not_found(merchant, other_merchant, member)
         membership.access_member(other_merchant, member.public_id)
     assert list(membership.members_search(other_merchant, "")) == []
     assert list(membership.members_search(merchant, str(member.number))) == [member]
+
+
+def test_the_first_purchase_bonus_is_given_once(merchant, member):
+    rules(merchant, first_order_bonus=50, points_per_order=1)
+    membership.points_earn(member=member, amount=1000, key="o1", source=Source.ORDER, source_id=1)
+    membership.points_earn(member=member, amount=1000, key="o2", source=Source.ORDER, source_id=2)
+    assert Member.objects.get(pk=member.pk).balance == (10 + 1 + 50) + (10 + 1)
