@@ -16,6 +16,8 @@ Lock order: what the flow already holds (the order, its intents, the money ledge
 accounts), then the member's row (membership.locks), last.
 """
 
+import math
+import time
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -114,6 +116,22 @@ def points_expire_due(*, limit: int = 500) -> int:
         for entry in made:
             _tell(entry.member, entry)
     return len(made)
+
+
+LEVELS_SWEEP_SECONDS = 24 * 3600
+_last_levels = -math.inf  # when this process last recomputed every level (monotonic)
+
+
+def membership_sweep() -> int:
+    """The worker's sweep: expire the points that are due (every round: a partial index finds
+    them) and, once a day, recompute every member's level as the window moves on."""
+    global _last_levels
+    done = points_expire_due()
+    now = time.monotonic()
+    if now - _last_levels >= LEVELS_SWEEP_SECONDS:
+        _last_levels = now
+        done += membership.levels_sweep()
+    return done
 
 
 def _tell(member: Member, entry: PointsEntry | None, *, app_id: int | None = None) -> None:

@@ -150,3 +150,23 @@ def test_the_customer_is_told_only_when_they_asked(member, order, app, owner):
 
 def test_notices_cannot_be_asked_for_when_the_app_does_not_send_them(member, app):
     assert not points.notices_set(member=member, app=app, on=True)
+
+
+def test_the_sweep_expires_due_points_and_recomputes_levels_once_a_day(member, merchant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tapgo.membership.models import PointsLot
+
+    membership.points_adjust(member=member, points=30, reason="gift", key="g", actor=SYSTEM)
+    PointsLot.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    points._last_levels = float("-inf")
+    assert points.membership_sweep() == 1  # one lot expired, no level changed
+    assert balance(member) == 0
+    membership.level_save(merchant=merchant, name="Silver", threshold=1, rank=1, discount_bps=0)
+    membership.points_adjust(member=member, points=5, reason="gift", key="h", actor=SYSTEM)
+    Member.objects.filter(pk=member.pk).update(level=None)
+    assert points.membership_sweep() == 0  # levels wait for tomorrow
+    points._last_levels = float("-inf")
+    assert points.membership_sweep() == 1

@@ -203,3 +203,8 @@ def expires_at(programme: Programme, *, earned_at: datetime) -> datetime | None:
         year = earned_at.astimezone(zone).year + 2
         return datetime.combine(datetime(year, 1, 1).date(), time(), tzinfo=zone)
     return None
+
+
+def levels_of(merchant):
+    """The programme's levels, lowest first."""
+    return Level.objects.for_merchant(merchant).order_by("threshold", "rank")
