@@ -53,3 +53,8 @@ def pay_page(provider: str, intent_public_id: str) -> str:
 
 def provider_webhook(provider: str) -> str:
     return reverse("payments:webhook", args=[provider])
+
+
+def card(slug: str) -> str:
+    """The customer's membership card with the app's merchant."""
+    return reverse("shell:card", args=[slug])

@@ -15,7 +15,7 @@ from django.urls import reverse
 from tapgo.catalog import services as catalog
 from tapgo.catalog.models import Category, Product
 from tapgo.core.scenes import Scene
-from tapgo.demo import menus, pictures
+from tapgo.demo import loyalty, menus, pictures
 from tapgo.demo.history import DAYS, history
 from tapgo.discovery import search
 from tapgo.flows import listings
@@ -260,10 +260,15 @@ def seed(*, history_days: int = DAYS) -> dict:
     )
     miniapps.table_codes_create(app=bakery, labels=["1", "2"])
     table1 = EntryCode.objects.get(app=cafe, kind=EntryCode.Kind.TABLE, table_label="1")
+    # The café's card programme, and a member who joined before the history (their paid
+    # orders earn points).
+    demo_member = loyalty.programme(cafe) if "harbour-cafe" in new else None
     if history_days:
         history(cafe, staff=staff, per_day=(2, 5), days=history_days)
         history(bakery, staff=baker, per_day=(0, 2), days=history_days)
     # After the history (its orders were paid as they were placed).
+    if demo_member is not None:
+        loyalty.member_history(demo_member, staff=staff)
     if "harbour-cafe" in new:
         _ways_to_order(cafe, bakery=False)
     if "corner-bakery" in new:

@@ -24,6 +24,7 @@ from tapgo.flows import orders as order_flows
 from tapgo.flows import paying, payment_events
 from tapgo.identity.models import Customer, User
 from tapgo.identity.services import customer_create_guest
+from tapgo.membership.models import PointsEntry
 from tapgo.messaging.models import Consent, Message
 from tapgo.miniapps import services as miniapps
 from tapgo.miniapps.models import EntryCode, MiniApp, ShareLink, Visit
@@ -193,6 +194,7 @@ STORY_ROWS = [
     (PaymentIntent, "created_at"), (Refund, "created_at"), (LedgerTransaction, "created_at"),
     (LedgerAccount, "created_at"), (TopUp, "created_at"), (WebhookEvent, "received_at"),
     (Message, "created_at"), (Consent, "created_at"), (SandboxOutbox, "created_at"),
+    (PointsEntry, "created_at"),
 ]  # fmt: skip
 
 

@@ -1,8 +1,10 @@
-"""The books' invariants that cross domains, with the ledger's own (payments/ledger.py):
-what `tapgo ledger verify` and the tests check after every test that moves money."""
+"""The books' invariants that cross domains, with the ledger's own (payments/ledger.py) and
+the points ledger's (membership): what `tapgo ledger verify` and the tests check after every
+test that moves money."""
 
 from django.db import connection
 
+from tapgo.membership import services as membership
 from tapgo.ordering.models import (
     Order,
     OrderStatus,
@@ -16,11 +18,30 @@ from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose
 
 
 def verify_books(*, limit: int = 50) -> list[ledger.Breach]:
-    """Every breach of the books (empty when sound): the ledger's rules, and that each order
-    was paid what it cost (no more, no less) or, unpaid, kept nothing."""
+    """Every breach of the books (empty when sound): the ledger's rules, that each order
+    was paid what it cost (no more, no less) or, unpaid, kept nothing, and that members'
+    cached points are their points ledger's."""
     breaches = ledger.verify(limit=limit)
-    _verify_orders(ledger.collector(breaches, limit), limit)
+    add = ledger.collector(breaches, limit)
+    _verify_orders(add, limit)
+    _verify_points(add, limit)
     return breaches
+
+
+def _verify_points(add, limit: int) -> None:
+    add(
+        "cached points differ from the points ledger",
+        membership.verify_balances(limit=limit),
+        lambda r: (
+            f"member {r[0]} caches {r[1]} points ({r[3]} lifetime), "
+            f"the ledger gives {r[2]} ({r[4]} lifetime)"
+        ),
+    )
+    add(
+        "points lots",
+        membership.verify_lots(limit=limit),
+        lambda r: f"member {r[0]} has {r[1]} points, its lots hold {r[2]}",
+    )
 
 
 def _verify_orders(add, limit: int) -> None:

@@ -6,12 +6,15 @@ stock back and records the event; in the same transaction this flow then
 - gives the money back: a paid order rejected or cancelled is refunded in full; an unpaid
   one that ends (expired, cancelled) has its open payment attempts cancelled and what it had
   taken already (the card part of a split payment) given back;
+- gives a member the order's points when it is paid, and takes them back in proportion to
+  what a cancellation refunds (flows/membership.py);
 - tells the customer: paying grants one message about the order; ready (out for delivery,
   for a delivery order) and cancelled use it (or the customer's explicit consent);
   messaging's outbox delivers after commit;
 - ends what was allowed about an order that is over.
 
-Lock order: the order's row (ordering's UPDATE takes it), then its intents (payments).
+Lock order: the order's row (ordering's UPDATE takes it), then its intents (payments), then
+the member's row (membership).
 """
 
 from collections.abc import Callable
@@ -25,6 +28,7 @@ from django.utils import timezone
 from tapgo.core import links
 from tapgo.core import translations as texts
 from tapgo.core.actors import Actor
+from tapgo.flows import membership as points
 from tapgo.flows import tables
 from tapgo.identity.models import Customer
 from tapgo.messaging import services as messaging
@@ -52,21 +56,27 @@ def _after(order: Order, was: str) -> None:
     to = order.status
     if was == to:
         return
+    if to == S.PAID:
+        points.order_paid(order=order)
     if was in ordering.ACTIVE and to in (S.CANCELLED, S.REJECTED):
         purpose, purpose_id = tables.round_money(order)
+        refunds = []
         if purpose == Purpose.ORDER:
-            payments.refund_all(purpose=purpose, purpose_id=purpose_id, reason=order.reason)
+            refunds = payments.refund_all(
+                purpose=purpose, purpose_id=purpose_id, reason=order.reason
+            )
         elif order.paid_at:  # a settled table's round: what is left of it, from the shares
             left = min(
                 order.total - ordering.refunded_value(order),
                 payments.refundable(purpose, purpose_id),
             )
             if left > 0:
-                payments.refund_purpose(
+                refunds = payments.refund_purpose(
                     purpose=purpose, purpose_id=purpose_id, amount=left, reason=order.reason
                 )
         elif order.group_id:  # a round not paid yet: the bill is that much less
             ordering.group_bump(group_id=order.group_id)
+        points.order_refunded(order=order, refunds=refunds)
     if was == S.PENDING_PAYMENT and to in ordering.RELEASES_STOCK:
         payments.open_attempts_cancel(purpose=Purpose.ORDER, purpose_id=order.pk)
         payments.give_back_all(purpose=Purpose.ORDER, purpose_id=order.pk)

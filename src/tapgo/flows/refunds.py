@@ -2,12 +2,14 @@
 amount: ordering takes the items and the fee (one
 conditional UPDATE each, so two refunds racing for the last item cannot both have it; back
 into stock if asked) and prices them; payments gives the money back across the order's
-payments (provider payments first, then stored value). One transaction: anything wrong
-changes nothing and says why (OrderingError)."""
+payments (provider payments first, then stored value); a member's points for the order go
+back in proportion (flows/membership.py). One transaction: anything wrong changes nothing and
+says why (OrderingError)."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from tapgo.flows import membership as points
 from tapgo.flows import tables
 from tapgo.ordering import locks as ordering_locks
 from tapgo.ordering import services as ordering
@@ -48,7 +50,7 @@ def order_refund(
         assert amount is not None  # refund_check let through an amount, or items priced above
         try:
             purpose, purpose_id = tables.round_money(order)
-            return payments.refund_purpose(
+            refunds = payments.refund_purpose(
                 purpose=purpose,
                 purpose_id=purpose_id,
                 amount=amount,
@@ -59,6 +61,8 @@ def order_refund(
             )
         except payments.RefundError as error:
             raise ordering.OrderingError(str(error)) from None
+        points.order_refunded(order=order, refunds=refunds)
+        return refunds
 
 
 def order_refund_tip(*, order: Order, reason: str, by=None) -> list[Refund]:

@@ -23,6 +23,7 @@ from tapgo.core.money import amount_input, format_money
 from tapgo.core.urls import absolute_url
 from tapgo.flows import refunds
 from tapgo.identity.services import customer_from_public_id
+from tapgo.membership import services as membership
 from tapgo.merchants.models import Role
 from tapgo.ordering import services as ordering
 from tapgo.payments import credentials, providers, reports, stored_value
@@ -176,6 +177,11 @@ def _topup(request, merchant, form):
     """Record a counter top-up from a valid form; None with a form error when refused."""
     data = form.cleaned_data
     customer = customer_from_public_id(data["code"])
+    if customer is None:  # a member shows the card's rotating member code instead
+        try:
+            customer = membership.code_find(merchant=merchant, text=data["code"])[0].customer
+        except membership.CodeError:
+            customer = None
     if customer is None:
         form.add_error("code", _("No customer has this code. Check it and try again."))
         return None

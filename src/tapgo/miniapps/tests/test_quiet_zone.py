@@ -9,7 +9,7 @@ from django.urls import reverse
 from PIL import Image
 
 from tapgo.miniapps import posters, services
-from tapgo.shell.views.card import _member_qr
+from tapgo.shell.views.member import member_qr
 from tapgo.shell.views.sharing import _qr_svg
 
 QUIET = 4
@@ -89,4 +89,4 @@ def test_the_posters_code_has_four_modules_of_quiet_zone(app, size):
 
 def test_the_share_pages_and_the_member_codes_svg_have_four_modules_of_quiet_zone():
     assert svg_quiet_zone(_qr_svg("http://127.0.0.1:8000/m/test-cafe/?sh=abc")) >= QUIET
-    assert svg_quiet_zone(_member_qr("c_0123456789abcdef")) >= QUIET
+    assert svg_quiet_zone(member_qr("c_0123456789abcdef")) >= QUIET

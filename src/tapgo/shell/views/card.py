@@ -1,15 +1,13 @@
-"""The customer's stored-value card with a merchant (/m/<slug>/card/): balance, top-up
-tiers, history, open top-ups and the member code; topping up online through a provider.
+"""The customer's card with a merchant (/m/<slug>/card/): membership (joining, level, points,
+the rotating member code: shell/views/member.py) and stored value (balance, top-up tiers,
+history, open top-ups); topping up online through a provider.
 """
 
-import io
 import secrets
 
-import segno
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -22,23 +20,15 @@ from tapgo.payments import stored_value
 from tapgo.payments.models import IntentStatus
 from tapgo.shell import state as shell_state
 from tapgo.shell.views.base import frame, payment_choices, record_door, signin_url, to_provider
+from tapgo.shell.views.member import card_context, member_qr
 
 MAX_AMOUNT_CHARS = 20
-
-
-def _member_qr(code: str) -> str:
-    """The member code as an inline SVG (segno's own markup of our own id: no user text)."""
-    out = io.BytesIO()
-    segno.make(code, error="m").save(
-        out, kind="svg", scale=5, border=miniapps.QR_BORDER, xmldecl=False
-    )
-    return mark_safe(out.getvalue().decode())  # noqa: S308
 
 
 @require_http_methods(["GET", "POST"])
 @shell_state.keeps
 def card(request, slug: str):
-    """The customer's stored-value card with this merchant: balance, top-up, history, code."""
+    """The customer's card with this merchant: membership, stored value, top-up, code."""
     app = miniapps.live_app(slug)
     if request.method == "POST":
         return _topup(request, app)
@@ -59,8 +49,9 @@ def card(request, slug: str):
         topup_key=secrets.token_urlsafe(18),
         history=stored_value.history(merchant, customer, limit=50),
         open_topups=stored_value.open_topups(customer, merchant),
-        member_qr=_member_qr(customer.public_id),
+        member_qr=member_qr(customer.public_id),  # for a counter top-up
         signin_url=signin_url(reverse("shell:card", args=[app.slug])),
+        **card_context(app, customer),
     )
     return render(request, "shell/card.html", context)
 

@@ -1,0 +1,184 @@
+"""Points with what earns and takes them back, and the customer told when they asked.
+
+- An order earns when it is paid (never at checkout), in the paid transition's transaction
+  (flows/orders.py), for a customer who is a member of the merchant (joining is the
+  consent): per amount paid for goods (the order's total, never its tip), per order, the
+  first purchase's bonus and the extra points of what was bought. Its key is the order, so a
+  replayed webhook earns once.
+- Each refund of a paid order (by item, by amount, or the whole order when it is cancelled or
+  rejected) takes back the points in proportion, once per Refund row: only the goods' part
+  counts, never a refunded tip.
+- A counter purchase staff record earns the same way, once per form key.
+- The customer is told of each change ("points changed", messaging's POINTS_CHANGED) only
+  with a consent covering their card; messaging's outbox delivers after commit.
+
+Lock order: what the flow already holds (the order, its intents, the money ledger's
+accounts), then the member's row (membership.locks), last.
+"""
+
+import math
+import time
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from tapgo.core import links
+from tapgo.core import translations as texts
+from tapgo.core.actors import Actor
+from tapgo.membership import services as membership
+from tapgo.membership.models import Member, PointsEntry, Source
+from tapgo.messaging import services as messaging
+from tapgo.messaging.keys import TemplateKey
+from tapgo.messaging.models import ConsentSubject, Template
+from tapgo.miniapps.models import MiniApp
+from tapgo.ordering.models import Order
+from tapgo.payments.models import Refund
+
+
+def card_subject(member: Member) -> ConsentSubject:
+    return ConsentSubject(Template.Subject.CARD, member.public_id)
+
+
+def order_paid(*, order: Order) -> PointsEntry | None:
+    """The order was paid: its customer, if a member, earns its points (once)."""
+    member = membership.member_of(merchant=order.merchant_id, customer=order.customer_id)
+    if member is None:
+        return None
+    items = [
+        membership.Item(line.product_id, line.product.category_id, line.quantity)
+        for line in order.lines.select_related("product")
+    ]
+    entry = membership.points_earn(
+        member=member,
+        amount=order.total,
+        items=items,
+        key=f"order:{order.pk}",
+        source=Source.ORDER,
+        source_id=order.pk,
+    )
+    _tell(member, entry, app_id=order.app_id)
+    return entry
+
+
+def order_refunded(*, order: Order, refunds: Iterable[Refund]) -> list[PointsEntry]:
+    """Refunds of a paid order were made: each takes back its share of the order's points,
+    once (the refund's key). Called in the refund's transaction."""
+    member = membership.member_of(merchant=order.merchant_id, customer=order.customer_id)
+    if member is None:
+        return []
+    made = []
+    for refund in refunds:
+        entry = membership.points_reverse(
+            member=member,
+            source=Source.ORDER,
+            source_id=order.pk,
+            amount=refund.amount - refund.tip,
+            key=f"refund:{refund.pk}",
+            reason=refund.reason,
+        )
+        if entry is not None:
+            made.append(entry)
+            _tell(member, entry, app_id=order.app_id)
+    return made
+
+
+def counter_purchase(*, member: Member, amount: int, key: str, actor: Actor) -> PointsEntry | None:
+    """Staff recorded a purchase at the counter for a member: it earns as an order would
+    (once per form key, so a double submit records one purchase)."""
+    with transaction.atomic():
+        entry = membership.points_earn(
+            member=member,
+            amount=amount,
+            key=f"counter:{key}"[:80],
+            source=Source.COUNTER,
+            actor=actor,
+        )
+        _tell(member, entry)
+    return entry
+
+
+def points_adjust(
+    *, member: Member, points: int, reason: str, key: str, actor: Actor
+) -> PointsEntry | None:
+    """Staff add or take points with a reason, recorded with who did it."""
+    with transaction.atomic():
+        entry = membership.points_adjust(
+            member=member, points=points, reason=reason, key=f"adjust:{key}"[:80], actor=actor
+        )
+        _tell(member, entry)
+    return entry
+
+
+def points_expire_due(*, limit: int = 500) -> int:
+    """Expire the points that are due (the worker's sweep), telling each member who asked."""
+    with transaction.atomic():
+        made = membership.points_expire_due(limit=limit)
+        for entry in made:
+            _tell(entry.member, entry)
+    return len(made)
+
+
+LEVELS_SWEEP_SECONDS = 24 * 3600
+_last_levels = -math.inf  # when this process last recomputed every level (monotonic)
+
+
+def membership_sweep() -> int:
+    """The worker's sweep: expire the points that are due (every round: a partial index finds
+    them) and, once a day, recompute every member's level as the window moves on."""
+    global _last_levels
+    done = points_expire_due()
+    now = time.monotonic()
+    if now - _last_levels >= LEVELS_SWEEP_SECONDS:
+        _last_levels = now
+        done += membership.levels_sweep()
+    return done
+
+
+def _tell(member: Member, entry: PointsEntry | None, *, app_id: int | None = None) -> None:
+    """Write "points changed" for the member, if they allowed it (nothing otherwise)."""
+    if entry is None or not entry.points:
+        return
+    app_id = member.app_id or app_id
+    if app_id is None:
+        return
+    app = MiniApp.objects.select_related("merchant").get(pk=app_id)
+    member = Member.objects.select_related("customer").get(pk=member.pk)
+    messaging.notify_quietly(
+        customer=member.customer,
+        app=app,
+        key=TemplateKey.POINTS_CHANGED,
+        values={
+            "app": texts.of(app, "name", app.merchant.language),
+            "change": entry.points,
+            "balance": member.balance,
+        },
+        link=links.card(app.slug),
+        subject=card_subject(member),
+        dedupe=f"points:{entry.pk}",
+    )
+
+
+def notices_set(*, member: Member, app: MiniApp, on: bool) -> bool:
+    """The customer asks for (or stops) "points changed" messages about their card: a
+    standing consent. False when the app does not send them."""
+    customer = member.customer
+    if on:
+        try:
+            messaging.consent_give(
+                customer=customer, app=app, key=TemplateKey.POINTS_CHANGED, standing=True
+            )
+        except messaging.MessagingError:
+            return False
+        return True
+    for consent in messaging.consents_of(customer).filter(
+        app=app, template__key=TemplateKey.POINTS_CHANGED
+    ):
+        messaging.consent_revoke(customer=customer, public_id=consent.public_id)
+    return True
+
+
+def notices_on(*, member: Member, app: MiniApp) -> bool:
+    return messaging.consent_covers(
+        customer=member.customer, app=app, key=TemplateKey.POINTS_CHANGED,
+        subject=card_subject(member),
+    )  # fmt: skip
