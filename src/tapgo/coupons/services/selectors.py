@@ -95,4 +95,5 @@ def batch_figures(batch: Batch) -> BatchFigures:
 
 def order_ids_of_batch(batch: Batch) -> list[int]:
     """The orders that used a coupon of the batch (the console's revenue from it)."""
-    return list(Coupon.objects.filter(batch=batch, state=S.USED).values_list("order_id", flat=True))
+    used = Coupon.objects.filter(batch=batch, state=S.USED, order_id__isnull=False)
+    return [order_id for order_id in used.values_list("order_id", flat=True) if order_id]
