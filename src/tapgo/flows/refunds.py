@@ -3,11 +3,13 @@ amount: ordering takes the items and the fee (one
 conditional UPDATE each, so two refunds racing for the last item cannot both have it; back
 into stock if asked) and prices them; payments gives the money back across the order's
 payments (provider payments first, then stored value). One transaction: anything wrong
-changes nothing and says why (OrderingError)."""
+changes nothing and says why (OrderingError). Items are refunded at what was paid for them
+(their share of a coupon's discount off); refunding every item returns the coupon."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from tapgo.flows import coupons as coupon_flows
 from tapgo.flows import tables
 from tapgo.ordering import locks as ordering_locks
 from tapgo.ordering import services as ordering
@@ -46,6 +48,8 @@ def order_refund(
                 amount += ordering.refund_fee_take(order=order)
                 recorded["delivery_fee"] = order.delivery_fee
         assert amount is not None  # refund_check let through an amount, or items priced above
+        if wanted and ordering.refunded_whole(order):  # every item back: so is its coupon
+            coupon_flows.order_refunded_whole(order=order)
         try:
             purpose, purpose_id = tables.round_money(order)
             return payments.refund_purpose(

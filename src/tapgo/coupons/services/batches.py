@@ -2,7 +2,7 @@
 nothing written), created, edited (a total cap never below what was issued: one conditional
 UPDATE), stopped; found by public id, another merchant's answering None (a 404)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import transaction
@@ -110,7 +110,10 @@ def batch_create(*, merchant: Merchant, terms: BatchTerms) -> Batch:
 
 def batch_update(*, batch: Batch, terms: BatchTerms) -> Batch:
     """Change a batch's terms. Its kind stays once coupons were issued (they were claimed for
-    what it said), and its total cap never goes below what was issued."""
+    what it said), and its total cap never goes below what was issued. Its start stays
+    unless `terms` gives one."""
+    if terms.valid_from is None:
+        terms = replace(terms, valid_from=batch.valid_from)
     terms = _checked(batch.merchant, terms)
     with transaction.atomic():
         locked = locks.lock_batch(batch.pk)
