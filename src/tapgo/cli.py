@@ -132,17 +132,25 @@ def serve(args) -> int:
 
 def _sweep_forever(stop: threading.Event) -> None:
     """The safety nets under the per-item tasks: expire unpaid orders, ask providers about
-    payments whose webhook is late, send refunds whose request did not get through; and
-    search popularity, recounted every few minutes."""
+    payments whose webhook is late, send refunds whose request did not get through, expire
+    coupons and remind about those ending soon; and search popularity, recounted every few
+    minutes."""
 
     from tapgo.discovery.search import popularity_sweep  # after django.setup()
+    from tapgo.flows.coupons import coupons_sweep  # after django.setup()
     from tapgo.flows.orders import orders_expire_due  # after django.setup()
     from tapgo.flows.payment_events import reconcile_due  # after django.setup()
     from tapgo.payments.services import refunds_send_due  # after django.setup()
 
     while not stop.wait(settings.SWEEP_SECONDS):
         # popularity_sweep recounts search popularity every few minutes, not every round
-        for sweep in (orders_expire_due, reconcile_due, refunds_send_due, popularity_sweep):
+        for sweep in (
+            orders_expire_due,
+            reconcile_due,
+            refunds_send_due,
+            coupons_sweep,
+            popularity_sweep,
+        ):
             try:
                 sweep()
             except Exception:  # keep sweeping; the next round retries

@@ -177,7 +177,7 @@ def _remind(coupon: Coupon) -> None:
         values={
             "app": texts.of(app, "name", app.merchant.language),
             "coupon": coupon.batch.name,
-            "expires": coupon.expires_at,
+            "expires": coupon.expires_at.isoformat(),
         },
         link=links.coupons(app.slug),
         dedupe=f"coupon:{coupon.public_id}:expiring",

@@ -7,6 +7,7 @@
 - pricing.py: what a coupon takes off a cart's lines, per line;
 - redeeming.py: a coupon's life with an order (reserved, released, used, returned), expiry
   and reminders;
+- merging.py: a guest's coupons becoming the account's;
 - selectors.py: what the interfaces show (a customer's coupons, the best for a cart, a
   batch's figures).
 
@@ -26,6 +27,7 @@ from tapgo.coupons.services.batches import (
     batches_of_merchant,
 )
 from tapgo.coupons.services.issuing import coupon_issue
+from tapgo.coupons.services.merging import coupons_move
 from tapgo.coupons.services.pricing import Line, discount_of
 from tapgo.coupons.services.redeeming import (
     coupon_check_payable,
@@ -71,6 +73,7 @@ __all__ = [
     "coupon_return",
     "coupon_use",
     "coupons_expire_due",
+    "coupons_move",
     "coupons_of_customer",
     "coupons_to_remind",
     "discount_of",

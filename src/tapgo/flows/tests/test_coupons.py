@@ -197,10 +197,41 @@ def test_the_best_coupon_is_offered_first(customer, app, product, make_batch):
     assert "Spend" in offers[1].reason
 
 
-def test_a_reminder_goes_once(customer, app, coupon):
-    Coupon.objects.filter(pk=coupon.pk).update(expires_at=timezone.now() + timedelta(hours=5))
-    assert coupon_flows.coupons_remind_expiring() == 1
+def test_a_reminder_goes_once_to_who_asked(customer, app, coupon, make_batch):
+    from tapgo.identity.services import customer_create_guest
+    from tapgo.messaging import services as messaging
+    from tapgo.messaging.keys import TemplateKey
+    from tapgo.messaging.models import Message, Template
+
+    template = Template.objects.get(key=TemplateKey.COUPON_EXPIRING)
+    messaging.app_template_switch(app=app, template=template, on=True)
+    messaging.consent_give(
+        customer=customer, app=app, key=TemplateKey.COUPON_EXPIRING, standing=True
+    )
+    silent = customer_create_guest()  # never asked
+    theirs = coupons.coupon_issue(batch=make_batch(name="Other"), customer=silent, source="claimed")
+    soon = timezone.now() + timedelta(hours=5)
+    Coupon.objects.filter(pk__in=[coupon.pk, theirs.pk]).update(expires_at=soon)
+
+    assert coupon_flows.coupons_remind_expiring() == 2
     assert coupon_flows.coupons_remind_expiring() == 0
+    message = Message.objects.get()
+    assert (message.customer, message.template) == (customer, template)
+    assert message.link == f"/m/{app.slug}/coupons/"
     Coupon.objects.filter(pk=coupon.pk).update(expires_at=timezone.now() - timedelta(hours=1))
     assert coupon_flows.coupons_sweep() == 1
     assert _state(coupon) == CouponState.EXPIRED
+
+
+def test_a_guests_coupons_follow_them_when_they_sign_in(customer, coupon):
+    from tapgo.coupons.models import CustomerCount
+    from tapgo.flows.customers import customer_merge
+    from tapgo.identity.models import Customer
+
+    account = Customer.objects.create(email="ann@example.test")
+    customer_merge(source=customer, target=account)
+
+    assert Coupon.objects.get(pk=coupon.pk).customer == account
+    assert CustomerCount.objects.get().customer == account
+    with pytest.raises(coupons.CouponError, match="you can have"):
+        coupons.coupon_issue(batch=coupon.batch, customer=account, source="claimed")
