@@ -109,12 +109,13 @@ def order_refunded_whole(*, order: Order) -> None:
     coupons.coupon_return(order_id=order.pk)
 
 
-def cart_offers(*, customer: Customer | None, app: MiniApp) -> list[coupons.Offer]:
-    """The customer's coupons for their cart in this app, best first (checkout suggests the
-    first that applies)."""
-    if customer is None:
+def cart_offers(
+    *, customer: Customer | None, app: MiniApp, view: ordering.CartView
+) -> list[coupons.Offer]:
+    """The customer's coupons for their cart in this app (`view`, as the cart page read it),
+    best first (checkout suggests the first that applies)."""
+    if customer is None or not view.lines:
         return []
-    view = ordering.cart_view(customer=customer, app=app)
     lines = [
         coupons.Line(
             key=index,

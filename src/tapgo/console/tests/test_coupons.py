@@ -94,3 +94,46 @@ def test_another_merchants_offer_is_404(owner_client, merchant, other_merchant):
             assert response.status_code in (404, 405), (name, method)
     theirs.refresh_from_db()
     assert (theirs.name, theirs.stopped) == ("Bakery deal", False)
+
+
+def test_an_orders_page_and_the_offer_show_gross_discount_and_net(
+    owner_client, merchant, app, product, customer
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tapgo.flows.checkout import checkout
+    from tapgo.ordering import services as ordering
+    from tapgo.payments.tests.sandbox_helpers import pay_by_sandbox
+
+    batch = coupons.batch_create(
+        merchant=merchant,
+        terms=coupons.BatchTerms(
+            name="¥5 off ¥30",
+            kind="threshold",
+            value=500,
+            min_spend=3000,
+            valid_days=3,
+            valid_from=timezone.now() - timedelta(minutes=1),
+        ),
+    )
+    coupon = coupons.coupon_issue(batch=batch, customer=customer, source="claimed")
+    ordering.cart_add(customer=customer, app=app, product_public_id=product.public_id, quantity=2)
+    order = checkout(
+        customer=customer,
+        app=app,
+        checkout_key="k",
+        fulfilment="pickup",
+        pickup_name="Ann",
+        coupon=coupon.public_id,
+    )
+    pay_by_sandbox(order)
+
+    page = owner_client.get(reverse("console:order", args=[merchant.public_id, order.public_id]))
+    text = page.content.decode()
+    assert "Before the coupon CN¥52.00 · coupon “¥5 off ¥30” −CN¥5.00 · paid CN¥47.00" in text
+    offer = owner_client.get(
+        reverse("console:coupon_batch", args=[merchant.public_id, batch.public_id])
+    )
+    assert "1 paid order used it: CN¥47.00 paid, CN¥5.00 off." in offer.content.decode()

@@ -124,7 +124,7 @@ def _cart_page(request, app, *, values=None, quote=None, quote_text="", quote_er
     values = values or {}  # empty: the page as first shown (the cart's own note)
     seen = quote is not None and not quote_error
     # The customer's coupons for this cart, best first: the first that applies is chosen.
-    offers = [] if view.group else coupon_flows.cart_offers(customer=customer, app=app)
+    offers = [] if view.group else coupon_flows.cart_offers(customer=customer, app=app, view=view)
     context = frame(
         request,
         app,
