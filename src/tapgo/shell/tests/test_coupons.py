@@ -13,6 +13,7 @@ from tapgo.coupons import services as coupons
 from tapgo.coupons.models import Coupon
 from tapgo.miniapps.models import Visit
 from tapgo.ordering.models import Order
+from tapgo.payments.models import PaymentIntent
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +126,33 @@ def test_a_coupon_that_no_longer_applies_says_why(client, app, merchant, product
     )
     assert "Spend" in response.content.decode()
     assert not Order.objects.exists()
+
+
+def test_the_pay_page_refuses_an_order_whose_offer_stopped(client, app, merchant, product):
+    batch = _batch(merchant)
+    client.post(reverse("shell:campaign", args=[app.slug, batch.public_id]))
+    coupon = Coupon.objects.get()
+    client.post(
+        reverse("shell:cart_add", args=[app.slug]), {"item": product.public_id, "quantity": 2}
+    )
+    page = client.get(reverse("shell:cart", args=[app.slug])).content.decode()
+    key = re.search(r'name="checkout_key" value="([^"]+)"', page)[1]
+    client.post(
+        reverse("shell:checkout", args=[app.slug]),
+        {
+            "checkout_key": key,
+            "fulfilment": "pickup",
+            "pickup_name": "Ann",
+            "coupon": coupon.public_id,
+        },
+    )
+    order = Order.objects.get()
+    coupons.batch_stop(batch=batch)
+
+    response = client.post(
+        reverse("shell:order_pay", args=[app.slug, order.public_id]), follow=True
+    )
+    assert "Cancel the order and order again." in response.content.decode()
+    assert not PaymentIntent.objects.exists()
+    client.post(reverse("shell:order_cancel", args=[app.slug, order.public_id]))
+    assert Coupon.objects.get().state == "available"
