@@ -138,10 +138,11 @@ def serve(args) -> int:
 def _sweep_forever(stop: threading.Event) -> None:
     """The safety nets under the per-item tasks: expire unpaid orders, ask providers about
     payments whose webhook is late, send refunds whose request did not get through; expire
-    members' points that are due (and recompute levels daily); and search popularity,
-    recounted every few minutes."""
+    members' points that are due (and recompute levels daily); expire coupons and remind about
+    those ending soon; and search popularity, recounted every few minutes."""
 
     from tapgo.discovery.search import popularity_sweep  # after django.setup()
+    from tapgo.flows.coupons import coupons_sweep  # after django.setup()
     from tapgo.flows.membership import membership_sweep  # after django.setup()
     from tapgo.flows.orders import orders_expire_due  # after django.setup()
     from tapgo.flows.payment_events import reconcile_due  # after django.setup()
@@ -150,7 +151,7 @@ def _sweep_forever(stop: threading.Event) -> None:
     while not stop.wait(settings.SWEEP_SECONDS):
         # popularity_sweep recounts search popularity every few minutes, not every round
         sweeps = (orders_expire_due, reconcile_due, refunds_send_due, membership_sweep,
-                  popularity_sweep)  # fmt: skip
+                  coupons_sweep, popularity_sweep)  # fmt: skip
         for sweep in sweeps:
             try:
                 sweep()

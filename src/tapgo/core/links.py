@@ -24,6 +24,16 @@ def order(slug: str, order_public_id: str) -> str:
     return reverse("shell:order", args=[slug, order_public_id])
 
 
+def coupons(slug: str) -> str:
+    """The customer's coupons in this app."""
+    return reverse("shell:coupons", args=[slug])
+
+
+def campaign(slug: str, batch_public_id: str) -> str:
+    """A coupon batch's claim page (its claim link; a campaign code adds ?scene=scan)."""
+    return reverse("shell:campaign", args=[slug, batch_public_id])
+
+
 def table(slug: str) -> str:
     """The bill of the table the customer sits at in this app."""
     return reverse("shell:table", args=[slug])

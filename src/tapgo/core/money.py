@@ -46,3 +46,17 @@ def format_money(amount: int, currency: str, locale: str | None = None) -> str:
 def amount_input(amount: int, currency: str) -> str:
     """The amount as a plain decimal string for a form field ("12.50")."""
     return f"{to_decimal(amount, currency):f}"
+
+
+def allocate(total: int, weights: list[int]) -> list[int]:
+    """`total` in integer parts proportional to `weights` by largest remainder: they add up
+    to `total` exactly; each part is within one minor unit of its exact share, and ties go
+    to the earlier weights. Equal weights make an equal split (the larger parts first)."""
+    if not weights or any(w < 0 for w in weights) or not sum(weights):
+        raise MoneyError("nothing to allocate over")
+    whole = sum(weights)
+    parts = [total * w // whole for w in weights]
+    remainders = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
+    for i in remainders[: total - sum(parts)]:
+        parts[i] += 1
+    return parts

@@ -15,6 +15,8 @@ from django.urls import reverse
 from tapgo.catalog import services as catalog
 from tapgo.catalog.models import Category, Product
 from tapgo.core.scenes import Scene
+from tapgo.coupons import services as coupons
+from tapgo.coupons.models import CouponKind
 from tapgo.demo import loyalty, menus, pictures
 from tapgo.demo.history import DAYS, history
 from tapgo.discovery import search
@@ -103,6 +105,23 @@ def _shares(app: MiniApp) -> None:
             miniapps.visit_record(
                 app=app, customer=customer_create_guest(), scene=Scene.SHARE, share=link
             )
+
+
+def _coupons(app: MiniApp) -> None:
+    """The café's first offer: a coupon anyone can claim in the app (or by its campaign
+    code), ¥5 off a spend of ¥30, good for 30 days, one each, 500 in all."""
+    coupons.batch_create(
+        merchant=app.merchant,
+        terms=coupons.BatchTerms(
+            name="¥5 off ¥30",
+            kind=CouponKind.THRESHOLD,
+            value=500,
+            min_spend=3000,
+            valid_days=30,
+            total_cap=500,
+            per_customer_cap=1,
+        ),
+    )
 
 
 def _user(email: str, *, operator: bool = False) -> User:
@@ -271,6 +290,7 @@ def seed(*, history_days: int = DAYS) -> dict:
         loyalty.member_history(demo_member, staff=staff)
     if "harbour-cafe" in new:
         _ways_to_order(cafe, bakery=False)
+        _coupons(cafe)
     if "corner-bakery" in new:
         _ways_to_order(bakery, bakery=True)
     search.reindex()  # searchable, also a database seeded before search existed

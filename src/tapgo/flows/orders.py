@@ -11,7 +11,9 @@ stock back and records the event; in the same transaction this flow then
 - tells the customer: paying grants one message about the order; ready (out for delivery,
   for a delivery order) and cancelled use it (or the customer's explicit consent);
   messaging's outbox delivers after commit;
-- ends what was allowed about an order that is over.
+- ends what was allowed about an order that is over;
+- moves the order's coupon (flows/coupons.py): used when paid, released when it ends
+  unpaid, returned when the whole paid order is refunded.
 
 Lock order: the order's row (ordering's UPDATE takes it), then its intents (payments), then
 the member's row (membership).
@@ -28,6 +30,7 @@ from django.utils import timezone
 from tapgo.core import links
 from tapgo.core import translations as texts
 from tapgo.core.actors import Actor
+from tapgo.flows import coupons as coupon_flows
 from tapgo.flows import membership as points
 from tapgo.flows import tables
 from tapgo.identity.models import Customer
@@ -77,9 +80,14 @@ def _after(order: Order, was: str) -> None:
         elif order.group_id:  # a round not paid yet: the bill is that much less
             ordering.group_bump(group_id=order.group_id)
         points.order_refunded(order=order, refunds=refunds)
+        if purpose == Purpose.ORDER and order.paid_at:  # refunded whole: its coupon back
+            coupon_flows.order_refunded_whole(order=order)
     if was == S.PENDING_PAYMENT and to in ordering.RELEASES_STOCK:
         payments.open_attempts_cancel(purpose=Purpose.ORDER, purpose_id=order.pk)
         payments.give_back_all(purpose=Purpose.ORDER, purpose_id=order.pk)
+        coupon_flows.order_ended_unpaid(order=order)
+    if to == S.PAID:
+        coupon_flows.order_paid(order=order)
     _notify(order, was, to)
 
 
@@ -196,6 +204,7 @@ def order_mark_paid(*, order: Order, amount: int, currency: str, tip: int = 0) -
     paid (expired or cancelled meanwhile, or the amount is not its total): the caller then
     gives the money back."""
     try:
+        coupon_flows.order_coupon_payable(order)  # its coupon still good: else not this price
         _move(
             order,
             lambda: ordering.order_mark_paid(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from tapgo.flows import coupons as coupon_flows
 from tapgo.flows import orders as order_flows
 from tapgo.flows.tips import check_tip
 from tapgo.ordering import locks as ordering_locks
@@ -23,6 +24,7 @@ from tapgo.payments.models import IntentStatus, PaymentIntent, Purpose, Refund
 def _payable(order: Order) -> None:
     try:
         ordering.order_payable(order)
+        coupon_flows.order_coupon_payable(order)  # a coupon stopped or expired: not this price
     except ordering.OrderingError as exc:
         raise payments.PaymentError(str(exc)) from None
 

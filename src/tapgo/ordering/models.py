@@ -183,6 +183,10 @@ class Order(MerchantOwned):
     currency = models.CharField(max_length=3)
     # What the customer pays: the items plus the delivery fee (part of the total, not a line).
     total = models.PositiveIntegerField()
+    # What a coupon took off the items (flows/coupons.py), shared over the lines (each line's
+    # `discount`), and the coupon's name as it was: the gross is the total plus the discount.
+    discount = models.PositiveIntegerField(default=0)
+    discount_label = models.CharField(max_length=80, blank=True)
     # Tips paid with the order (apart from its total; payments books them apart from sales).
     tip = models.PositiveIntegerField(default=0)
     # A round of a table group; paid with the group's bill when the group pays after eating.
@@ -224,8 +228,13 @@ class Order(MerchantOwned):
 
     @property
     def items_total(self) -> int:
-        """What the items cost (the total without the delivery fee)."""
+        """What the items cost (the total without the delivery fee), after any discount."""
         return self.total - self.delivery_fee
+
+    @property
+    def gross(self) -> int:
+        """What the order cost before its discount (the total is what is paid: the net)."""
+        return self.total + self.discount
 
     @property
     def delivery_due(self):
@@ -262,6 +271,8 @@ class OrderLine(models.Model):
     unit_price = models.PositiveIntegerField()
     quantity = models.PositiveIntegerField()
     refunded_quantity = models.PositiveIntegerField(default=0)
+    # This line's part of the order's discount (largest remainder over the eligible lines).
+    discount = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
@@ -269,12 +280,25 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=models.Q(refunded_quantity__lte=models.F("quantity")),
                 name="refund_within_quantity",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(discount__lte=models.F("unit_price") * models.F("quantity")),
+                name="line_discount_within_price",
+            ),
         ]
 
     @property
     def subtotal(self) -> int:
         return self.unit_price * self.quantity
+
+    def paid_for(self, quantity: int, *, already: int = 0) -> int:
+        """What the customer paid for `quantity` more of this line's units after `already`:
+        the line's discount is given to its units cumulatively (floor(discount × n / quantity)
+        for the first n), so refunding the units one by one or all at once adds up to the
+        same, and all of them to exactly the line's net."""
+        taken = self.discount * (already + quantity) // self.quantity
+        before = self.discount * already // self.quantity
+        return self.unit_price * quantity - (taken - before)
 
 
 class PickupCounter(models.Model):

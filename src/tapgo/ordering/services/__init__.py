@@ -5,7 +5,8 @@
 - delivery.py: a store's delivery zones, matching a customer to one (by distance from the
   store or a named area), and checking the address and phone they give;
 - transitions.py: the order's state machine (TRANSITIONS), each step with its actor;
-- refunds.py: which items a refund takes back and what they cost;
+- refunds.py: which items a refund takes back and what was paid for them;
+- discounts.py: a coupon's discount kept on the order and shared over its lines;
 - tables.py: table groups: a shared cart per table, rounds, the bill and its shares;
 - merging.py: a guest's carts and orders becoming an account's;
 - selectors.py: what the interfaces show (access by public id, the board, the feed, the
@@ -53,6 +54,7 @@ from tapgo.ordering.services.delivery import (
     zone_delete,
     zones_of_store,
 )
+from tapgo.ordering.services.discounts import order_discount_apply, orders_paid_of
 from tapgo.ordering.services.history import (
     PAGE_SIZE,
     Search,
@@ -70,6 +72,7 @@ from tapgo.ordering.services.refunds import (
     refund_items_take,
     refund_restocks,
     refunded_value,
+    refunded_whole,
 )
 from tapgo.ordering.services.selectors import (
     ORDER_ID_LENGTH,
@@ -128,7 +131,10 @@ from tapgo.ordering.services.transitions import (
 )
 
 __all__ = [
+    "order_discount_apply",
+    "orders_paid_of",
     "refunded_value",
+    "refunded_whole",
     "TableGroupStatus",
     "Bill",
     "BillLine",

@@ -53,7 +53,8 @@ def refund_restocks(status: str) -> bool:
 
 
 def refund_items_take(*, order: Order, wanted: dict[int, int], restock: bool) -> int:
-    """Mark items refunded (back into stock when `restock`) and return what they cost."""
+    """Mark items refunded (back into stock when `restock`) and return what was paid for
+    them (their price less their share of the order's discount)."""
     return _take_refund_quantities(order, wanted, restock=restock)
 
 
@@ -112,7 +113,10 @@ def _take_refund_quantities(order: Order, wanted: dict[int, int], *, restock: bo
                 _("Only %(n)d of %(name)s left to refund.")
                 % {"n": total - refunded, "name": line.name}
             )
-        amount += line.unit_price * quantity
+        # What was paid for these units (the line's discount given to its units in turn):
+        # read after the UPDATE, which holds the line's row until commit.
+        after = OrderLine.objects.filter(pk=line_id).values_list("refunded_quantity", flat=True)
+        amount += line.paid_for(quantity, already=after.get() - quantity)
         if restock:
             catalog.stock_release(
                 product_id=line.product_id, variant_id=line.variant_id, quantity=quantity
@@ -121,5 +125,14 @@ def _take_refund_quantities(order: Order, wanted: dict[int, int], *, restock: bo
 
 
 def refunded_value(order: Order) -> int:
-    """What the order's refunded items cost."""
-    return sum(line.unit_price * line.refunded_quantity for line in order.lines.all())
+    """What was paid for the order's refunded items (after their share of any discount)."""
+    return sum(line.paid_for(line.refunded_quantity) for line in order.lines.all())
+
+
+def refunded_whole(order: Order) -> bool:
+    """Whether every item of the order (and its delivery fee) has been refunded."""
+    fee_left = (
+        order.delivery_fee
+        and not Order.objects.filter(pk=order.pk, delivery_fee_refunded=True).exists()
+    )
+    return not fee_left and not order.lines.filter(refunded_quantity__lt=F("quantity")).exists()

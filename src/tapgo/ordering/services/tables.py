@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tapgo.core import money
 from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
 from tapgo.merchants.models import DineInPayment
@@ -202,8 +203,7 @@ def bill_of(group: TableGroup) -> Bill:
 def split_parts(total: int, parts: int) -> list[int]:
     """`total` in `parts` integer parts by largest remainder: they differ by at most one
     minor unit, the larger ones first, and add up to `total` exactly."""
-    base, extra = divmod(total, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
+    return money.allocate(total, [1] * parts)
 
 
 def _check_open_bill(group: TableGroup) -> None:

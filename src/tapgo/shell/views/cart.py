@@ -21,6 +21,7 @@ from tapgo.core.money import format_money
 from tapgo.core.text import printable
 from tapgo.core.urls import safe_next
 from tapgo.flows import checkout as checkout_flow
+from tapgo.flows import coupons as coupon_flows
 from tapgo.identity.middleware import current_customer, ensure_customer
 from tapgo.miniapps import live
 from tapgo.miniapps import services as miniapps
@@ -77,7 +78,13 @@ def _posted(request) -> dict[str, str]:
     dropped, lengths bounded: never stored from here)."""
     values = {name: printable(request.POST.get(name, ""))[:300] for name in DELIVERY_FIELDS}
     values["fulfilment"] = request.POST.get("fulfilment", "")[:20]
+    values["coupon"] = printable(request.POST.get("coupon", ""))[:40]
     return values
+
+
+def _suggested(offers) -> str:
+    """The coupon checkout chooses first: the one that takes most off (none if none apply)."""
+    return offers[0].coupon.public_id if offers and offers[0].discount else ""
 
 
 def _quote_text(quote, items_total: int, currency: str) -> str:
@@ -111,10 +118,13 @@ def _quote(customer, app, values: dict[str, str]):
 
 
 def _cart_page(request, app, *, values=None, quote=None, quote_text="", quote_error="", key=""):
-    view = ordering.cart_view(customer=current_customer(request), app=app)
+    customer = current_customer(request)
+    view = ordering.cart_view(customer=customer, app=app)
     zones = ordering.zones_of_store(app.store)
     values = values or {}  # empty: the page as first shown (the cart's own note)
     seen = quote is not None and not quote_error
+    # The customer's coupons for this cart, best first: the first that applies is chosen.
+    offers = [] if view.group else coupon_flows.cart_offers(customer=customer, app=app, view=view)
     context = frame(
         request,
         app,
@@ -131,6 +141,8 @@ def _cart_page(request, app, *, values=None, quote=None, quote_text="", quote_er
         quote_error=quote_error,
         fee_seen=str(quote.fee) if seen and quote is not None else "",
         pay_total=view.total + (quote.fee if seen and quote is not None else 0),
+        offers=offers,
+        coupon_chosen=values.get("coupon", _suggested(offers)),
     )
     return render(request, "shell/cart.html", context)
 
@@ -230,6 +242,7 @@ def checkout(request, slug: str):
             pickup_name=request.POST.get("pickup_name", ""),
             note=request.POST.get("note"),
             delivery_request=delivery_request,
+            coupon=request.POST.get("coupon", "")[:40],
         )
     except ordering.OrderingError as exc:
         if delivery_request is None:

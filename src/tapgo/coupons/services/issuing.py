@@ -1,0 +1,102 @@
+"""Issuing a coupon from a batch: claimed in the app, by a claim link or campaign code (with
+the door it came by), granted by staff, or after a paid order. Every cap is decided by the
+database, in one transaction:
+
+- the total cap: one conditional UPDATE of the batch's issued count (`issued < total_cap`),
+  which also holds the batch's row until commit, so a batch's claims queue there;
+- the per-customer and per-day caps: a counter row per (batch, customer) and (batch, day),
+  created under a unique constraint and moved by a conditional UPDATE (`count < cap`).
+
+Any refusal rolls the whole claim back: a count moves only with the coupon it counts."""
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tapgo.coupons.models import AutoIssue, Batch, Coupon, CustomerCount, DayCount, Source
+from tapgo.coupons.services.base import CouponError
+from tapgo.identity.models import Customer
+from tapgo.merchants.services import merchant_store
+
+CLAIMS = (Source.CLAIMED, Source.LINK, Source.STAFF)
+
+
+def _count(model, keys: dict, cap: int | None) -> bool:
+    """Count one more under `cap` on the counter row `keys` (made on first use); False when
+    the cap is reached. Two first uses racing: the unique constraint lets one insert, the
+    other counts on the row it made."""
+    if cap is None:
+        return True
+    rows = model.objects.filter(**keys)
+    if rows.filter(count__lt=cap).update(count=F("count") + 1):
+        return True
+    try:
+        with transaction.atomic():
+            model.objects.create(**keys, count=1)
+            return True
+    except IntegrityError:
+        return bool(rows.filter(count__lt=cap).update(count=F("count") + 1))
+
+
+def _check_source(batch: Batch, source: str) -> None:
+    if source not in Source.values:
+        raise CouponError(_("This coupon cannot be issued that way."))
+    if batch.auto_issue == AutoIssue.NONE and source not in CLAIMS:
+        raise CouponError(_("This coupon cannot be issued that way."))
+    if batch.auto_issue == AutoIssue.PAID_ORDER and source != Source.NEXT_ORDER:
+        raise CouponError(_("This coupon comes with an order; it cannot be claimed."))
+
+
+def _expires(batch: Batch, now: datetime) -> datetime:
+    if batch.valid_days is not None:
+        ends = now + timedelta(days=batch.valid_days)
+        return min(ends, batch.valid_until) if batch.valid_until else ends
+    assert batch.valid_until is not None  # a check constraint: one or the other
+    return batch.valid_until
+
+
+def coupon_issue(
+    *,
+    batch: Batch,
+    customer: Customer,
+    source: str,
+    scene: str = "",
+    source_ref: str = "",
+    now: datetime | None = None,
+) -> Coupon:
+    """Issue one coupon of `batch` to `customer`, or raise CouponError saying why not (the
+    offer ended or has not begun, all claimed, the customer's or the day's limit reached)."""
+    now = now or timezone.now()
+    _check_source(batch, source)
+    if batch.valid_from > now:
+        raise CouponError(_("This offer has not started yet."))
+    if batch.valid_until is not None and batch.valid_until <= now:
+        raise CouponError(_("This offer has ended."))
+    day = timezone.localtime(now, merchant_store(batch.merchant).tz).date()
+    with transaction.atomic():
+        taken = Batch.objects.filter(pk=batch.pk, stopped=False).filter(
+            Q(total_cap__isnull=True) | Q(issued__lt=F("total_cap"))
+        )
+        if not taken.update(issued=F("issued") + 1):
+            if Batch.objects.filter(pk=batch.pk, stopped=True).exists():
+                raise CouponError(_("This offer has ended."))
+            raise CouponError(_("All the coupons of this offer have been claimed."))
+        if not _count(
+            CustomerCount, {"batch": batch, "customer": customer}, batch.per_customer_cap
+        ):
+            raise CouponError(_("You have all the coupons of this offer you can have."))
+        if not _count(DayCount, {"batch": batch, "day": day}, batch.per_day_cap):
+            raise CouponError(_("Today's coupons of this offer have all been claimed."))
+        return Coupon.objects.create(
+            merchant_id=batch.merchant_id,
+            batch=batch,
+            customer=customer,
+            source=source,
+            scene=scene[:20],
+            source_ref=source_ref[:120],
+            claimed_at=now,
+            expires_at=_expires(batch, now),
+        )

@@ -1,0 +1,165 @@
+"""A coupon's life with an order, each step one conditional UPDATE, so two orders can never
+hold one coupon and no step happens twice:
+
+- reserved by a placed order (available → reserved for the order's id);
+- released when the order ends unpaid (reserved → available);
+- used when the order is paid (reserved → used), checked first: its batch still running and
+  the coupon not expired (the order is never paid at a price it no longer has);
+- returned when the whole order is refunded and it is still valid (used → available).
+
+And the end of its life: expired by the sweep, and a reminder before it expires, once."""
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tapgo.core.ids import is_public_id
+from tapgo.coupons.models import Coupon, CouponState
+from tapgo.coupons.services.base import CouponError
+from tapgo.coupons.services.pricing import Line, discount_of
+from tapgo.identity.models import Customer
+
+S = CouponState
+
+
+def _usable(coupon: Coupon | None, now: datetime) -> Coupon:
+    if coupon is None:
+        raise CouponError(_("That coupon is not one of yours here."))
+    if coupon.state == S.USED:
+        raise CouponError(_("This coupon has been used."))
+    if coupon.state == S.RESERVED:
+        raise CouponError(_("This coupon is held by another order of yours."))
+    if coupon.state == S.EXPIRED or coupon.expires_at <= now:
+        raise CouponError(_("This coupon has expired."))
+    if coupon.batch.stopped:
+        raise CouponError(_("This offer has ended."))
+    return coupon
+
+
+def coupon_reserve(
+    *,
+    customer: Customer,
+    merchant_id: int,
+    code: str,
+    order_id: int,
+    lines: list[Line],
+    total: int,
+    now: datetime | None = None,
+) -> tuple[Coupon, dict[int, int]]:
+    """Hold the customer's coupon `code` for a placed order and say what it takes off each of
+    the order's lines; CouponError (a message, nothing held) when it does not apply. The
+    hold is one conditional UPDATE: of two orders racing for the coupon, one has it."""
+    now = now or timezone.now()
+    coupon = None
+    if is_public_id(code):
+        coupon = (
+            Coupon.objects.select_related("batch__merchant", "batch__free_product")
+            .filter(public_id=code, customer=customer, merchant_id=merchant_id)
+            .first()
+        )
+    coupon = _usable(coupon, now)
+    parts = discount_of(coupon.batch, lines, total=total)
+    held = Coupon.objects.filter(
+        pk=coupon.pk, state=S.AVAILABLE, expires_at__gt=now, batch__stopped=False
+    ).update(state=S.RESERVED, order_id=order_id, reserved_at=now, discount=sum(parts.values()))
+    if not held:
+        raise CouponError(_("This coupon was just used by another order."))
+    coupon.state, coupon.order_id = S.RESERVED, order_id
+    return coupon, parts
+
+
+def coupon_of_order(order_id: int) -> Coupon | None:
+    """The coupon an order holds or used."""
+    return (
+        Coupon.objects.select_related("batch")
+        .filter(order_id=order_id, state__in=(S.RESERVED, S.USED))
+        .first()
+    )
+
+
+def coupon_check_payable(*, order_id: int, now: datetime | None = None) -> None:
+    """Raise CouponError when the coupon an unpaid order holds can no longer be used (its
+    offer stopped, or it expired since the order was placed): the order must not be paid at
+    that price. Nothing to check for an order without a coupon."""
+    now = now or timezone.now()
+    coupon = (
+        Coupon.objects.select_related("batch").filter(order_id=order_id, state=S.RESERVED).first()
+    )
+    if coupon is None:
+        return
+    if coupon.batch.stopped:
+        raise CouponError(
+            _("The offer of this order's coupon has ended. Cancel the order and order again.")
+        )
+    if coupon.expires_at <= now:
+        raise CouponError(_("This order's coupon has expired. Cancel the order and order again."))
+
+
+def coupon_use(*, order_id: int, now: datetime | None = None) -> bool:
+    """The order holding a coupon was paid: the coupon is used."""
+    return bool(
+        Coupon.objects.filter(order_id=order_id, state=S.RESERVED).update(
+            state=S.USED, used_at=now or timezone.now()
+        )
+    )
+
+
+def coupon_release(*, order_id: int) -> bool:
+    """The order holding a coupon ended unpaid: the coupon is the customer's to use again."""
+    return bool(
+        Coupon.objects.filter(order_id=order_id, state=S.RESERVED).update(
+            state=S.AVAILABLE, order_id=None, reserved_at=None, discount=0
+        )
+    )
+
+
+def coupon_return(*, order_id: int, now: datetime | None = None) -> bool:
+    """The whole order that used a coupon was refunded: the coupon comes back if it is still
+    valid (else it stays used)."""
+    now = now or timezone.now()
+    return bool(
+        Coupon.objects.filter(order_id=order_id, state=S.USED, expires_at__gt=now).update(
+            state=S.AVAILABLE,
+            order_id=None,
+            reserved_at=None,
+            used_at=None,
+            discount=0,
+            returned_at=now,
+        )
+    )
+
+
+def coupons_expire_due(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Available coupons past their end become expired (a held one waits for its order)."""
+    due = Coupon.objects.filter(state=S.AVAILABLE, expires_at__lte=now or timezone.now()).order_by(
+        "expires_at", "id"
+    )
+    ids = list(due.values_list("pk", flat=True)[:limit])
+    return Coupon.objects.filter(pk__in=ids, state=S.AVAILABLE).update(state=S.EXPIRED)
+
+
+def coupons_to_remind(
+    *, within: timedelta, now: datetime | None = None, limit: int = 500
+) -> list[Coupon]:
+    """Available coupons ending within `within` whose holder has not been reminded."""
+    now = now or timezone.now()
+    return list(
+        Coupon.objects.filter(
+            state=S.AVAILABLE,
+            reminded_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=now + within,
+        )
+        .select_related("batch", "customer")
+        .order_by("expires_at", "id")[:limit]
+    )
+
+
+def coupon_mark_reminded(*, coupon: Coupon, now: datetime | None = None) -> bool:
+    """Take the coupon's one reminder: False when another sweep took it first."""
+    return bool(
+        Coupon.objects.filter(pk=coupon.pk, reminded_at__isnull=True).update(
+            reminded_at=now or timezone.now()
+        )
+    )
