@@ -67,7 +67,9 @@ def child(env: dict, mode: str, *args: str) -> dict:
 
 def _load(clients: list[common.Client], jars: list[dict], step) -> tuple[list, list, float]:
     """step(client, jar) once for every jar, the clients taking the jars in turn, all at
-    once: (sorted latencies, outcomes in the jars' order, seconds)."""
+    once: (sorted latencies, (outcome, seconds from the start to its answer) in the jars'
+    order, seconds). A step that raised (the server gone, a broken answer) has "error …"
+    for its outcome: an unexpected answer."""
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(jars)):
         todo.put(index)
@@ -84,7 +86,11 @@ def _load(clients: list[common.Client], jars: list[dict], step) -> tuple[list, l
             except queue.Empty:
                 return
             started = time.perf_counter()
-            outcome = step(client, jars[index])
+            try:
+                outcome = step(client, jars[index])
+            except Exception as exc:  # noqa: BLE001 - counted as an unexpected answer
+                client.conn.close()
+                outcome = f"error {exc!r}"
             took = time.perf_counter() - started
             with lock:
                 latencies.append(took)
