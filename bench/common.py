@@ -6,8 +6,10 @@ bench/ is not a package: each script runs with bench/ first on sys.path, so `imp
 """
 
 import argparse
+import base64
 import contextlib
 import datetime
+import http.client
 import json
 import os
 import platform
@@ -15,15 +17,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 from importlib.metadata import version
 from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import urlencode
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 HOST = "127.0.0.1"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The keys of results.json that bench/run.py keeps: the benchmarks that write their own part.
-PARTS = ("payments", "nearby", "codes", "search", "notify", "history")
+PARTS = ("payments", "nearby", "codes", "search", "notify", "history", "tables", "coupons")
 
 
 # --- the command line ------------------------------------------------------------------------
@@ -114,6 +119,62 @@ def setup_django(*, migrate: bool = False) -> None:
         from django.core.management import call_command
 
         call_command("migrate", "--noinput", verbosity=0)
+
+
+# --- a phone over HTTP ------------------------------------------------------------------------
+
+
+class Answer(NamedTuple):
+    status: int
+    location: str
+    body: bytes
+    messages: list[tuple[int, str]]  # the flash messages it set: (level, text)
+
+
+class Client:
+    """One keep-alive connection to the server, as a phone's browser keeps one. `jar` is the
+    cookies of the phone it speaks for: a client can speak for many phones, one at a time."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=60)
+
+    def request(self, jar: dict, method: str, path: str, form: dict | None = None) -> Answer:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["X-CSRFToken"] = jar.get("csrftoken", "")
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+        data = response.read()
+        for line in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = line.partition("=")
+            jar[name.strip()] = rest.split(";", 1)[0]
+        # Flash messages are read once, as the next page would.
+        messages = flash_messages(jar.pop("messages", ""))
+        return Answer(response.status, response.headers.get("Location", ""), data, messages)
+
+
+def flash_messages(cookie: str) -> list[tuple[int, str]]:
+    """(level, text) of each message in Django's messages cookie (its signed payload read
+    without checking the signature: the bench only looks at what the server said)."""
+    payload = cookie.strip('"').split(":", 1)[0]
+    if not payload:
+        return []
+    compressed = payload.startswith(".")
+    data = base64.urlsafe_b64decode(payload.lstrip(".") + "=" * (-len(payload) % 4))
+    if compressed:
+        data = zlib.decompress(data)
+    found = json.loads(data)
+    return [(m[2], m[3]) for m in found if isinstance(m, list) and m[:1] == ["__json_message"]]
 
 
 # --- figures ---------------------------------------------------------------------------------

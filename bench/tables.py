@@ -23,7 +23,6 @@ A benchmark, not a test: it never fails on a slow figure; it exits non-zero only
 something did not work (a lost update, an item in two rounds, an unexpected answer).
 """
 
-import http.client
 import secrets
 import statistics
 import sys
@@ -31,7 +30,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import common
 from common import HOST
@@ -47,33 +45,12 @@ class Phone:
     """One customer's phone: its own connection and cookies."""
 
     def __init__(self, port: int):
-        self.port = port
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        self.client = common.Client(port)
         self.jar: dict[str, str] = {}
 
     def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, bytes]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items())}
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["X-CSRFToken"] = self.jar.get("csrftoken", "")
-        try:
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-        data = response.read()
-        for line in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = line.partition("=")
-            self.jar[name.strip()] = rest.split(";", 1)[0]
-        messages = self.jar.pop("messages", None)  # flash messages: read, as a page would
-        if messages:
-            self.last_messages = messages
-        return response.status, response.headers.get("Location", ""), data
+        answer = self.client.request(self.jar, method, path, form)
+        return answer.status, answer.location, answer.body
 
 
 def _load(phones: list[Phone], seconds: float, step) -> tuple[list[float], list, float]:
