@@ -28,7 +28,11 @@ def checkout(
 ) -> Order:
     """Place the cart as an order; with `coupon` (a coupon's code), the coupon is held for
     the order and its discount taken off in the same transaction, or nothing is placed and
-    OrderingError says why (flows/coupons.py)."""
+    OrderingError says why (flows/coupons.py). A form sent again (its key) gets the order it
+    placed back as it is, whatever coupon it names now."""
+    placed = ordering.order_of_checkout(customer=customer, checkout_key=checkout_key)
+    if placed is not None:
+        return placed
     with transaction.atomic():
         order = ordering.order_place(
             customer=customer,

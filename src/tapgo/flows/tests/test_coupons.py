@@ -88,6 +88,26 @@ def test_a_coupon_takes_its_discount_off_the_lines(customer, app, product, categ
     assert again.pk == order.pk and Order.objects.get(pk=order.pk).discount == 500
 
 
+def test_a_form_sent_again_with_a_coupon_leaves_the_placed_order_as_it_is(
+    customer, app, product, coupon
+):
+    # Placed without a coupon; the customer goes back and sends the same form (its checkout
+    # key) again with the coupon chosen: the order the first request made comes back as it
+    # was, not discounted after it was placed (a payment started for its total would fail).
+    order = _checkout(customer, app, product)
+    again = checkout_flows.checkout(
+        customer=customer,
+        app=app,
+        checkout_key="k1",
+        fulfilment="pickup",
+        pickup_name="Ann",
+        coupon=coupon.public_id,
+    )
+    assert again.pk == order.pk
+    assert (Order.objects.get(pk=order.pk).discount, order.total) == (0, 5200)
+    assert _state(coupon) == CouponState.AVAILABLE
+
+
 def test_a_coupon_that_does_not_apply_places_nothing(customer, app, product, coupon):
     with pytest.raises(ordering.OrderingError, match="Spend"):
         _checkout(customer, app, product, quantity=1, code=coupon.public_id)

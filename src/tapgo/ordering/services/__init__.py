@@ -39,6 +39,7 @@ from tapgo.ordering.services.checkout import (
     DeliveryFeeUnconfirmed,
     DeliveryRequest,
     cart_delivery_quote,
+    order_of_checkout,
     order_place,
 )
 from tapgo.ordering.services.delivery import (
@@ -210,6 +211,7 @@ __all__ = [
     "order_out_for_delivery",
     "order_payable",
     "order_payment_failed",
+    "order_of_checkout",
     "order_place",
     "order_reject",
     "order_timeline",

@@ -86,7 +86,7 @@ def order_place(
     if not checkout_key or len(checkout_key) > 64 or "\x00" in checkout_key:
         raise OrderingError(_("This checkout form has expired. Please try again."))
     check_text(pickup_name, note or "")
-    existing = Order.objects.filter(customer=customer, checkout_key=checkout_key).first()
+    existing = order_of_checkout(customer=customer, checkout_key=checkout_key)
     if existing is not None:
         return existing
     try:
@@ -97,10 +97,15 @@ def order_place(
         # A second click racing the first: it waited for the first one's locks, so by now the
         # first has committed and this one found the cart empty, the stock taken or the key
         # used. Either way the customer gets the order the first click made.
-        existing = Order.objects.filter(customer=customer, checkout_key=checkout_key).first()
+        existing = order_of_checkout(customer=customer, checkout_key=checkout_key)
         if existing is None:
             raise
         return existing
+
+
+def order_of_checkout(*, customer: Customer, checkout_key: str) -> Order | None:
+    """The order a checkout form (its key) placed already, if any."""
+    return Order.objects.filter(customer=customer, checkout_key=checkout_key).first()
 
 
 def _delivery_checked(request: DeliveryRequest | None):
