@@ -11,8 +11,11 @@ browser, race and process tests — with any pytest arguments given here, twice,
    configuration.
 
 Each run is parallel (pytest-xdist, TAPGO_TEST_WORKERS workers each, default: as many as
-the machine has cores); much of the suite waits on browsers, servers and sleeps, so the two
-runs side by side finish sooner than one after the other. TAPGO_TEST_SIDE_BY_SIDE=0 runs them
+the machine has cores; a test file's tests run together on one worker, `--dist loadfile` in
+pyproject's addopts, since a module's world built once in a transaction (discovery's search
+tests) must not have another file's transactional test run in the middle of it). Much of
+the suite waits on browsers, servers and sleeps, so the two runs side by side finish sooner
+than one after the other. TAPGO_TEST_SIDE_BY_SIDE=0 runs them
 one after the other. A run's output is printed whole when it ends, with a line a minute
 meanwhile.
 

@@ -83,7 +83,7 @@ def order_place(
     only in a zone, above its minimum, at the fee the customer saw (DeliveryFeeUnconfirmed
     otherwise, with the quote to show).
     """
-    if not checkout_key or len(checkout_key) > 64 or "\x00" in checkout_key:
+    if not _checkout_key_valid(checkout_key):
         raise OrderingError(_("This checkout form has expired. Please try again."))
     check_text(pickup_name, note or "")
     existing = order_of_checkout(customer=customer, checkout_key=checkout_key)
@@ -103,8 +103,15 @@ def order_place(
         return existing
 
 
+def _checkout_key_valid(checkout_key: str) -> bool:
+    return bool(checkout_key) and len(checkout_key) <= 64 and "\x00" not in checkout_key
+
+
 def order_of_checkout(*, customer: Customer, checkout_key: str) -> Order | None:
-    """The order a checkout form (its key) placed already, if any."""
+    """The order a checkout form (its key) placed already, if any (None for a key no form
+    could have sent: order_place refuses it)."""
+    if not _checkout_key_valid(checkout_key):
+        return None
     return Order.objects.filter(customer=customer, checkout_key=checkout_key).first()
 
 
