@@ -6,6 +6,8 @@ import secrets
 import pytest
 from PIL import Image
 
+from tapgo.coupons.tests.conftest import make_batch  # noqa: F401 (a fixture)
+
 
 @pytest.fixture
 def owner_client(client, owner):

@@ -97,27 +97,13 @@ def test_another_merchants_offer_is_404(owner_client, merchant, other_merchant):
 
 
 def test_an_orders_page_and_the_offer_show_gross_discount_and_net(
-    owner_client, merchant, app, product, customer
+    owner_client, make_batch, merchant, app, product, customer
 ):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     from tapgo.flows.checkout import checkout
     from tapgo.ordering import services as ordering
     from tapgo.payments.tests.sandbox_helpers import pay_by_sandbox
 
-    batch = coupons.batch_create(
-        merchant=merchant,
-        terms=coupons.BatchTerms(
-            name="¥5 off ¥30",
-            kind="threshold",
-            value=500,
-            min_spend=3000,
-            valid_days=3,
-            valid_from=timezone.now() - timedelta(minutes=1),
-        ),
-    )
+    batch = make_batch(valid_days=3)
     coupon = coupons.coupon_issue(batch=batch, customer=customer, source="claimed")
     ordering.cart_add(customer=customer, app=app, product_public_id=product.public_id, quantity=2)
     order = checkout(

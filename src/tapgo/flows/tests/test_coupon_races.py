@@ -1,10 +1,7 @@
 """One single-use coupon in ten checkouts at once (real threads, SQLite and PostgreSQL): one
 order holds it, the others are refused before payment with a message and place nothing."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from tapgo.coupons import services as coupons
 from tapgo.coupons.models import Coupon, CouponState
@@ -16,7 +13,7 @@ from tapgo.ordering.models import Order
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 
 
-def test_one_coupon_in_ten_checkouts(concurrently, merchant, app, product, customer):
+def test_one_coupon_in_ten_checkouts(concurrently, make_batch, merchant, app, product, customer):
     # The merchant's coupon is good in each of its apps: ten carts of one customer, ten tabs.
     apps = [app] + [
         listings.app_create(merchant=merchant, name=f"Kiosk {i}", slug=f"kiosk-{i}")
@@ -26,18 +23,7 @@ def test_one_coupon_in_ten_checkouts(concurrently, merchant, app, product, custo
         ordering.cart_add(
             customer=customer, app=each, product_public_id=product.public_id, quantity=2
         )
-    batch = coupons.batch_create(
-        merchant=merchant,
-        terms=coupons.BatchTerms(
-            name="¥5 off ¥30",
-            kind="threshold",
-            value=500,
-            min_spend=3000,
-            valid_days=7,
-            valid_from=timezone.now() - timedelta(minutes=1),
-        ),
-    )
-    coupon = coupons.coupon_issue(batch=batch, customer=customer, source="claimed")
+    coupon = coupons.coupon_issue(batch=make_batch(), customer=customer, source="claimed")
 
     def place(i):
         try:

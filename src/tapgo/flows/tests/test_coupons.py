@@ -24,20 +24,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def make_batch(merchant):
-    def make(**terms):
-        terms.setdefault("name", "¥5 off ¥30")
-        terms.setdefault("kind", "threshold")
-        terms.setdefault("value", 500)
-        terms.setdefault("min_spend", 3000)
-        terms.setdefault("valid_days", 7)
-        terms.setdefault("valid_from", timezone.now() - timedelta(minutes=1))
-        return coupons.batch_create(merchant=merchant, terms=coupons.BatchTerms(**terms))
-
-    return make
-
-
-@pytest.fixture
 def coupon(make_batch, customer):
     return coupons.coupon_issue(batch=make_batch(), customer=customer, source="claimed")
 
