@@ -208,6 +208,25 @@ def end_figures(figures: dict, *, seconds: bool = False) -> dict:
     return figures
 
 
+def run_databases(name: str, opts, figures: dict, bench_database, failures=None) -> int:
+    """Run `bench_database(db, opts, tmp_dir)` on each database asked for, then finish and save
+    the figures under `name`. `failures(figures)` lists what did not work (by default the
+    databases whose result is not "ok"); the exit status is 1 when anything did not."""
+    figures["databases"] = {}
+    with tempfile.TemporaryDirectory(prefix=f"tapgo-bench-{name}-") as tmp:
+        for db in databases(opts):
+            figures["databases"][db] = bench_database(db, opts, Path(tmp))
+    end_figures(figures, seconds=True)
+    save(opts.out, name, figures)
+    if failures is None:
+        failed = [db for db, result in figures["databases"].items() if not result["ok"]]
+    else:
+        failed = failures(figures)
+    if failed:
+        print("Something did not work on: " + ", ".join(failed))
+    return 1 if failed else 0
+
+
 def save(path: str | Path, key: str | None, figures: dict) -> None:
     """Write `figures` to results.json under `key`, keeping what the other benchmarks wrote
     there; with no key (bench/run.py's figures) at the top, keeping the PARTS."""

@@ -43,7 +43,6 @@ import queue
 import secrets
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -340,16 +339,7 @@ def main(argv=None) -> int:
         "rounds": opts.rounds,
         "server_workers": opts.workers,
     }
-    figures["databases"] = {}
-    with tempfile.TemporaryDirectory(prefix="tapgo-bench-coupons-") as tmp:
-        for db in common.databases(opts):
-            figures["databases"][db] = bench_database(db, opts, Path(tmp))
-    common.end_figures(figures, seconds=True)
-    common.save(opts.out, "coupons", figures)
-    failed = [db for db, result in figures["databases"].items() if not result["ok"]]
-    if failed:
-        print("Something did not work on: " + ", ".join(failed))
-    return 1 if failed else 0
+    return common.run_databases("coupons", opts, figures, bench_database)
 
 
 # --- the children: inside Django, against the bench database -------------------------------

@@ -35,7 +35,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -263,21 +262,17 @@ def main(argv=None) -> int:
         "server_workers": opts.workers,
         "ledger_entries": opts.entries,
     }
-    figures["targets"], figures["databases"] = TARGETS, {}
-    with tempfile.TemporaryDirectory(prefix="tapgo-bench-payments-") as tmp:
-        for db in common.databases(opts):
-            figures["databases"][db] = bench_database(db, opts, Path(tmp))
-    common.end_figures(figures, seconds=True)
-    common.save(opts.out, "payments", figures)
-    failed = [
+    figures["targets"] = TARGETS
+    return common.run_databases("payments", opts, figures, bench_database, failures=_failures)
+
+
+def _failures(figures: dict) -> list[str]:
+    return [
         f"{db} {part}"
         for db, result in figures["databases"].items()
         for part, figure in result.items()
         if not figure["ok"]
     ]
-    if failed:
-        print("Something did not work: " + ", ".join(failed))
-    return 1 if failed else 0
 
 
 # --- the children: inside Django, against the bench database -------------------------------

@@ -26,7 +26,6 @@ something did not work (a lost update, an item in two rounds, an unexpected answ
 import secrets
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -199,16 +198,7 @@ def main(argv=None) -> int:
         "seconds": opts.seconds,
         "server_workers": opts.workers,
     }
-    figures["databases"] = {}
-    with tempfile.TemporaryDirectory(prefix="tapgo-bench-tables-") as tmp:
-        for db in common.databases(opts):
-            figures["databases"][db] = bench_database(db, opts, Path(tmp))
-    common.end_figures(figures, seconds=True)
-    common.save(opts.out, "tables", figures)
-    failed = [db for db, result in figures["databases"].items() if not result["ok"]]
-    if failed:
-        print("Something did not work on: " + ", ".join(failed))
-    return 1 if failed else 0
+    return common.run_databases("tables", opts, figures, bench_database)
 
 
 # --- the children: inside Django, against the bench database -------------------------------
