@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tapgo.core.actors import ActorKind
+from tapgo.core.actors import ActorRecorded
 from tapgo.core.ids import PublicIdField
 from tapgo.core.tenancy import MerchantOwned
 
@@ -154,7 +154,7 @@ class Source(models.TextChoices):
     REWARD = "reward", _("A reward")
 
 
-class PointsEntry(MerchantOwned):
+class PointsEntry(ActorRecorded, MerchantOwned):
     """One effect on a member's points; never edited. `key` names what it is for
     ("order:12", "refund:34", "counter:<form key>"), unique per member, so a replayed webhook
     or a retried task is refused by the database instead of counted twice."""
@@ -168,11 +168,6 @@ class PointsEntry(MerchantOwned):
     source = models.CharField(max_length=10, choices=Source.choices)
     source_id = models.BigIntegerField(null=True, blank=True)  # an order's id, for example
     reason = models.CharField(max_length=200, blank=True)
-    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices, blank=True)
-    actor_user = models.ForeignKey(
-        "identity.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_label = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tapgo.core.actors import ActorKind
+from tapgo.core.actors import ActorRecorded
 from tapgo.core.ids import PublicIdField
 from tapgo.core.tenancy import MerchantOwned
 
@@ -312,18 +312,12 @@ class PickupCounter(models.Model):
         ]
 
 
-class OrderEvent(MerchantOwned):
+class OrderEvent(ActorRecorded, MerchantOwned):
     """An append-only feed of what happened to orders; live pages stream it by id. Each
     event records who moved the order (core/actors.py)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     status = models.CharField(max_length=20, choices=OrderStatus.choices)
-    # Blank on events recorded before actors were (none since).
-    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices, blank=True)
-    actor_user = models.ForeignKey(
-        "identity.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_label = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
 

@@ -68,9 +68,7 @@ def _post(
                 source=source,
                 source_id=source_id,
                 reason=reason[:200],
-                actor_kind=actor.kind,
-                actor_user_id=actor.user_id,
-                actor_label=actor.label,
+                **actor.columns(),
                 created_at=now,
             )
     except IntegrityError:  # written meanwhile (the lock makes it rare): once is enough

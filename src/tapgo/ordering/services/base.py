@@ -36,7 +36,5 @@ def record(*, order: Order, status: str, actor: Actor) -> None:
         merchant_id=order.merchant_id,
         order=order,
         status=status,
-        actor_kind=actor.kind,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label,
+        **actor.columns(),
     )

@@ -10,7 +10,6 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext_lazy
 
-from tapgo.core.actors import ActorKind
 from tapgo.core.ids import is_public_id
 from tapgo.identity.models import Customer
 from tapgo.ordering.models import Fulfilment, Order, OrderEvent, OrderStatus
@@ -177,9 +176,6 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
     """The order's events, oldest first, each with who caused it."""
     entries = []
     for event in order.events.order_by("pk"):
-        by = event.actor_label if event.actor_kind == ActorKind.STAFF else ""
-        if not by and event.actor_kind:
-            by = event.get_actor_kind_display()
         label = EVENT_LABEL.get(event.status) or event.get_status_display()
-        entries.append(TimelineEntry(event.created_at, str(label), by))
+        entries.append(TimelineEntry(event.created_at, str(label), event.actor_shown()))
     return entries
