@@ -135,8 +135,14 @@ def membership_sweep() -> int:
     now = time.monotonic()
     if now - _last_levels >= LEVELS_SWEEP_SECONDS:
         _last_levels = now
-        done += membership.levels_sweep(on_change=_level_changed)
+        done += levels_recompute()
     return done
+
+
+def levels_recompute() -> int:
+    """Recompute every member's level, issuing the coupons of the levels reached (the
+    nightly part of the sweep; flows.tasks.recompute_levels for a deployment's schedule)."""
+    return membership.levels_sweep(on_change=_level_changed)
 
 
 def _level_changed(member: Member, before: Level | None, after: Level | None) -> None:

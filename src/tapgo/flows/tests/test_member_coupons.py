@@ -196,3 +196,16 @@ def _claim(make_batch, customer, name):
     from tapgo.coupons import services as coupons
 
     return coupons.coupon_issue(batch=make_batch(name=name), customer=customer, source="claimed")
+
+
+def test_the_levels_task_issues_the_coupons_too(app, customer, make_batch, merchant):
+    from tapgo.flows.tasks import recompute_levels
+
+    member, _new = card_flows.card_join(app=app, customer=customer)
+    card_flows.counter_purchase(member=member, amount=30000, key="c1", actor=STAFF)
+    bronze = membership.level_save(
+        merchant=merchant, name="Bronze", threshold=200, rank=1, discount_bps=0
+    )
+    gift = make_batch(name="Bronze gift", issued_on="level", level=bronze)
+    assert recompute_levels.call() == 1
+    assert [c.batch for c in held(customer)] == [gift]
