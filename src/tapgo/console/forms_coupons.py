@@ -7,9 +7,20 @@ from django.utils.translation import gettext_lazy as _
 from tapgo.catalog.models import Category, Product
 from tapgo.console.forms import MoneyField
 from tapgo.coupons import services as coupons
-from tapgo.coupons.models import Batch, CouponKind
+from tapgo.coupons.models import Audience, AutoIssue, Batch, CouponKind
+from tapgo.membership.models import Level
 
 CAP_HELP = _("Empty: no limit.")
+ISSUED_ON = [
+    (AutoIssue.NONE, _("Claimed in the app, by its link or code, or given by staff")),
+    (AutoIssue.JOIN, _("Issued on joining the card")),
+    (AutoIssue.LEVEL, _("Issued on reaching the level below")),
+]
+
+
+class LevelChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.name
 
 
 class BatchForm(forms.Form):
@@ -41,6 +52,17 @@ class BatchForm(forms.Form):
     combinable = forms.BooleanField(
         label=_("Combines with other offers"), required=False,
         help_text=_("Otherwise one coupon an order and no other offer with it."),
+    )  # fmt: skip
+    audience = forms.ChoiceField(
+        label=_("Who can have it"), choices=Audience.choices, initial=Audience.EVERYONE,
+        required=False, widget=forms.RadioSelect,
+        help_text=_("Members at a level or above: choose the level below."),
+    )  # fmt: skip
+    issued_on = forms.ChoiceField(
+        label=_("How customers get it"), choices=ISSUED_ON, initial=AutoIssue.NONE,
+        required=False, widget=forms.RadioSelect,
+        help_text=_("Issued by itself: one a member, within the limits; next-order coupons "
+                    "come after a paid order."),
     )  # fmt: skip
 
     def __init__(self, *args, merchant, batch: Batch | None = None, **kwargs):
@@ -74,6 +96,11 @@ class BatchForm(forms.Form):
             required=False, widget=forms.CheckboxSelectMultiple,
             help_text=_("None chosen: everything on the menu."),
         )  # fmt: skip
+        self.fields["level"] = LevelChoice(
+            label=_("Level"), queryset=Level.objects.for_merchant(merchant).order_by("rank"),
+            required=False,
+            help_text=_("For members at this level or above, or issued on reaching it."),
+        )  # fmt: skip
 
     def terms(self) -> coupons.BatchTerms:
         data = self.cleaned_data
@@ -93,6 +120,9 @@ class BatchForm(forms.Form):
             per_customer_cap=data["per_customer_cap"],
             per_day_cap=data["per_day_cap"],
             combinable=data["combinable"],
+            audience=data["audience"] or Audience.EVERYONE,
+            level=data["level"],
+            issued_on=data["issued_on"] or AutoIssue.NONE,
         )
 
 
@@ -114,6 +144,9 @@ def _initial(batch: Batch) -> dict:
         "per_customer_cap": batch.per_customer_cap,
         "per_day_cap": batch.per_day_cap,
         "combinable": batch.combinable,
+        "audience": batch.audience,
+        "level": batch.level_id,
+        "issued_on": batch.auto_issue if batch.auto_issue != AutoIssue.PAID_ORDER else "",
     }
 
 

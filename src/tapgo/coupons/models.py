@@ -20,17 +20,22 @@ class CouponKind(models.TextChoices):
 
 
 class Audience(models.TextChoices):
-    """Who may claim a batch. Members only, or a level, come with membership."""
+    """Who may have a coupon of a batch: everyone, the merchant's members, or members at the
+    batch's `level` or above (levels ordered by rank)."""
 
     EVERYONE = "everyone", _("Everyone")
+    MEMBERS = "members", _("Members")
+    LEVEL = "level", _("Members at a level or above")
 
 
 class AutoIssue(models.TextChoices):
-    """When coupons of a batch are issued without a claim. Joining the card and reaching a
-    level come with membership."""
+    """When coupons of a batch are issued without a claim: after a paid order (next-order
+    coupons), on joining the card, on reaching the batch's `level` (one per member, ever)."""
 
     NONE = "", _("Claimed or granted")
     PAID_ORDER = "paid_order", _("After a paid order")
+    JOIN = "join", _("On joining the card")
+    LEVEL = "level", _("On reaching a level")
 
 
 class Batch(MerchantOwned):
@@ -65,6 +70,12 @@ class Batch(MerchantOwned):
     )
     stopped = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # The level of `audience` LEVEL ("members at this level or above") and of `auto_issue`
+    # LEVEL ("issued on reaching it"). PROTECT: a level an offer is for cannot be deleted
+    # until the offer is changed, so an offer never silently widens or closes its audience.
+    level = models.ForeignKey(
+        "membership.Level", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -120,6 +131,8 @@ class Source(models.TextChoices):
     LINK = "link", _("Claim link or campaign code")
     STAFF = "staff", _("Granted by staff")
     NEXT_ORDER = "next_order", _("After an order")
+    JOIN = "join", _("On joining the card")
+    LEVEL = "level", _("On reaching a level")
 
 
 class Coupon(MerchantOwned):

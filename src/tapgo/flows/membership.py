@@ -11,6 +11,9 @@
 - A counter purchase staff record earns the same way, once per form key.
 - The customer is told of each change ("points changed", messaging's POINTS_CHANGED) only
   with a consent covering their card; messaging's outbox delivers after commit.
+- A change that moves the member's level up (an order paid, a counter purchase, staff's
+  adjustment, the nightly recomputation) issues the coupons of the levels reached, and
+  joining the card issues the "on joining" coupons (flows/member_coupons.py).
 
 Lock order: what the flow already holds (the order, its intents, the money ledger's
 accounts), then the member's row (membership.locks), last.
@@ -25,8 +28,9 @@ from django.db import transaction
 from tapgo.core import links
 from tapgo.core import translations as texts
 from tapgo.core.actors import Actor
+from tapgo.flows import member_coupons
 from tapgo.membership import services as membership
-from tapgo.membership.models import Member, PointsEntry, Source
+from tapgo.membership.models import Level, Member, PointsEntry, Source
 from tapgo.messaging import services as messaging
 from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.models import ConsentSubject, Template
@@ -48,15 +52,16 @@ def order_paid(*, order: Order) -> PointsEntry | None:
         membership.Item(line.product_id, line.product.category_id, line.quantity)
         for line in order.lines.select_related("product")
     ]
-    entry = membership.points_earn(
-        member=member,
-        amount=order.total,
-        items=items,
-        key=f"order:{order.pk}",
-        source=Source.ORDER,
-        source_id=order.pk,
-    )
-    _tell(member, entry, app_id=order.app_id)
+    with member_coupons.level_watched(member=member):
+        entry = membership.points_earn(
+            member=member,
+            amount=order.total,
+            items=items,
+            key=f"order:{order.pk}",
+            source=Source.ORDER,
+            source_id=order.pk,
+        )
+        _tell(member, entry, app_id=order.app_id)
     return entry
 
 
@@ -85,7 +90,7 @@ def order_refunded(*, order: Order, refunds: Iterable[Refund]) -> list[PointsEnt
 def counter_purchase(*, member: Member, amount: int, key: str, actor: Actor) -> PointsEntry | None:
     """Staff recorded a purchase at the counter for a member: it earns as an order would
     (once per form key, so a double submit records one purchase)."""
-    with transaction.atomic():
+    with member_coupons.level_watched(member=member):
         entry = membership.points_earn(
             member=member,
             amount=amount,
@@ -101,7 +106,7 @@ def points_adjust(
     *, member: Member, points: int, reason: str, key: str, actor: Actor
 ) -> PointsEntry | None:
     """Staff add or take points with a reason, recorded with who did it."""
-    with transaction.atomic():
+    with member_coupons.level_watched(member=member):
         entry = membership.points_adjust(
             member=member, points=points, reason=reason, key=f"adjust:{key}"[:80], actor=actor
         )
@@ -130,8 +135,31 @@ def membership_sweep() -> int:
     now = time.monotonic()
     if now - _last_levels >= LEVELS_SWEEP_SECONDS:
         _last_levels = now
-        done += membership.levels_sweep()
+        done += levels_recompute()
     return done
+
+
+def levels_recompute() -> int:
+    """Recompute every member's level, issuing the coupons of the levels reached (the
+    nightly part of the sweep; flows.tasks.recompute_levels for a deployment's schedule)."""
+    return membership.levels_sweep(on_change=_level_changed)
+
+
+def _level_changed(member: Member, before: Level | None, after: Level | None) -> None:
+    member_coupons.coupons_on_level(member=member, before=before, after=after)
+
+
+def card_join(*, app: MiniApp, customer) -> tuple[Member, bool]:
+    """The customer joins the app's merchant's card (their consent to be a member); a new
+    member gets the merchant's "on joining" coupons in the same transaction. Returns the
+    card and whether it is new (joining twice returns the one card, and no second coupon)."""
+    with transaction.atomic():
+        found = membership.member_of(merchant=app.merchant_id, customer=customer)
+        if found is not None:
+            return found, False
+        member = membership.member_join(merchant=app.merchant, customer=customer, app=app)
+        member_coupons.coupons_on_join(member=member)
+    return member, True
 
 
 def _tell(member: Member, entry: PointsEntry | None, *, app_id: int | None = None) -> None:
@@ -158,27 +186,32 @@ def _tell(member: Member, entry: PointsEntry | None, *, app_id: int | None = Non
     )
 
 
-def notices_set(*, member: Member, app: MiniApp, on: bool) -> bool:
-    """The customer asks for (or stops) "points changed" messages about their card: a
-    standing consent. False when the app does not send them."""
+# What the card page lets the customer ask for: standing consents, one per template.
+NOTICES = (TemplateKey.POINTS_CHANGED, TemplateKey.COUPON_EXPIRING)
+
+
+def notices_set(
+    *, member: Member, app: MiniApp, on: bool, key: str = TemplateKey.POINTS_CHANGED
+) -> bool:
+    """The customer asks for (or stops) "points changed" or "coupon about to expire"
+    messages (`key`) from their card page: a standing consent. False when the app does not
+    send them (or `key` is not one the card page offers)."""
+    if key not in NOTICES:
+        return False
     customer = member.customer
     if on:
         try:
-            messaging.consent_give(
-                customer=customer, app=app, key=TemplateKey.POINTS_CHANGED, standing=True
-            )
+            messaging.consent_give(customer=customer, app=app, key=key, standing=True)
         except messaging.MessagingError:
             return False
         return True
-    for consent in messaging.consents_of(customer).filter(
-        app=app, template__key=TemplateKey.POINTS_CHANGED
-    ):
+    for consent in messaging.consents_of(customer).filter(app=app, template__key=key):
         messaging.consent_revoke(customer=customer, public_id=consent.public_id)
     return True
 
 
-def notices_on(*, member: Member, app: MiniApp) -> bool:
-    return messaging.consent_covers(
-        customer=member.customer, app=app, key=TemplateKey.POINTS_CHANGED,
-        subject=card_subject(member),
-    )  # fmt: skip
+def notices_on(*, member: Member, app: MiniApp, key: str = TemplateKey.POINTS_CHANGED) -> bool:
+    """Whether the customer gets `key`'s messages: about their card (points), or about any
+    coupon of theirs here (reminders are sent without a subject)."""
+    subject = card_subject(member) if key == TemplateKey.POINTS_CHANGED else None
+    return messaging.consent_covers(customer=member.customer, app=app, key=key, subject=subject)

@@ -5,6 +5,7 @@ safety net under the per-order task."""
 from django.tasks import task
 
 from tapgo.core.tasks import enqueue_at
+from tapgo.flows.membership import levels_recompute
 from tapgo.flows.orders import order_expire
 from tapgo.ordering.models import Order
 
@@ -18,3 +19,10 @@ def expire_order(order_id: int) -> bool:
 def schedule_expiry(order: Order) -> None:
     """Run expire_order when the order's time is up."""
     enqueue_at(expire_order, order.expires_at, order.pk)
+
+
+@task()
+def recompute_levels() -> int:
+    """Every member's level recomputed, with the coupons of the levels reached (what the
+    worker's sweep does daily; membership.tasks.recompute_levels issues no coupons)."""
+    return levels_recompute()

@@ -15,4 +15,5 @@ def expire_points() -> int:
 
 @task()
 def recompute_levels() -> int:
+    """Levels alone: flows.tasks.recompute_levels also issues the coupons of levels reached."""
     return levels_sweep()

@@ -101,8 +101,11 @@ def programme(request, merchant):
 @merchant_view(owner_only=True)
 @require_POST
 def level_delete(request, merchant):
-    if membership.level_delete(merchant=merchant, public_id=request.POST.get("level", "")):
-        messages.success(request, _("Level deleted."))
+    try:
+        if membership.level_delete(merchant=merchant, public_id=request.POST.get("level", "")):
+            messages.success(request, _("Level deleted."))
+    except membership.MembershipError as error:  # an offer is for this level
+        messages.error(request, str(error))
     return redirect("console:membership", merchant.public_id)
 
 

@@ -14,7 +14,7 @@
 What an order does to its coupon (placing, paying, refunding) is flows/coupons.py's.
 """
 
-from tapgo.coupons.services.base import CouponError
+from tapgo.coupons.services.base import CouponError, NotAMember
 from tapgo.coupons.services.batches import (
     BatchTerms,
     access_batch,
@@ -24,9 +24,10 @@ from tapgo.coupons.services.batches import (
     batch_update,
     batches_claimable,
     batches_issued_after_payment,
+    batches_issued_on,
     batches_of_merchant,
 )
-from tapgo.coupons.services.issuing import coupon_issue
+from tapgo.coupons.services.issuing import audience_refusal, coupon_issue
 from tapgo.coupons.services.merging import coupons_move
 from tapgo.coupons.services.pricing import Line, discount_of
 from tapgo.coupons.services.redeeming import (
@@ -54,15 +55,18 @@ __all__ = [
     "BatchTerms",
     "CouponError",
     "Line",
+    "NotAMember",
     "Offer",
     "access_batch",
     "access_batch_for_merchant",
+    "audience_refusal",
     "batch_create",
     "batch_figures",
     "batch_stop",
     "batch_update",
     "batches_claimable",
     "batches_issued_after_payment",
+    "batches_issued_on",
     "batches_of_merchant",
     "coupon_check_payable",
     "coupon_issue",

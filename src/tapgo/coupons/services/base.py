@@ -3,3 +3,8 @@
 
 class CouponError(ValueError):
     pass
+
+
+class NotAMember(CouponError):
+    """The offer is for members and the customer has not joined the card (the app offers
+    the join button with the message)."""

@@ -14,8 +14,9 @@ from tapgo.catalog.models import Category, Product
 from tapgo.core.ids import is_public_id
 from tapgo.core.money import MAX_AMOUNT
 from tapgo.coupons import locks
-from tapgo.coupons.models import AutoIssue, Batch, CouponKind
+from tapgo.coupons.models import Audience, AutoIssue, Batch, CouponKind
 from tapgo.coupons.services.base import CouponError
+from tapgo.membership.models import Level
 from tapgo.merchants.models import Merchant
 
 MAX_VALID_DAYS = 3650
@@ -40,6 +41,37 @@ class BatchTerms:
     per_customer_cap: int | None = 1
     per_day_cap: int | None = None
     combinable: bool = False
+    # Who may have one (everyone, members, members at `level` or above), and whether the
+    # batch is issued by itself on joining the card or on reaching `level` (a next-order
+    # coupon is issued after a paid order, by its kind).
+    audience: str = Audience.EVERYONE
+    level: Level | None = None
+    issued_on: str = AutoIssue.NONE
+
+
+ISSUED_ON = (AutoIssue.NONE, AutoIssue.JOIN, AutoIssue.LEVEL)
+
+
+def _check_audience(merchant: Merchant, terms: BatchTerms) -> BatchTerms:
+    """Who may have the batch's coupons, made coherent with how they are issued: a batch
+    issued on joining is for members, one issued on reaching a level is for that level and
+    above, and either gives one coupon a member (the per-customer cap of 1 is what makes it
+    once per member, even when the level goes down and up again)."""
+    if terms.audience not in Audience.values or terms.issued_on not in ISSUED_ON:
+        raise CouponError(_("Choose who can have the coupon."))
+    if terms.level is not None and terms.level.merchant_id != merchant.pk:
+        raise CouponError(_("Choose a level of your own programme."))
+    wants_level = terms.audience == Audience.LEVEL or terms.issued_on == AutoIssue.LEVEL
+    if wants_level and terms.level is None:
+        raise CouponError(_("Choose the level."))
+    if terms.issued_on == AutoIssue.NONE:
+        level = terms.level if terms.audience == Audience.LEVEL else None
+        return replace(terms, level=level)
+    if terms.kind == CouponKind.NEXT_ORDER:
+        raise CouponError(_("A next-order coupon is issued after a paid order."))
+    if terms.issued_on == AutoIssue.JOIN:
+        return replace(terms, audience=Audience.MEMBERS, level=None, per_customer_cap=1)
+    return replace(terms, audience=Audience.LEVEL, per_customer_cap=1)
 
 
 def _checked(merchant: Merchant, terms: BatchTerms) -> BatchTerms:
@@ -75,6 +107,7 @@ def _checked(merchant: Merchant, terms: BatchTerms) -> BatchTerms:
     for cap in (terms.total_cap, terms.per_customer_cap, terms.per_day_cap):
         if cap is not None and not 1 <= cap <= 10_000_000:
             raise CouponError(_("A limit is a number from 1 up, or empty for none."))
+    terms = _check_audience(merchant, terms)
     return BatchTerms(**{**terms.__dict__, "name": name, "valid_from": valid_from})
 
 
@@ -95,7 +128,9 @@ def _fields(terms: BatchTerms) -> dict:
         "combinable": terms.combinable,
         "auto_issue": AutoIssue.PAID_ORDER
         if terms.kind == CouponKind.NEXT_ORDER
-        else AutoIssue.NONE,
+        else terms.issued_on,
+        "audience": terms.audience,
+        "level": terms.level,
     }
 
 
@@ -148,7 +183,7 @@ def access_batch_for_merchant(*, merchant: Merchant, public_id: str) -> Batch | 
         return None
     return (
         Batch.objects.for_merchant(merchant)
-        .select_related("merchant", "free_product")
+        .select_related("merchant", "free_product", "level")
         .filter(public_id=public_id)
         .first()
     )
@@ -159,12 +194,14 @@ def access_batch(*, public_id: str) -> Batch | None:
     if not is_public_id(public_id):
         return None
     return (
-        Batch.objects.select_related("merchant", "free_product").filter(public_id=public_id).first()
+        Batch.objects.select_related("merchant", "free_product", "level")
+        .filter(public_id=public_id)
+        .first()
     )
 
 
 def batches_of_merchant(merchant: Merchant):
-    return Batch.objects.for_merchant(merchant).select_related("free_product")
+    return Batch.objects.for_merchant(merchant).select_related("free_product", "level")
 
 
 def batches_claimable(merchant_id: int, *, now: datetime | None = None) -> list[Batch]:
@@ -176,7 +213,7 @@ def batches_claimable(merchant_id: int, *, now: datetime | None = None) -> list[
             merchant_id=merchant_id, stopped=False, auto_issue=AutoIssue.NONE, valid_from__lte=now
         )
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-        .select_related("merchant", "free_product")
+        .select_related("merchant", "free_product", "level")
         .order_by("created_at", "id")
     )
 
@@ -195,3 +232,21 @@ def batches_issued_after_payment(merchant_id: int, *, now: datetime | None = Non
         .select_related("merchant")
         .order_by("id")
     )
+
+
+def batches_issued_on(
+    merchant_id: int,
+    *,
+    issued_on: str,
+    levels: list[Level] | None = None,
+    now: datetime | None = None,
+) -> list[Batch]:
+    """The merchant's running batches issued on joining the card (`issued_on` JOIN) or on
+    reaching one of `levels` (LEVEL), oldest first."""
+    now = now or timezone.now()
+    found = Batch.objects.filter(
+        merchant_id=merchant_id, stopped=False, auto_issue=issued_on, valid_from__lte=now
+    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+    if issued_on == AutoIssue.LEVEL:
+        found = found.filter(level__in=levels or [])
+    return list(found.select_related("merchant", "level").order_by("id"))

@@ -21,8 +21,10 @@ from tapgo.membership.services.codes import (
 from tapgo.membership.services.errors import MembershipError
 from tapgo.membership.services.levels import (
     level_discount_bps,
+    level_locked,
     level_progress,
     level_recompute,
+    levels_crossed,
     levels_sweep,
 )
 from tapgo.membership.services.members import (
@@ -69,10 +71,12 @@ __all__ = [
     "earn_bonus_set",
     "level_delete",
     "level_discount_bps",
+    "level_locked",
     "level_progress",
     "level_recompute",
     "level_save",
     "levels_of",
+    "levels_crossed",
     "levels_sweep",
     "member_code",
     "member_join",

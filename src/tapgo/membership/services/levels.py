@@ -5,6 +5,7 @@ It is recomputed under the member's lock in the transaction of every change of p
 the nightly sweep (as the window moves on), so two racing writers (a refund and a payment)
 never leave a level that their entries do not give."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,20 +56,51 @@ def level_recompute(*, member: Member) -> Level | None:
         return recompute_locked(member=lock_member(member.pk))
 
 
-def levels_sweep(*, merchant=None, batch: int = 500) -> int:
+def level_locked(*, member: Member) -> Level | None:
+    """Lock the member's row for the rest of the caller's transaction and return its level
+    as it is now. A flow reads it before a change of points that takes the same lock, so of
+    two changes racing, only one sees the level go up."""
+    locked = lock_member(member.pk)
+    return Level.objects.filter(pk=locked.level_id).first() if locked.level_id else None
+
+
+def levels_crossed(*, before: Level | None, after: Level | None) -> list[Level]:
+    """The levels a member reached going from `before` to `after` (ranks order levels):
+    those ranked above `before`, up to and including `after`; none when it went down."""
+    if after is None:
+        return []
+    low = before.rank if before is not None else 0
+    if after.rank <= low:
+        return []
+    return list(
+        Level.objects.filter(merchant_id=after.merchant_id, rank__gt=low, rank__lte=after.rank)
+    )
+
+
+LevelChanged = Callable[[Member, Level | None, Level | None], None]
+
+
+def levels_sweep(*, merchant=None, batch: int = 500, on_change: LevelChanged | None = None) -> int:
     """Recompute every member's level (nightly: the window moves on). Returns how many
-    changed. Each member in a transaction of its own, so the sweep holds no lock for long."""
+    changed. Each member in a transaction of its own, so the sweep holds no lock for long;
+    `on_change(member, before, after)` runs in it, under the member's lock, for each
+    member whose level changed (a flow issues the coupons of the levels reached)."""
     members = Member.objects.all() if merchant is None else Member.objects.for_merchant(merchant)
     changed, after = 0, 0
     while ids := list(
-        members.filter(pk__gt=after).order_by("pk").values_list("pk", "level_id")[:batch]
+        members.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch]
     ):
-        for pk, level_id in ids:
+        for pk in ids:
             with transaction.atomic():
                 member = lock_member(pk)
+                before_id = member.level_id
                 level = recompute_locked(member=member)
-                changed += (level.pk if level else None) != level_id
-        after = ids[-1][0]
+                if (level.pk if level else None) != before_id:
+                    changed += 1
+                    if on_change is not None:
+                        before = Level.objects.filter(pk=before_id).first() if before_id else None
+                        on_change(member, before, level)
+        after = ids[-1]
     return changed
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -126,8 +127,17 @@ def level_save(
 
 
 def level_delete(*, merchant, public_id: str) -> bool:
-    """Remove a level; its members have none until their level is recomputed."""
-    deleted, _rows = Level.objects.for_merchant(merchant).filter(public_id=public_id).delete()
+    """Remove a level; its members have none until their level is recomputed. An offer that
+    is for this level (coupons refer to it, PROTECT) keeps it: MembershipError naming the
+    offers to change first."""
+    try:
+        deleted, _rows = Level.objects.for_merchant(merchant).filter(public_id=public_id).delete()
+    except ProtectedError as exc:
+        names = ", ".join(sorted({str(thing) for thing in exc.protected_objects}))
+        raise MembershipError(
+            _("Offers are for this level (%(names)s): give them another level first.")
+            % {"names": names}
+        ) from None
     return bool(deleted)
 
 

@@ -26,7 +26,8 @@ def test_a_guest_is_sent_to_sign_in_before_joining(client, app):
     page = text(client.get(card_url(app)))
     assert 'data-testid="card-join"' in page and "sign in with your email first" in page
     response = join(client, app)
-    assert response.url == reverse("shell:signin") + "?" + urlencode({"next": card_url(app)})
+    join_action = reverse("shell:card_join", args=[app.slug])
+    assert response.url == reverse("shell:signin") + "?" + urlencode({"next": join_action})
     assert not Member.objects.exists()
 
 

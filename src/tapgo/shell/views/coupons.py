@@ -1,7 +1,11 @@
 """The customer's coupons with a merchant (/m/<slug>/coupons/): the ones they hold (usable
 first), the offers they can claim here, and a batch's claim page reached by its claim link
 or campaign code (/m/<slug>/c/<batch>/?scene=scan: its printed QR code, a visit by scan),
-which records the door it came by on the coupon."""
+which records the door it came by on the coupon.
+
+An offer for members (or a level) says so: a customer who has not joined is offered the join
+button, which comes back to the claim page once joined (a guest signs in first, and typing
+the code joins); a member below the level is told which level it is for."""
 
 from django.contrib import messages
 from django.http import Http404
@@ -14,10 +18,12 @@ from tapgo.core.scenes import Scene
 from tapgo.coupons import services as coupons
 from tapgo.coupons.models import Source
 from tapgo.identity.middleware import current_customer, ensure_customer
+from tapgo.membership import services as membership
 from tapgo.miniapps import live
 from tapgo.miniapps import services as miniapps
 from tapgo.shell import state as shell_state
 from tapgo.shell.views.base import frame, record_door
+from tapgo.shell.views.member import join_url
 
 
 @require_http_methods(["GET"])
@@ -56,7 +62,18 @@ def claim(request, slug: str, batch_id: str):
             miniapps.visit_record(app=app, customer=ensure_customer(request), scene=scene)
         else:
             record_door(request, live.AppState.of_app(app))
-        context = frame(request, app, batch=batch, scene=scene if scene in Scene.values else "")
+        customer = current_customer(request)
+        member = membership.member_of(merchant=app.merchant_id, customer=customer)
+        refusal = coupons.audience_refusal(batch, member)
+        context = frame(
+            request,
+            app,
+            batch=batch,
+            scene=scene if scene in Scene.values else "",
+            customer=customer,
+            refusal=refusal,
+            join_url=join_url(app, request.path) if refusal and member is None else "",
+        )
         return render(request, "shell/coupon_claim.html", context)
     scene = request.POST.get("scene", "")
     scene = scene if scene in Scene.values else ""
@@ -68,6 +85,9 @@ def claim(request, slug: str, batch_id: str):
             scene=scene,
             source_ref="campaign" if scene else "",
         )
+    except coupons.NotAMember as exc:  # the claim page offers the join button
+        messages.error(request, str(exc))
+        return redirect("shell:campaign", slug=app.slug, batch_id=batch.public_id)
     except coupons.CouponError as exc:
         messages.error(request, str(exc))
     else:

@@ -14,12 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tapgo.core.urls import safe_next
 from tapgo.flows.customers import sign_in
+from tapgo.flows.membership import card_join
 from tapgo.identity.middleware import current_customer, switch_customer
 from tapgo.identity.services import SignInError, login_code_send
 from tapgo.miniapps import services as miniapps
 from tapgo.ordering import services as ordering
 from tapgo.payments import stored_value
 from tapgo.shell.views.base import signin_url
+from tapgo.shell.views.member import join_intent, welcome
 
 SIGNIN_SALT = "tapgo.signin"
 
@@ -56,7 +58,8 @@ def my_cards(request):
 @require_http_methods(["GET", "POST"])
 def signin(request):
     next_url = safe_next(request, reverse("shell:my_orders"))
-    context = {"next": next_url, "step": "email"}
+    intent = join_intent(request, next_url)  # signing in to join a card: the code joins too
+    context = {"next": next_url, "step": "email", "join_app": intent[0] if intent else None}
     if request.method == "POST" and request.POST.get("step") == "email":
         email = request.POST.get("email", "").strip()
         try:
@@ -84,6 +87,11 @@ def signin(request):
             else:
                 switch_customer(request, account)
                 messages.success(request, _("You are signed in as %(email)s.") % {"email": email})
+                if intent is not None:
+                    app, back = intent
+                    member, new = card_join(app=app, customer=account)
+                    welcome(request, member, new)
+                    return HttpResponseRedirect(back)
                 return HttpResponseRedirect(next_url)
     context["customer"] = current_customer(request)
     return render(request, "shell/signin.html", context)
