@@ -122,7 +122,6 @@ def test_join_claim_from_a_campaign_code_order_earn_and_see_a_refund_take_points
         c.fill("input[name=code]", code)
         c.press("input[name=code]", "Enter")
         expect(c).to_have_url(re.compile(rf"/m/{slug}/card/$"))
-        c.get_by_test_id("card-join").tap()  # TEMP
         expect(c.get_by_test_id("membership")).to_be_visible()
         expect(c.get_by_test_id("member-points")).to_have_text("0")
         in_language(c, lang)
