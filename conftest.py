@@ -56,12 +56,20 @@ def _default_language():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache (on Redis too, where it outlives the test)."""
+    """Each test starts with an empty cache (on Redis too, where it outlives the test), and
+    with every per-process expiring cache empty (core/caches.py)."""
     from django.core.cache import cache
 
-    cache.clear()
+    from tapgo.core import caches
+
+    def clear():
+        cache.clear()
+        for each in list(caches.ALL.values()):
+            each.clear()
+
+    clear()
     yield
-    cache.clear()
+    clear()
 
 
 @pytest.fixture

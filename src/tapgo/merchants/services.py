@@ -117,6 +117,17 @@ def merchant_store(merchant: Merchant) -> Store:
     return Store.objects.for_merchant(merchant).order_by("id").first()
 
 
+def merchant_zone(merchant_id: int) -> zoneinfo.ZoneInfo:
+    """The time zone of the merchant's first store (its days and years), else UTC."""
+    name = (
+        Store.objects.filter(merchant_id=merchant_id)
+        .order_by("id")
+        .values_list("time_zone", flat=True)
+        .first()
+    )
+    return zoneinfo.ZoneInfo(name or "UTC")
+
+
 def merchants_of(user: User):
     return Merchant.objects.filter(
         pk__in=Membership.objects.filter(user=user).values("merchant")

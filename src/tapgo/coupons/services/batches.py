@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.catalog.models import Category, Product
+from tapgo.core.caches import ExpiringCache
 from tapgo.core.ids import is_public_id
 from tapgo.core.money import MAX_AMOUNT
 from tapgo.coupons import locks
@@ -20,6 +21,8 @@ from tapgo.membership.models import Level
 from tapgo.merchants.models import Merchant
 
 MAX_VALID_DAYS = 3650
+CLAIM_BATCH_SECONDS = 1.0
+_claim_batches = ExpiringCache("coupons.claim_batches", size=4096, seconds=CLAIM_BATCH_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ def batch_update(*, batch: Batch, terms: BatchTerms) -> Batch:
             )
         locked.products.set(terms.products)
         locked.categories.set(terms.categories)
+    _claim_batches.pop(batch.public_id)
     batch.refresh_from_db()
     return batch
 
@@ -174,6 +178,7 @@ def batch_stop(*, batch: Batch) -> bool:
     new order (an order placed with one is refused when its money lands). False when it was
     stopped already."""
     moved = Batch.objects.filter(pk=batch.pk, stopped=False).update(stopped=True)
+    _claim_batches.pop(batch.public_id)
     batch.stopped = True
     return bool(moved)
 
@@ -190,14 +195,24 @@ def access_batch_for_merchant(*, merchant: Merchant, public_id: str) -> Batch | 
 
 
 def access_batch(*, public_id: str) -> Batch | None:
-    """A batch by public id, for a customer's claim page (whose app says whose it must be)."""
+    """A batch by public id, for a customer's claim page (whose app says whose it must be):
+    read at most once a second per process (a flash claim's thousands of presses read one
+    row). The instance is shared by the server's threads: read it, never change it. What
+    it says may be a second old in another process: the claim's conditional UPDATE decides
+    the total cap and a stop; an edit of the terms (the caps per customer or day, the end)
+    applies there a second late at most, and at once in the process that made it."""
     if not is_public_id(public_id):
         return None
-    return (
-        Batch.objects.select_related("merchant", "free_product", "level")
-        .filter(public_id=public_id)
-        .first()
-    )
+    found = _claim_batches.get(public_id)
+    if found is None:
+        found = (
+            Batch.objects.select_related("merchant", "free_product", "level")
+            .filter(public_id=public_id)
+            .first()
+        )
+        if found is not None:
+            _claim_batches.set(public_id, found)
+    return found
 
 
 def batches_of_merchant(merchant: Merchant):

@@ -29,7 +29,7 @@ from tapgo.coupons.services.base import CouponError, NotAMember
 from tapgo.identity.models import Customer
 from tapgo.membership import services as membership
 from tapgo.membership.models import Member
-from tapgo.merchants.services import merchant_store
+from tapgo.merchants.services import merchant_zone
 
 CLAIMS = (Source.CLAIMED, Source.LINK, Source.STAFF)
 # How each way of issuing by itself must be asked for.
@@ -68,6 +68,13 @@ def _holds_all(batch: Batch, customer: Customer) -> bool:
         cap is not None
         and CustomerCount.objects.filter(batch=batch, customer=customer, count__gte=cap).exists()
     )
+
+
+def _full_message(batch: Batch, customer: Customer) -> str:
+    """What a customer is told when the offer is full: that they have theirs, when they do."""
+    if _holds_all(batch, customer):
+        return _holds_all_message()
+    return _("All the coupons of this offer have been claimed.")
 
 
 def _check_source(batch: Batch, source: str) -> None:
@@ -138,7 +145,13 @@ def coupon_issue(
         raise CouponError(_("This offer has not started yet."))
     if batch.valid_until is not None and batch.valid_until <= now:
         raise CouponError(_("This offer has ended."))
-    day = timezone.localtime(now, merchant_store(batch.merchant).tz).date()
+    if batch.stopped:
+        raise CouponError(_("This offer has ended."))
+    if batch.total_cap is not None and batch.issued >= batch.total_cap:
+        # Full as the batch was read (`issued` only grows): refused without writing, as most
+        # of a flash claim's late comers are; the conditional UPDATE below decides the rest.
+        raise CouponError(_full_message(batch, customer))
+    day = timezone.localtime(now, merchant_zone(batch.merchant_id)).date()
     with transaction.atomic():
         taken = Batch.objects.filter(pk=batch.pk, stopped=False).filter(
             Q(total_cap__isnull=True) | Q(issued__lt=F("total_cap"))
@@ -146,9 +159,7 @@ def coupon_issue(
         if not taken.update(issued=F("issued") + 1):
             if Batch.objects.filter(pk=batch.pk, stopped=True).exists():
                 raise CouponError(_("This offer has ended."))
-            if _holds_all(batch, customer):  # what matters to them: they have theirs
-                raise CouponError(_holds_all_message())
-            raise CouponError(_("All the coupons of this offer have been claimed."))
+            raise CouponError(_full_message(batch, customer))
         if not _count(
             CustomerCount, {"batch": batch, "customer": customer}, batch.per_customer_cap
         ):

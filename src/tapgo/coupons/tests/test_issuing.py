@@ -131,3 +131,43 @@ def test_another_merchants_batch_is_not_found(batch, other_merchant):
         coupons.access_batch_for_merchant(merchant=batch.merchant, public_id=batch.public_id)
         == batch
     )
+
+
+def test_a_full_offer_as_read_is_refused_without_writing(make_batch, customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    batch = make_batch(total_cap=1)
+    coupons.coupon_issue(batch=batch, customer=customer, source="claimed")
+    late = customer_create_guest()
+    full = Batch.objects.get(pk=batch.pk)  # as a claim reads it: issued == total_cap
+
+    with CaptureQueriesContext(connection) as queries:
+        with pytest.raises(coupons.CouponError, match="All the coupons"):
+            coupons.coupon_issue(batch=full, customer=late, source="claimed")
+    written = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert written == []
+    # The one who has theirs is told so, not that the offer is all claimed.
+    with pytest.raises(coupons.CouponError, match="all the coupons of this offer you can"):
+        coupons.coupon_issue(batch=full, customer=customer, source="claimed")
+
+
+def test_a_batch_read_before_it_filled_is_refused_by_the_update(make_batch, customer):
+    batch = make_batch(total_cap=1)
+    stale = Batch.objects.get(pk=batch.pk)  # read while one was left
+    coupons.coupon_issue(batch=batch, customer=customer, source="claimed")
+
+    with pytest.raises(coupons.CouponError, match="All the coupons"):
+        coupons.coupon_issue(batch=stale, customer=customer_create_guest(), source="claimed")
+    assert Batch.objects.get(pk=batch.pk).issued == 1
+    assert Coupon.objects.filter(batch=batch).count() == 1
+
+
+def test_the_claim_page_reads_a_batch_once_a_second_and_afresh_after_an_edit(make_batch):
+    batch = make_batch()
+    first = coupons.access_batch(public_id=batch.public_id)
+    assert coupons.access_batch(public_id=batch.public_id) is first  # shared, not read again
+    coupons.batch_stop(batch=batch)
+
+    again = coupons.access_batch(public_id=batch.public_id)
+    assert again is not first and again.stopped

@@ -5,7 +5,6 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from tapgo.membership.models import EarnBonus, ExpiryRule, Level, LevelBasis, Programme
 from tapgo.membership.services.errors import MembershipError
-from tapgo.merchants.models import Store
+from tapgo.merchants.services import merchant_zone
 
 MAX_POINTS = 1_000_000  # per rule: anything above is a typo, not a programme
 MAX_WINDOW_MONTHS = 120
@@ -189,17 +188,6 @@ def add_months(when: datetime, months: int) -> datetime:
     year, month = when.year + month0 // 12, month0 % 12 + 1
     day = min(when.day, calendar.monthrange(year, month)[1])
     return when.replace(year=year, month=month, day=day)
-
-
-def merchant_zone(merchant_id: int) -> ZoneInfo:
-    """The time zone of the merchant's first store (where its year ends), else UTC."""
-    name = (
-        Store.objects.filter(merchant_id=merchant_id)
-        .order_by("id")
-        .values_list("time_zone", flat=True)
-        .first()
-    )
-    return ZoneInfo(name or "UTC")
 
 
 def expires_at(programme: Programme, *, earned_at: datetime) -> datetime | None:

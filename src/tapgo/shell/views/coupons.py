@@ -41,9 +41,9 @@ def my_coupons(request, slug: str):
     return render(request, "shell/coupons.html", context)
 
 
-def _batch(app, batch_id: str):
+def _batch(merchant_id: int, batch_id: str):
     batch = coupons.access_batch(public_id=batch_id)
-    if batch is None or batch.merchant_id != app.merchant_id:
+    if batch is None or batch.merchant_id != merchant_id:
         raise Http404
     return batch
 
@@ -54,27 +54,34 @@ def claim(request, slug: str, batch_id: str):
     """A batch's claim page: GET shows the offer (a campaign code's ?scene= records the visit
     and is kept in the form), POST claims it (also from the coupons page's buttons: no
     scene, claimed in the app)."""
+    if request.method == "POST":
+        return _claim(request, live.app_state(slug), batch_id)
     app = miniapps.live_app(slug)
-    batch = _batch(app, batch_id)
-    if request.method == "GET":
-        scene = request.GET.get("scene", "")
-        if scene == Scene.SCAN and not is_bot(request):  # the campaign's printed code
-            miniapps.visit_record(app=app, customer=ensure_customer(request), scene=scene)
-        else:
-            record_door(request, live.AppState.of_app(app))
-        customer = current_customer(request)
-        member = membership.member_of(merchant=app.merchant_id, customer=customer)
-        refusal = coupons.audience_refusal(batch, member)
-        context = frame(
-            request,
-            app,
-            batch=batch,
-            scene=scene if scene in Scene.values else "",
-            customer=customer,
-            refusal=refusal,
-            join_url=join_url(app, request.path) if refusal and member is None else "",
-        )
-        return render(request, "shell/coupon_claim.html", context)
+    batch = _batch(app.merchant_id, batch_id)
+    scene = request.GET.get("scene", "")
+    if scene == Scene.SCAN and not is_bot(request):  # the campaign's printed code
+        miniapps.visit_record(app=app, customer=ensure_customer(request), scene=scene)
+    else:
+        record_door(request, live.AppState.of_app(app))
+    customer = current_customer(request)
+    member = membership.member_of(merchant=app.merchant_id, customer=customer)
+    refusal = coupons.audience_refusal(batch, member)
+    context = frame(
+        request,
+        app,
+        batch=batch,
+        scene=scene if scene in Scene.values else "",
+        customer=customer,
+        refusal=refusal,
+        join_url=join_url(app, request.path) if refusal and member is None else "",
+    )
+    return render(request, "shell/coupon_claim.html", context)
+
+
+def _claim(request, app: live.AppState, batch_id: str):
+    """Claim a coupon of the batch: the app's state and the batch read as the menu's are (a
+    flash claim's thousands of presses a second come here), the caps decided by coupons."""
+    batch = _batch(app.merchant_id, batch_id)
     scene = request.POST.get("scene", "")
     scene = scene if scene in Scene.values else ""
     try:
