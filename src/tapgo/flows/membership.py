@@ -8,7 +8,7 @@
 - Each refund of a paid order (by item, by amount, or the whole order when it is cancelled or
   rejected) takes back the points in proportion, once per Refund row: only the goods' part
   counts, never a refunded tip.
-- A counter purchase staff record earns the same way, once per form key.
+- A counter purchase staff record earns the same way, once per form key (flows/counter.py).
 - The customer is told of each change ("points changed", messaging's POINTS_CHANGED) only
   with a consent covering their card; messaging's outbox delivers after commit.
 
@@ -80,21 +80,6 @@ def order_refunded(*, order: Order, refunds: Iterable[Refund]) -> list[PointsEnt
             made.append(entry)
             _tell(member, entry, app_id=order.app_id)
     return made
-
-
-def counter_purchase(*, member: Member, amount: int, key: str, actor: Actor) -> PointsEntry | None:
-    """Staff recorded a purchase at the counter for a member: it earns as an order would
-    (once per form key, so a double submit records one purchase)."""
-    with transaction.atomic():
-        entry = membership.points_earn(
-            member=member,
-            amount=amount,
-            key=f"counter:{key}"[:80],
-            source=Source.COUNTER,
-            actor=actor,
-        )
-        _tell(member, entry)
-    return entry
 
 
 def points_adjust(

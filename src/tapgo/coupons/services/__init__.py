@@ -30,13 +30,16 @@ from tapgo.coupons.services.issuing import coupon_issue
 from tapgo.coupons.services.merging import coupons_move
 from tapgo.coupons.services.pricing import Line, discount_of
 from tapgo.coupons.services.redeeming import (
+    counter_discount,
     coupon_check_payable,
+    coupon_for_counter,
     coupon_mark_reminded,
     coupon_of_order,
     coupon_release,
     coupon_reserve,
     coupon_return,
     coupon_use,
+    coupon_use_at_counter,
     coupons_expire_due,
     coupons_to_remind,
 )
@@ -65,6 +68,7 @@ __all__ = [
     "batches_issued_after_payment",
     "batches_of_merchant",
     "coupon_check_payable",
+    "coupon_for_counter",
     "coupon_issue",
     "coupon_mark_reminded",
     "coupon_of_order",
@@ -72,10 +76,12 @@ __all__ = [
     "coupon_reserve",
     "coupon_return",
     "coupon_use",
+    "coupon_use_at_counter",
     "coupons_expire_due",
     "coupons_move",
     "coupons_of_customer",
     "coupons_to_remind",
+    "counter_discount",
     "discount_of",
     "offers_for_cart",
     "order_ids_of_batch",
