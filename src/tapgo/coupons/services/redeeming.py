@@ -64,9 +64,12 @@ def coupon_reserve(
         )
     coupon = _usable(coupon, now)
     parts = discount_of(coupon.batch, lines, total=total)
-    held = Coupon.objects.filter(
-        pk=coupon.pk, state=S.AVAILABLE, expires_at__gt=now, batch__stopped=False
-    ).update(state=S.RESERVED, order_id=order_id, reserved_at=now, discount=sum(parts.values()))
+    # Conditions on the coupon's own row only (the batch was checked by _usable): with a
+    # join Django's UPDATE becomes `WHERE id IN (SELECT …)`, which PostgreSQL does not
+    # re-check against the row another order just reserved, and both orders held it.
+    held = Coupon.objects.filter(pk=coupon.pk, state=S.AVAILABLE, expires_at__gt=now).update(
+        state=S.RESERVED, order_id=order_id, reserved_at=now, discount=sum(parts.values())
+    )
     if not held:
         raise CouponError(_("This coupon was just used by another order."))
     coupon.state, coupon.order_id = S.RESERVED, order_id
