@@ -123,12 +123,19 @@ class CounterCardForm(_CounterAction):
     """An amount taken from the member's stored value (needs the code typed just now)."""
 
     earn = forms.BooleanField(label=_("Earn points on this amount"), required=False, initial=True)
+    code = forms.CharField(
+        label=_("The code on the card now"),
+        max_length=40,
+        required=False,
+        help_text=_("Only when the code this page was opened with was used or is too old."),
+    )
 
     def __init__(self, *args, currency: str, **kwargs):
         super().__init__(*args, currency=currency, amount_label=_("Amount to take"),
                          amount_help=_("Taken from the member's card balance."),
                          **kwargs)  # fmt: skip
-        self.order_fields(["amount", "earn", "key"])
+        self.fields["code"].widget.attrs.update({"autocomplete": "off", "inputmode": "numeric"})
+        self.order_fields(["amount", "earn", "code", "key"])
 
 
 class CounterCouponForm(_CounterAction):

@@ -120,9 +120,21 @@ def test_paying_from_the_card_needs_a_fresh_code_each_time(
     again = owner_client.post(page, {**data, "key": "another-form"})
     assert again.status_code == 200 and "used already" in again.content.decode()
     assert _balance(merchant, signed_in) == 3750
+    # the code on the card now, typed in the payment's form, pays again (once)
+    import time
+
+    newer = membership.member_code(signed_in, time.time() + 60)
+    fresh = {**data, "key": "a-third-form", "code": newer}
+    assert owner_client.post(page, fresh).status_code == 302
+    assert owner_client.post(page, {**fresh, "key": "a-fourth-form"}).status_code == 200
+    assert _balance(merchant, signed_in) == 2500
+    stranger = membership.member_join(merchant=merchant, customer=customer_create_guest())
+    theirs = owner_client.post(page, {**data, "key": "a-fifth-form",
+                                      "code": membership.member_code(stranger)})  # fmt: skip
+    assert "another member" in theirs.content.decode() and _balance(merchant, signed_in) == 2500
     member_page = owner_client.get(url("membership_member", merchant, signed_in.public_id))
     assert 'data-testid="counter-sale"' in member_page.content.decode()
-    assert 'data-testid="member-balance">CN¥37.50<' in member_page.content.decode()
+    assert 'data-testid="member-balance">CN¥25.00<' in member_page.content.decode()
 
 
 def test_a_short_balance_says_so_and_changes_nothing(owner_client, merchant, signed_in, owner):

@@ -253,6 +253,10 @@ def _counter_record(action: str, card, step: int, data: dict, actor, currency: s
             "points": entry.points if entry else 0,
         }
     if action == "card":
+        if data["code"]:  # a fresh code typed for this payment
+            other, step = membership.code_find(merchant=card.merchant, text=data["code"])
+            if other.pk != card.pk:
+                raise membership.CodeError(_("That code is another member's."))
         sale = counter_flows.counter_card(step=step, earn=data["earn"], **common)
     else:
         sale = counter_flows.counter_coupon(coupon=data["coupon"], earn=data["earn"], **common)
