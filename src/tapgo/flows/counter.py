@@ -60,7 +60,7 @@ def counter_purchase(*, member: Member, amount: int, key: str, actor: Actor) -> 
         return None
     with transaction.atomic():
         sale = membership.counter_sale_create(
-            member=member, kind=CounterKind.PURCHASE, amount=_amount(amount, zero=True),
+            member=member, kind=CounterKind.PURCHASE, amount=_amount(amount),
             key=key, actor=actor,
         )  # fmt: skip
         if sale is None:

@@ -5,8 +5,8 @@
 - issuing.py: a coupon issued from a batch (claimed, by a link, granted, after an order),
   every cap decided by the database;
 - pricing.py: what a coupon takes off a cart's lines, per line;
-- redeeming.py: a coupon's life with an order (reserved, released, used, returned), expiry
-  and reminders;
+- redeeming.py: a coupon's life with an order (reserved, released, used, returned) or at the
+  counter (used for a counter sale), expiry and reminders;
 - merging.py: a guest's coupons becoming the account's;
 - selectors.py: what the interfaces show (a customer's coupons, the best for a cart, a
   batch's figures).

@@ -162,6 +162,9 @@ def test_a_purchase_is_recorded_once_with_who(merchant, member, owner, staff):
     assert (sale.kind, sale.amount, sale.card, sale.actor_user_id) == ("purchase", 2500, 0,
                                                                        owner.pk)  # fmt: skip
     assert PointsEntry.objects.get().points == 25
+    with pytest.raises(membership.MembershipError):
+        counter.counter_purchase(member=member, amount=0, key="form-2", actor=staff)
+    assert CounterSale.objects.count() == 1
 
 
 # --- coupons --------------------------------------------------------------------------------
@@ -250,3 +253,15 @@ def test_a_coupon_that_cannot_be_used_is_refused_with_a_message(
                                key="use-5", actor=staff)  # fmt: skip
     assert not CounterSale.objects.exists()
     assert not Coupon.objects.filter(state=CouponState.USED).exists()
+
+
+@pytest.mark.breaks_books
+def test_ledger_verify_sees_a_counter_sale_not_paid_what_it_took(merchant, member, owner, staff):
+    _top_up(merchant, member, owner)
+    sale = counter.counter_card(member=member, step=_step(member), amount=1000, key="pay-1",
+                                actor=staff)  # fmt: skip
+    assert verify_books() == []
+    CounterSale.objects.filter(pk=sale.pk).update(card=900, amount=1000)
+    assert [b.rule for b in verify_books()] == ["counter sale"]
+    CounterSale.objects.filter(pk=sale.pk).delete()
+    assert [b.rule for b in verify_books()] == ["counter sale"]
