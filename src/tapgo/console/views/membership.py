@@ -8,6 +8,7 @@ import uuid
 from django.contrib import messages
 from django.core import signing
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -172,20 +173,28 @@ def _counter_token(merchant, member, step: int) -> str:
 
 
 def _counter_member(merchant, token: str):
-    """The member and code step a counter token carries, or None when it is forged or older
-    than COUNTER_SECONDS (a screenshot of the code is worth nothing later)."""
+    """The member and code step a counter token carries, or None when it is older than
+    COUNTER_SECONDS (a screenshot of the code is worth nothing later); 404 for a token that
+    is not this merchant's (forged, or another merchant's)."""
     try:
         data = signing.loads(token, salt=f"counter:{merchant.public_id}", max_age=COUNTER_SECONDS)
-        public_id, step = str(data["m"]), int(data["s"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+    except signing.SignatureExpired:
         return None
+    except signing.BadSignature:
+        raise Http404("no such counter page") from None
+    try:
+        public_id, step = str(data["m"]), int(data["s"])
+    except (KeyError, TypeError, ValueError):
+        raise Http404("no such counter page") from None
     found = (
         Member.objects.for_merchant(merchant)
         .filter(public_id=public_id)
         .select_related("customer", "level", "merchant")
         .first()
     )
-    return None if found is None else (found, step)
+    if found is None:
+        raise Http404("no such member")
+    return found, step
 
 
 @merchant_view()
