@@ -1,5 +1,6 @@
 """The console's forms for membership: the programme's rules, a level, adjusting a member's
-points, and a purchase at the counter with the member code."""
+points, and the counter: the member code, then a purchase, a coupon or an amount from the
+card."""
 
 from decimal import Decimal
 
@@ -80,20 +81,74 @@ class AdjustForm(forms.Form):
 
 
 class CounterForm(forms.Form):
+    """The member code, typed or scanned (a scanner types the QR's text) or pasted."""
+
     code = forms.CharField(
         label=_("Member code"),
         max_length=40,
         help_text=_("The code on the customer's card, typed or scanned."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update(
+            {"autocomplete": "off", "inputmode": "numeric", "autofocus": True}
+        )
+
+
+class _CounterAction(forms.Form):
     key = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args, currency: str, **kwargs):
+    def __init__(self, *args, currency: str, amount_label, amount_help, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["code"].widget.attrs.update({"autocomplete": "off", "inputmode": "numeric"})
         self.fields["amount"] = MoneyField(
-            label=_("Amount paid"),
+            label=amount_label,
             currency=currency,
-            help_text=_("What the customer paid for the purchase: it earns points."),
+            help_text=amount_help,
             error_messages={"invalid": AMOUNT_INVALID},
         )
-        self.order_fields(["code", "amount", "key"])
+
+
+class CounterPurchaseForm(_CounterAction):
+    """A purchase the member paid at the counter: it earns points."""
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, currency=currency, amount_label=_("Amount paid"),
+                         amount_help=_("What the customer paid for the purchase: it earns "
+                                       "points."), **kwargs)  # fmt: skip
+        self.order_fields(["amount", "key"])
+
+
+class CounterCardForm(_CounterAction):
+    """An amount taken from the member's stored value (needs the code typed just now)."""
+
+    earn = forms.BooleanField(label=_("Earn points on this amount"), required=False, initial=True)
+    code = forms.CharField(
+        label=_("The code on the card now"),
+        max_length=40,
+        required=False,
+        help_text=_("Only when the code this page was opened with was used or is too old."),
+    )
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, currency=currency, amount_label=_("Amount to take"),
+                         amount_help=_("Taken from the member's card balance."),
+                         **kwargs)  # fmt: skip
+        self.fields["code"].widget.attrs.update({"autocomplete": "off", "inputmode": "numeric"})
+        self.order_fields(["amount", "earn", "code", "key"])
+
+
+class CounterCouponForm(_CounterAction):
+    """One of the member's coupons used for a sale at the counter."""
+
+    coupon = forms.ChoiceField(label=_("Coupon"), widget=forms.RadioSelect)
+    earn = forms.BooleanField(
+        label=_("Earn points on what is paid after the coupon"), required=False, initial=True
+    )
+
+    def __init__(self, *args, currency: str, choices, **kwargs):
+        super().__init__(*args, currency=currency, amount_label=_("Sale amount"),
+                         amount_help=_("The sale before the coupon (0 for a free item alone)."),
+                         **kwargs)  # fmt: skip
+        self.fields["coupon"].choices = choices  # type: ignore[attr-defined]
+        self.order_fields(["coupon", "amount", "earn", "key"])

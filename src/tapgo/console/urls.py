@@ -108,6 +108,11 @@ urlpatterns = [
         name="membership_member",
     ),
     path(m + "membership/counter/", membership.counter, name="membership_counter"),
+    path(
+        m + "membership/counter/m/<str:token>/",
+        membership.counter_member,
+        name="membership_counter_member",
+    ),
     path(m + "coupons/", coupons.batches, name="coupons"),
     path(m + "coupons/<str:batch_id>/", coupons.batch, name="coupon_batch"),
     path(m + "coupons/<str:batch_id>/stop", coupons.batch_stop, name="coupon_batch_stop"),

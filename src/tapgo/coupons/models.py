@@ -138,7 +138,8 @@ class Source(models.TextChoices):
 class Coupon(MerchantOwned):
     """One coupon a customer holds. Its life is conditional UPDATEs: available → reserved
     for one order (placed) → used (paid); a reserved one goes back to available when its
-    order ends unpaid, a used one when its whole order is refunded while it is still valid."""
+    order ends unpaid, a used one when its whole order is refunded while it is still valid.
+    At the counter it goes from available to used at once, for a counter sale."""
 
     public_id = PublicIdField()  # the coupon's code
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="coupons")
@@ -155,6 +156,9 @@ class Coupon(MerchantOwned):
     # ordering), and what it took off that order.
     order_id = models.BigIntegerField(null=True, blank=True)
     discount = models.PositiveIntegerField(default=0)
+    # Or the sale at the counter it was used for (membership's CounterSale id, as a value),
+    # staff having found the member by the member code.
+    counter_sale_id = models.BigIntegerField(null=True, blank=True)
     reserved_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
@@ -172,7 +176,8 @@ class Coupon(MerchantOwned):
             models.CheckConstraint(
                 condition=models.Q(state="available")
                 | models.Q(state="expired")
-                | models.Q(order_id__isnull=False),
-                name="coupon_held_by_an_order",
+                | models.Q(order_id__isnull=False)
+                | models.Q(state="used", counter_sale_id__isnull=False),
+                name="coupon_held_by_order_or_counter",
             )
         ]

@@ -3,6 +3,7 @@ with 5% off, Gold at 2000 with 10% off) and a member with some history. Only for
 business: a café that has its levels already is left as it is."""
 
 from tapgo.core.actors import Actor
+from tapgo.flows import counter
 from tapgo.flows import membership as points
 from tapgo.identity.models import Customer, User
 from tapgo.membership import services as membership
@@ -40,6 +41,6 @@ def programme(app: MiniApp) -> Member | None:
 def member_history(member: Member, *, staff: User) -> None:
     """A purchase recorded at the counter and a welcome gift from staff."""
     actor = Actor.staff(staff)
-    points.counter_purchase(member=member, amount=46800, key="demo-counter-1", actor=actor)
+    counter.counter_purchase(member=member, amount=46800, key="demo-counter-1", actor=actor)
     points.points_adjust(member=member, points=50, reason="Welcome gift", key="demo-welcome",
                          actor=actor)  # fmt: skip

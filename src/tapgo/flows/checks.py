@@ -5,6 +5,7 @@ test that moves money."""
 from django.db import connection
 
 from tapgo.membership import services as membership
+from tapgo.membership.models import CounterSale
 from tapgo.ordering.models import (
     Order,
     OrderStatus,
@@ -24,6 +25,7 @@ def verify_books(*, limit: int = 50) -> list[ledger.Breach]:
     breaches = ledger.verify(limit=limit)
     add = ledger.collector(breaches, limit)
     _verify_orders(add, limit)
+    _verify_counter(add, limit)
     _verify_points(add, limit)
     return breaches
 
@@ -41,6 +43,49 @@ def _verify_points(add, limit: int) -> None:
         "points lots",
         membership.verify_lots(limit=limit),
         lambda r: f"member {r[0]} has {r[1]} points, its lots hold {r[2]}",
+    )
+
+
+def _verify_counter(add, limit: int) -> None:
+    """What each counter sale took from the card was paid by counted payments of purpose
+    `counter` exactly, and no such payment names anything but a counter sale."""
+    sales = connection.ops.quote_name(CounterSale._meta.db_table)
+    intents = connection.ops.quote_name(PaymentIntent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT c.purpose_id, s.id, COALESCE(s.card, 0), c.total
+            FROM (SELECT purpose_id, SUM(amount) AS total FROM {intents}
+                  WHERE purpose = %s AND status = %s AND counted = %s
+                  GROUP BY purpose_id) c
+            LEFT JOIN {sales} s ON s.id = c.purpose_id
+            WHERE s.id IS NULL OR c.total <> s.card
+            UNION ALL
+            SELECT s.id, s.id, s.card, 0 FROM {sales} s
+            WHERE s.card > 0 AND NOT EXISTS (
+                SELECT 1 FROM {intents} i WHERE i.purpose = %s AND i.purpose_id = s.id
+                  AND i.status = %s AND i.counted = %s)
+            ORDER BY 1 LIMIT %s
+            """,  # noqa: S608 (table names from the models, values as parameters)
+            [
+                Purpose.COUNTER,
+                IntentStatus.SUCCEEDED,
+                True,
+                Purpose.COUNTER,
+                IntentStatus.SUCCEEDED,
+                True,
+                limit,
+            ],  # fmt: skip
+        )
+        rows = cursor.fetchall()
+    add(
+        "counter sale",
+        rows,
+        lambda r: (
+            f"counter payments name sale {r[0]}, which does not exist"
+            if r[1] is None
+            else f"counter sale {r[1]} took {r[2]} from the card, its payments {r[3]}"
+        ),
     )
 
 

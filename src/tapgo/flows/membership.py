@@ -8,7 +8,7 @@
 - Each refund of a paid order (by item, by amount, or the whole order when it is cancelled or
   rejected) takes back the points in proportion, once per Refund row: only the goods' part
   counts, never a refunded tip.
-- A counter purchase staff record earns the same way, once per form key.
+- A counter purchase staff record earns the same way, once per form key (flows/counter.py).
 - The customer is told of each change ("points changed", messaging's POINTS_CHANGED) only
   with a consent covering their card; messaging's outbox delivers after commit.
 - A change that moves the member's level up (an order paid, a counter purchase, staff's
@@ -61,7 +61,7 @@ def order_paid(*, order: Order) -> PointsEntry | None:
             source=Source.ORDER,
             source_id=order.pk,
         )
-        _tell(member, entry, app_id=order.app_id)
+        tell_points(member, entry, app_id=order.app_id)
     return entry
 
 
@@ -83,23 +83,8 @@ def order_refunded(*, order: Order, refunds: Iterable[Refund]) -> list[PointsEnt
         )
         if entry is not None:
             made.append(entry)
-            _tell(member, entry, app_id=order.app_id)
+            tell_points(member, entry, app_id=order.app_id)
     return made
-
-
-def counter_purchase(*, member: Member, amount: int, key: str, actor: Actor) -> PointsEntry | None:
-    """Staff recorded a purchase at the counter for a member: it earns as an order would
-    (once per form key, so a double submit records one purchase)."""
-    with member_coupons.level_watched(member=member):
-        entry = membership.points_earn(
-            member=member,
-            amount=amount,
-            key=f"counter:{key}"[:80],
-            source=Source.COUNTER,
-            actor=actor,
-        )
-        _tell(member, entry)
-    return entry
 
 
 def points_adjust(
@@ -110,7 +95,7 @@ def points_adjust(
         entry = membership.points_adjust(
             member=member, points=points, reason=reason, key=f"adjust:{key}"[:80], actor=actor
         )
-        _tell(member, entry)
+        tell_points(member, entry)
     return entry
 
 
@@ -119,7 +104,7 @@ def points_expire_due(*, limit: int = 500) -> int:
     with transaction.atomic():
         made = membership.points_expire_due(limit=limit)
         for entry in made:
-            _tell(entry.member, entry)
+            tell_points(entry.member, entry)
     return len(made)
 
 
@@ -162,7 +147,7 @@ def card_join(*, app: MiniApp, customer) -> tuple[Member, bool]:
     return member, True
 
 
-def _tell(member: Member, entry: PointsEntry | None, *, app_id: int | None = None) -> None:
+def tell_points(member: Member, entry: PointsEntry | None, *, app_id: int | None = None) -> None:
     """Write "points changed" for the member, if they allowed it (nothing otherwise)."""
     if entry is None or not entry.points:
         return

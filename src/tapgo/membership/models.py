@@ -6,7 +6,9 @@
 - Member: a customer's card with one merchant (cached balance and lifetime points, the secret
   behind the rotating member code);
 - PointsEntry: the append-only points ledger, one row per effect, unique by (member, key);
-- PointsLot: what is left of each grant of points, so points expire as they were earned.
+- PointsLot: what is left of each grant of points, so points expire as they were earned;
+- CounterSale: what staff recorded for a member at the counter (a purchase, a payment from
+  the card, a coupon used), once per form key, with who did it.
 """
 
 from django.db import models
@@ -202,3 +204,38 @@ class PointsLot(MerchantOwned):
         indexes = [
             models.Index(fields=["expires_at"], name="lot_due", condition=Q(remaining__gt=0)),
         ]
+
+
+class CounterKind(models.TextChoices):
+    PURCHASE = "purchase", _("Purchase")
+    CARD = "card", _("Paid from the card")
+    COUPON = "coupon", _("Coupon used")
+
+
+class CounterSale(ActorRecorded, MerchantOwned):
+    """One thing staff did for a member at the counter, found by the member code: a purchase
+    that earns points, an amount paid from the member's stored value (payments' intent names
+    this row as its purpose, `counter`), or a coupon used (coupons' row names this one).
+    Unique by (merchant, form key), so a double submit records one."""
+
+    public_id = PublicIdField()
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="counter_sales")
+    kind = models.CharField(max_length=10, choices=CounterKind.choices)
+    amount = models.PositiveIntegerField()  # the sale in minor units, before a coupon's part
+    discount = models.PositiveIntegerField(default=0)  # what a coupon took off
+    card = models.PositiveIntegerField(default=0)  # what was paid from the stored value
+    coupon = models.CharField(max_length=40, blank=True)  # the coupon's public id, as a value
+    code_step = models.BigIntegerField(null=True, blank=True)  # the member code's step
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "key"], name="counter_sale_once"),
+            models.CheckConstraint(
+                condition=Q(discount__lte=models.F("amount"), card__lte=models.F("amount")),
+                name="counter_sale_parts_within",
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "created_at"], name="counter_member_time")]

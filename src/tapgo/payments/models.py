@@ -160,6 +160,8 @@ class Purpose(models.TextChoices):
     ORDER = "order", _("Order")
     TOPUP = "topup", _("Stored value top-up")
     SHARE = "share", _("Share of a table's bill")
+    # Paid from a member's card at the counter: the id is membership's CounterSale.
+    COUNTER = "counter", _("A sale at the counter")
 
 
 class PaymentIntent(MerchantOwned):
@@ -213,7 +215,8 @@ class PaymentIntent(MerchantOwned):
                 name="intent_tip_within_amount",
             ),
             models.CheckConstraint(
-                condition=Q(purpose__in=["order", "topup", "share"]), name="intent_has_purpose"
+                condition=Q(purpose__in=["order", "topup", "share", "counter"]),
+                name="intent_has_purpose",
             ),
         ]
         indexes = [

@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tapgo.core.money import MAX_AMOUNT
+from tapgo.core.money import MAX_AMOUNT, format_money
 from tapgo.payments import ledger, providers
 from tapgo.payments.models import (
     AccountKind,
@@ -273,6 +273,41 @@ def wallet_pay(
     use = min(card.balance, amount_due)
     if use <= 0:
         raise StoredValueError(_("Your card has no balance to use."))
+    return _take(card, use, merchant=merchant, customer=customer, purpose=purpose,
+                 purpose_id=purpose_id, currency=currency, reference=reference)  # fmt: skip
+
+
+def wallet_spend(
+    *,
+    merchant,
+    customer,
+    purpose: str,
+    purpose_id: int,
+    amount: int,
+    currency: str,
+    reference: str = "",
+) -> PaymentIntent:
+    """Pay exactly `amount` from the customer's card (staff taking it at the counter): never
+    a part of it. StoredValueError with a message saying what the card holds when that is
+    less, or when the balance moved meanwhile (the wallet's CHECK constraint decides)."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT:
+        raise StoredValueError(_("Enter an amount above zero."))
+    card = wallet(merchant, customer, currency)
+    if card.balance < amount:
+        raise StoredValueError(
+            _("The card holds %(balance)s, less than %(amount)s: nothing was taken.")
+            % {
+                "balance": format_money(card.balance, currency),
+                "amount": format_money(amount, currency),
+            }  # fmt: skip
+        )
+    return _take(card, amount, merchant=merchant, customer=customer, purpose=purpose,
+                 purpose_id=purpose_id, currency=currency, reference=reference)  # fmt: skip
+
+
+def _take(card, use: int, *, merchant, customer, purpose, purpose_id, currency, reference):
+    """A succeeded, counted intent of `use` and its money moved from the card to the
+    merchant's held revenue (Dr wallet, Cr held), like an order paid by card."""
     intent = PaymentIntent.objects.create(
         merchant=merchant,
         purpose=purpose,

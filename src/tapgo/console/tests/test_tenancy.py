@@ -6,6 +6,7 @@ from django.urls import URLPattern, reverse
 from tapgo.catalog import services as catalog
 from tapgo.console import urls as console_urls
 from tapgo.console.tests.conftest import paid_order
+from tapgo.console.views.membership import _counter_token
 from tapgo.coupons import services as coupons
 from tapgo.flows import listings
 from tapgo.membership import services as membership
@@ -37,7 +38,10 @@ def _ids_of(merchant) -> dict:
         "article_id": listings.article_create(merchant=merchant, app=app, title="News").public_id,
         # paid_order seats a guest at table 1: the table's group.
         "group_id": TableGroup.objects.filter(merchant=merchant).first().public_id,
-        "member_id": membership.member_join(merchant=merchant, customer=order.customer).public_id,
+        "member_id": (
+            member := membership.member_join(merchant=merchant, customer=order.customer)
+        ).public_id,
+        "token": _counter_token(merchant, member, membership.code_step()),
         "batch_id": coupons.batch_create(
             merchant=merchant,
             terms=coupons.BatchTerms(name="Deal", kind="amount", value=100, valid_days=3),
@@ -88,7 +92,7 @@ def test_another_merchants_ids_are_404(owner_client, ids, other_merchant):
     mine, theirs = ids["mine"], ids["theirs"]
     attempts = set(_urls(theirs))  # their merchant id and their objects
     for name in ("app_id", "code", "category_id", "product_id", "order_id", "user_id",
-                 "article_id", "zone_id", "member_id", "batch_id"):  # fmt: skip
+                 "article_id", "zone_id", "member_id", "batch_id", "token"):  # fmt: skip
         attempts |= set(_urls(mine | {name: theirs[name]}))  # my merchant id, their object
     attempts -= set(_urls(mine))
     assert len(attempts) > 30

@@ -5,8 +5,8 @@
 - issuing.py: a coupon issued from a batch (claimed, by a link, granted, after an order),
   every cap decided by the database;
 - pricing.py: what a coupon takes off a cart's lines, per line;
-- redeeming.py: a coupon's life with an order (reserved, released, used, returned), expiry
-  and reminders;
+- redeeming.py: a coupon's life with an order (reserved, released, used, returned) or at the
+  counter (used for a counter sale), expiry and reminders;
 - merging.py: a guest's coupons becoming the account's;
 - selectors.py: what the interfaces show (a customer's coupons, the best for a cart, a
   batch's figures).
@@ -31,13 +31,16 @@ from tapgo.coupons.services.issuing import audience_refusal, coupon_issue
 from tapgo.coupons.services.merging import coupons_move
 from tapgo.coupons.services.pricing import Line, discount_of
 from tapgo.coupons.services.redeeming import (
+    counter_discount,
     coupon_check_payable,
+    coupon_for_counter,
     coupon_mark_reminded,
     coupon_of_order,
     coupon_release,
     coupon_reserve,
     coupon_return,
     coupon_use,
+    coupon_use_at_counter,
     coupons_expire_due,
     coupons_to_remind,
 )
@@ -69,6 +72,7 @@ __all__ = [
     "batches_issued_on",
     "batches_of_merchant",
     "coupon_check_payable",
+    "coupon_for_counter",
     "coupon_issue",
     "coupon_mark_reminded",
     "coupon_of_order",
@@ -76,10 +80,12 @@ __all__ = [
     "coupon_reserve",
     "coupon_return",
     "coupon_use",
+    "coupon_use_at_counter",
     "coupons_expire_due",
     "coupons_move",
     "coupons_of_customer",
     "coupons_to_remind",
+    "counter_discount",
     "discount_of",
     "offers_for_cart",
     "order_ids_of_batch",

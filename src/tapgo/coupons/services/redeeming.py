@@ -7,7 +7,10 @@ hold one coupon and no step happens twice:
   the coupon not expired (the order is never paid at a price it no longer has);
 - returned when the whole order is refunded and it is still valid (used → available).
 
-And the end of its life: expired by the sweep, and a reminder before it expires, once."""
+And the end of its life: expired by the sweep, and a reminder before it expires, once.
+
+At the counter (staff found the member by the member code) a coupon goes from available to
+used at once for a counter sale, with what it takes off the amount typed."""
 
 from datetime import datetime, timedelta
 
@@ -15,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.core.ids import is_public_id
-from tapgo.coupons.models import Coupon, CouponState
+from tapgo.core.money import format_money
+from tapgo.coupons.models import Coupon, CouponKind, CouponState
 from tapgo.coupons.services.base import CouponError
 from tapgo.coupons.services.pricing import Line, discount_of
 from tapgo.identity.models import Customer
@@ -60,9 +64,12 @@ def coupon_reserve(
         )
     coupon = _usable(coupon, now)
     parts = discount_of(coupon.batch, lines, total=total)
-    held = Coupon.objects.filter(
-        pk=coupon.pk, state=S.AVAILABLE, expires_at__gt=now, batch__stopped=False
-    ).update(state=S.RESERVED, order_id=order_id, reserved_at=now, discount=sum(parts.values()))
+    # Conditions on the coupon's own row only (the batch was checked by _usable): with a
+    # join Django's UPDATE becomes `WHERE id IN (SELECT …)`, which PostgreSQL does not
+    # re-check against the row another order just reserved, and both orders held it.
+    held = Coupon.objects.filter(pk=coupon.pk, state=S.AVAILABLE, expires_at__gt=now).update(
+        state=S.RESERVED, order_id=order_id, reserved_at=now, discount=sum(parts.values())
+    )
     if not held:
         raise CouponError(_("This coupon was just used by another order."))
     coupon.state, coupon.order_id = S.RESERVED, order_id
@@ -163,3 +170,67 @@ def coupon_mark_reminded(*, coupon: Coupon, now: datetime | None = None) -> bool
             reminded_at=now or timezone.now()
         )
     )
+
+
+# --- at the counter ------------------------------------------------------------------------
+
+
+def counter_discount(batch, amount: int) -> int:
+    """What a coupon takes off a sale of `amount` typed at the counter (no cart: the amount
+    stands for the items it applies to): its minimum spend checked on the amount; an amount
+    or threshold coupon takes its value (at most the amount), a percentage its share (at
+    most its maximum); a free item takes nothing off the amount (staff hand the item over)."""
+    if amount < batch.min_spend:
+        raise CouponError(
+            _("This coupon needs a sale of at least %(amount)s.")
+            % {"amount": format_money(batch.min_spend, batch.merchant.currency)}
+        )
+    if batch.kind == CouponKind.FREE_ITEM:
+        return 0
+    if batch.kind == CouponKind.PERCENT:
+        off = amount * batch.value // 100
+        return off if batch.max_off is None else min(off, batch.max_off)
+    return min(batch.value, amount)
+
+
+def coupon_for_counter(
+    *, customer: Customer, merchant_id: int, code: str, amount: int, now: datetime | None = None
+) -> tuple[Coupon, int]:
+    """The member's coupon `code`, usable now, and what it takes off a counter sale of
+    `amount`; CouponError with a message for staff when it cannot be used."""
+    now = now or timezone.now()
+    coupon = None
+    if is_public_id(code):
+        coupon = (
+            Coupon.objects.select_related("batch__merchant", "batch__free_product")
+            .filter(public_id=code, merchant_id=merchant_id)
+            .first()
+        )
+    if coupon is None or coupon.customer_id != customer.pk:
+        raise CouponError(_("That coupon is not this member's."))
+    if coupon.state == S.USED:
+        raise CouponError(_("This coupon has been used."))
+    if coupon.state == S.RESERVED:
+        raise CouponError(_("This coupon is held by an order that is not paid yet."))
+    if coupon.state == S.EXPIRED or coupon.expires_at <= now:
+        raise CouponError(_("This coupon has expired."))
+    if coupon.batch.stopped:
+        raise CouponError(_("This offer has ended."))
+    return coupon, counter_discount(coupon.batch, amount)
+
+
+def coupon_use_at_counter(
+    *, coupon: Coupon, sale_id: int, discount: int, now: datetime | None = None
+) -> None:
+    """Use the coupon for a counter sale at once (available → used): one conditional UPDATE,
+    so of two tills using one coupon one does; CouponError for the other."""
+    now = now or timezone.now()
+    # Conditions on the coupon's own row only: a join (the batch's `stopped`) would make
+    # Django's UPDATE a `WHERE id IN (SELECT …)`, which PostgreSQL does not re-check against
+    # the row another till just used; the batch was checked by coupon_for_counter.
+    used = Coupon.objects.filter(pk=coupon.pk, state=S.AVAILABLE, expires_at__gt=now).update(
+        state=S.USED, counter_sale_id=sale_id, used_at=now, discount=discount
+    )
+    if not used:
+        raise CouponError(_("This coupon was just used."))
+    coupon.state, coupon.counter_sale_id, coupon.discount = S.USED, sale_id, discount

@@ -60,3 +60,25 @@ def test_one_customer_clicking_twenty_times_gets_one(concurrently, make_batch, c
     assert Coupon.objects.filter(batch=batch, customer=customer).count() == 1
     assert Batch.objects.get(pk=batch.pk).issued == 1
     assert CustomerCount.objects.get(batch=batch, customer=customer).count == 1
+
+
+def test_one_coupon_reserved_by_five_orders_at_once_is_held_by_one(
+    concurrently, make_batch, customer, merchant
+):
+    """The reservation itself decides (not a lock taken by checkout): on PostgreSQL an
+    UPDATE joined to the batch was not re-checked and every order held the coupon."""
+    coupon = coupons.coupon_issue(batch=make_batch(), customer=customer, source="claimed")
+    lines = [coupons.Line(key=1, product_id=1, category_id=1, unit_price=4000, quantity=1)]
+
+    def reserve(i):
+        try:
+            return coupons.coupon_reserve(customer=customer, merchant_id=merchant.pk,
+                                          code=coupon.public_id, order_id=1000 + i,
+                                          lines=lines, total=4000)  # fmt: skip
+        except coupons.CouponError as exc:
+            return exc
+
+    results = concurrently(reserve, 5)
+    held = [r for r in results if not isinstance(r, BaseException)]
+    assert len(held) == 1, results
+    assert Coupon.objects.get(pk=coupon.pk).order_id == held[0][0].order_id

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tapgo.core.actors import SYSTEM
 from tapgo.coupons.models import Coupon
+from tapgo.flows import counter as counter_flows
 from tapgo.flows import coupons as coupon_flows
 from tapgo.flows import member_coupons
 from tapgo.flows import membership as card_flows
@@ -83,7 +84,7 @@ def test_reaching_a_level_issues_its_coupon_once_even_down_and_up_again(
     at_silver = make_batch(name="Silver gift", issued_on="level", level=silver)
     member, _new = card_flows.card_join(app=app, customer=customer)
 
-    card_flows.counter_purchase(member=member, amount=15000, key="c1", actor=STAFF)  # 150
+    counter_flows.counter_purchase(member=member, amount=15000, key="c1", actor=STAFF)  # 150
     assert [c.batch for c in held(customer)] == [at_silver]
     card_flows.points_adjust(member=member, points=400, reason="gift", key="a1", actor=STAFF)
     assert Member.objects.get(pk=member.pk).level == gold
@@ -105,7 +106,7 @@ def test_a_jump_over_a_level_issues_the_coupons_of_every_level_reached(
     at_silver = make_batch(name="Silver gift", issued_on="level", level=silver)
     at_gold = make_batch(name="Gold gift", issued_on="level", level=gold)
     member, _new = card_flows.card_join(app=app, customer=customer)
-    card_flows.counter_purchase(member=member, amount=60000, key="c1", actor=STAFF)
+    counter_flows.counter_purchase(member=member, amount=60000, key="c1", actor=STAFF)
     assert {c.batch for c in held(customer)} == {at_silver, at_gold}
 
 
@@ -126,7 +127,7 @@ def test_the_nightly_recomputation_issues_the_coupon_of_a_level_reached(
     app, customer, make_batch, merchant
 ):
     member, _new = card_flows.card_join(app=app, customer=customer)
-    card_flows.counter_purchase(member=member, amount=30000, key="c1", actor=STAFF)  # 300
+    counter_flows.counter_purchase(member=member, amount=30000, key="c1", actor=STAFF)  # 300
     bronze = membership.level_save(
         merchant=merchant, name="Bronze", threshold=200, rank=1, discount_bps=0
     )  # a new level: members reach it when the sweep recomputes
@@ -202,7 +203,7 @@ def test_the_levels_task_issues_the_coupons_too(app, customer, make_batch, merch
     from tapgo.flows.tasks import recompute_levels
 
     member, _new = card_flows.card_join(app=app, customer=customer)
-    card_flows.counter_purchase(member=member, amount=30000, key="c1", actor=STAFF)
+    counter_flows.counter_purchase(member=member, amount=30000, key="c1", actor=STAFF)
     bronze = membership.level_save(
         merchant=merchant, name="Bronze", threshold=200, rank=1, discount_bps=0
     )

@@ -6,6 +6,7 @@ import pytest
 
 from tapgo.core.actors import SYSTEM
 from tapgo.coupons.models import Batch, Coupon, CustomerCount
+from tapgo.flows import counter as counter_flows
 from tapgo.flows import membership as card_flows
 from tapgo.membership import services as membership
 from tapgo.membership.models import Member
@@ -21,10 +22,10 @@ def test_two_earns_crossing_a_threshold_at_once_issue_one_coupon(
     )
     gift = make_batch(name="Gold gift", issued_on="level", level=gold)
     member, _new = card_flows.card_join(app=app, customer=customer)
-    card_flows.counter_purchase(member=member, amount=40000, key="start", actor=SYSTEM)  # 400
+    counter_flows.counter_purchase(member=member, amount=40000, key="start", actor=SYSTEM)  # 400
 
     results = concurrently(
-        lambda i: card_flows.counter_purchase(
+        lambda i: counter_flows.counter_purchase(
             member=member, amount=15000, key=f"till-{i}", actor=SYSTEM
         ),
         2,

@@ -4,6 +4,7 @@ refund (once), and the customer told when they asked."""
 import pytest
 
 from tapgo.core.actors import SYSTEM, Actor
+from tapgo.flows import counter
 from tapgo.flows import membership as points
 from tapgo.flows import orders as order_flows
 from tapgo.flows import refunds as refund_flows
@@ -122,8 +123,8 @@ def test_a_refund_after_the_points_were_spent_leaves_a_negative_balance(member, 
 
 def test_a_counter_purchase_earns_once_per_form_key(member, owner):
     actor = Actor.staff(owner)
-    points.counter_purchase(member=member, amount=1999, key="form-1", actor=actor)
-    points.counter_purchase(member=member, amount=1999, key="form-1", actor=actor)
+    counter.counter_purchase(member=member, amount=1999, key="form-1", actor=actor)
+    counter.counter_purchase(member=member, amount=1999, key="form-1", actor=actor)
     entry = PointsEntry.objects.get(member=member)
     assert (entry.points, entry.source, entry.actor_user_id) == (19, "counter", owner.pk)
 

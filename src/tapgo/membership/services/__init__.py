@@ -5,7 +5,8 @@
 - codes.py: the rotating member code (TOTP, RFC 6238) and spending one at the counter once;
 - points.py: the append-only points ledger (earn, redeem, expire, adjust, reverse) with its
   cached balances and lots, and what an order earns or a refund takes back;
-- levels.py: a member's level recomputed over the programme's window, and its benefit.
+- levels.py: a member's level recomputed over the programme's window, and its benefit;
+- counter.py: what staff record for a member at the counter, once per form.
 
 What earns or reverses points (an order paid, a refund) is decided in flows/membership.py.
 """
@@ -16,7 +17,15 @@ from tapgo.membership.services.codes import (
     code_find,
     code_spend,
     code_step,
+    code_step_fresh,
+    code_step_spend,
     member_code,
+)
+from tapgo.membership.services.counter import (
+    counter_key,
+    counter_sale_create,
+    counter_sale_of_key,
+    counter_sales_of,
 )
 from tapgo.membership.services.errors import MembershipError
 from tapgo.membership.services.levels import (
@@ -67,6 +76,12 @@ __all__ = [
     "code_find",
     "code_spend",
     "code_step",
+    "code_step_fresh",
+    "code_step_spend",
+    "counter_key",
+    "counter_sale_create",
+    "counter_sale_of_key",
+    "counter_sales_of",
     "earn_bonus_delete",
     "earn_bonus_set",
     "level_delete",

@@ -76,8 +76,27 @@ def code_spend(*, merchant, text: str, now: float | None = None) -> Member:
     older one of the same member) is refused, and of two tills trying one code at once the
     database lets one through."""
     member, step = code_find(merchant=merchant, text=text, now=now)
+    return code_step_spend(member=member, step=step, now=now)
+
+
+def code_step_spend(*, member: Member, step: int, now: float | None = None) -> Member:
+    """Spend the step of a code found a moment ago (the counter carries the member and the
+    step in a signed token rather than the code): refused when the step is more than one
+    behind now, or when it (or a newer one) was spent already. One conditional UPDATE of
+    the member's row, so of two tills spending one code at once one does."""
+    code_step_fresh(member=member, step=step, now=now, spent=False)
     spent = Member.objects.filter(pk=member.pk, last_code_step__lt=step).update(last_code_step=step)
     if not spent:
         raise CodeError(_("That code was used already: ask for the new code on the card."))
     member.last_code_step = step
     return member
+
+
+def code_step_fresh(*, member: Member, step: int, now: float | None = None, spent=True) -> None:
+    """CodeError when the step is more than one behind now (or ahead of the tolerance), or,
+    with `spent`, when the member's row says it (or a newer one) was spent already: a check
+    before the work; `code_step_spend` decides."""
+    if step - code_step(now) not in TOLERANCE:
+        raise CodeError(_("That code has expired: ask for the code on the card now."))
+    if spent and Member.objects.filter(pk=member.pk, last_code_step__gte=step).exists():
+        raise CodeError(_("That code was used already: ask for the new code on the card."))

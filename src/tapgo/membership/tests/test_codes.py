@@ -62,3 +62,19 @@ def test_a_code_is_spent_once_and_an_older_one_after_a_newer_never(merchant, mem
         membership.code_spend(merchant=merchant, text=newer, now=NOW + STEP)
     with pytest.raises(membership.CodeError):  # still within tolerance, but older than spent
         membership.code_spend(merchant=merchant, text=older, now=NOW + STEP)
+
+
+def test_a_found_step_is_spent_once_and_only_while_fresh(merchant, member):
+    """The counter carries the step of the code it found: spent once, never when more than
+    one step behind now, never ahead of one step forward."""
+    step = membership.code_find(merchant=merchant, text=membership.member_code(member, NOW),
+                                now=NOW)[1]  # fmt: skip
+    with pytest.raises(membership.CodeError, match="expired"):
+        membership.code_step_spend(member=member, step=step, now=NOW + 2 * STEP)
+    with pytest.raises(membership.CodeError, match="expired"):
+        membership.code_step_spend(member=member, step=step + 2, now=NOW)
+    assert membership.code_step_spend(member=member, step=step, now=NOW + STEP) == member
+    with pytest.raises(membership.CodeError, match="used already"):
+        membership.code_step_fresh(member=member, step=step, now=NOW)
+    with pytest.raises(membership.CodeError, match="used already"):
+        membership.code_step_spend(member=member, step=step, now=NOW)
