@@ -320,6 +320,12 @@ class Refund(MerchantOwned):
                 condition=Q(tip__lte=models.F("amount")), name="refund_tip_within"
             ),
         ]
+        indexes = [
+            # Refunds failed lately, for the flows' sweep (few: a partial index).
+            models.Index(
+                fields=["updated_at"], condition=Q(status="failed"), name="refund_failed_recent"
+            ),
+        ]
 
 
 # --- stored value --------------------------------------------------------------------------
