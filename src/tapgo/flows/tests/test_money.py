@@ -373,3 +373,31 @@ def test_verify_names_an_order_whose_discount_is_not_posted(customer, app, produ
     Order.objects.filter(pk=order.pk).update(discount=400)
     assert [b.rule for b in verify_books()] == ["order discount"]
     Order.objects.filter(pk=order.pk).update(discount=500)
+
+
+def test_the_backfill_posts_the_discounts_of_orders_paid_before_the_memo(
+    customer, app, product, coupon, owner
+):
+    """payments/migrations/0009: a database made before the memo postings gets them."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from tapgo.payments.models import LedgerEntry
+
+    order = _paid(_coupon_order(customer, app, product, coupon))
+    refund_flows.order_refund(order=order, amount=1000, reason="cold", by=owner)
+    # As before the memo: no memo posting, no memo account balance.
+    memo = LedgerTransaction.objects.filter(kind__in=[TxKind.DISCOUNT, TxKind.DISCOUNT_BACK])
+    LedgerEntry.objects.filter(transaction__in=memo).delete()
+    memo.delete()
+    LedgerAccount.objects.filter(kind__in=[AccountKind.DISCOUNTS, AccountKind.GROSS_MEMO]).update(
+        balance=0
+    )
+    assert [b.rule for b in verify_books()] == ["order discount"]
+
+    backfill = import_module("tapgo.payments.migrations.0009_backfill_discount_memo")
+    backfill.forwards(apps, None)
+    backfill.forwards(apps, None)  # twice is once
+    assert _memo(order) == (500 - 500 * 1000 // 4700, 1)
+    assert verify_books() == []
