@@ -122,6 +122,7 @@ urlpatterns = [
     path(m + "reports/", money.report, name="report"),
     path(m + "reports/settlement.csv", money.report_csv, name="report_csv"),
     path(m + "reports/settle", money.settle, name="settle"),
+    path(m + "reports/<str:day>/", money.report_day, name="report_day"),
     # what shared links brought (views/sharing.py)
     path(m + "sharing/", sharing.sharing, name="sharing"),
     # which notifications each app sends, and how they do (views/notifications.py)

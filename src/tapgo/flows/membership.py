@@ -7,7 +7,11 @@
   replayed webhook earns once.
 - Each refund of a paid order (by item, by amount, or the whole order when it is cancelled or
   rejected) takes back the points in proportion, once per Refund row: only the goods' part
-  counts, never a refunded tip.
+  counts, never a refunded tip. A refund the provider then fails gives them back, once
+  (`refund_failed:<refund>`), and the level follows: in the failure's webhook transaction
+  (flows/payment_events.py), or by the worker's sweep for a refund refused when it was sent.
+- A table's rounds paid with the bill (pay after eating) earn when the bill settles
+  (flows/tables.py), each with its own key, as an order paid when placed.
 - A counter purchase staff record earns the same way, once per form key (flows/counter.py).
 - The customer is told of each change ("points changed", messaging's POINTS_CHANGED) only
   with a consent covering their card; messaging's outbox delivers after commit.
@@ -22,6 +26,7 @@ accounts), then the member's row (membership.locks), last.
 import math
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db import transaction
 
@@ -36,6 +41,7 @@ from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.models import ConsentSubject, Template
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering.models import Order
+from tapgo.payments import services as payments
 from tapgo.payments.models import Refund
 
 
@@ -87,6 +93,33 @@ def order_refunded(*, order: Order, refunds: Iterable[Refund]) -> list[PointsEnt
     return made
 
 
+def refund_failed(*, refund: Refund) -> PointsEntry | None:
+    """A refund failed at its provider: the points its reversal took come back, once."""
+    entry = membership.points_reverse_undo(
+        merchant_id=refund.merchant_id,
+        key=f"refund:{refund.pk}",
+        undo_key=f"refund_failed:{refund.pk}",
+        reason=refund.reason,
+    )
+    if entry is not None:
+        tell_points(entry.member, entry)
+    return entry
+
+
+FAILED_REFUNDS_WITHIN = timedelta(days=2)
+
+
+def refunds_failed_settle(*, within: timedelta = FAILED_REFUNDS_WITHIN, limit: int = 500) -> int:
+    """The worker's sweep: refunds that failed lately give their points back (those failed in
+    a webhook did at once; one refused when the worker sent it did not). Returns how many
+    gave points back now."""
+    done = 0
+    for refund in payments.failed_refunds(since=within, limit=limit):
+        with transaction.atomic():
+            done += refund_failed(refund=refund) is not None
+    return done
+
+
 def points_adjust(
     *, member: Member, points: int, reason: str, key: str, actor: Actor
 ) -> PointsEntry | None:
@@ -116,7 +149,7 @@ def membership_sweep() -> int:
     """The worker's sweep: expire the points that are due (every round: a partial index finds
     them) and, once a day, recompute every member's level as the window moves on."""
     global _last_levels
-    done = points_expire_due()
+    done = points_expire_due() + refunds_failed_settle()
     now = time.monotonic()
     if now - _last_levels >= LEVELS_SWEEP_SECONDS:
         _last_levels = now

@@ -7,7 +7,8 @@ stock back and records the event; in the same transaction this flow then
   one that ends (expired, cancelled) has its open payment attempts cancelled and what it had
   taken already (the card part of a split payment) given back;
 - gives a member the order's points when it is paid, and takes them back in proportion to
-  what a cancellation refunds (flows/membership.py);
+  what a cancellation refunds (flows/membership.py); posts the order's discount to the books
+  beside its money when paid, and gives it back when the order is refunded (flows/sales.py);
 - tells the customer: paying grants one message about the order; ready (out for delivery,
   for a delivery order) and cancelled use it (or the customer's explicit consent);
   messaging's outbox delivers after commit;
@@ -32,12 +33,13 @@ from tapgo.core import translations as texts
 from tapgo.core.actors import Actor
 from tapgo.flows import coupons as coupon_flows
 from tapgo.flows import membership as points
-from tapgo.flows import tables
+from tapgo.flows import sales, tables
 from tapgo.identity.models import Customer
 from tapgo.messaging import services as messaging
 from tapgo.messaging.keys import TemplateKey
 from tapgo.messaging.models import ConsentSubject, Template
 from tapgo.miniapps.models import MiniApp
+from tapgo.ordering import locks as ordering_locks
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Fulfilment, Order, OrderStatus
 from tapgo.payments import services as payments
@@ -60,6 +62,7 @@ def _after(order: Order, was: str) -> None:
     if was == to:
         return
     if to == S.PAID:
+        sales.order_sold(order=order)
         points.order_paid(order=order)
     if was in ordering.ACTIVE and to in (S.CANCELLED, S.REJECTED):
         purpose, purpose_id = tables.round_money(order)
@@ -79,6 +82,7 @@ def _after(order: Order, was: str) -> None:
                 )
         elif order.group_id:  # a round not paid yet: the bill is that much less
             ordering.group_bump(group_id=order.group_id)
+        sales.order_refunded(order=order, refunds=refunds, whole=True)
         points.order_refunded(order=order, refunds=refunds)
         if purpose == Purpose.ORDER and order.paid_at:  # refunded whole: its coupon back
             coupon_flows.order_refunded_whole(order=order)
@@ -204,13 +208,12 @@ def order_mark_paid(*, order: Order, amount: int, currency: str, tip: int = 0) -
     paid (expired or cancelled meanwhile, or the amount is not its total): the caller then
     gives the money back."""
     try:
-        coupon_flows.order_coupon_payable(order)  # its coupon still good: else not this price
-        _move(
-            order,
-            lambda: ordering.order_mark_paid(
-                order=order, amount=amount, currency=currency, tip=tip
-            ),
-        )
+        with _effects(order):
+            # The lock order: the order's row first; under it, its coupon must still be good
+            # (its offer not stopped, the coupon not expired): else not at this price.
+            ordering_locks.lock_order(order.pk)
+            coupon_flows.order_coupon_payable(order)
+            ordering.order_mark_paid(order=order, amount=amount, currency=currency, tip=tip)
     except ordering.TransitionError:
         order.refresh_from_db()
         return ordering.order_was_paid(order)

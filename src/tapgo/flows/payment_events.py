@@ -6,7 +6,8 @@ says what the money means for what it paid for, in the same transaction.
   paid another way meanwhile) is given back as a surplus;
 - a capture for a top-up credits the customer's card (payments.stored_value);
 - a failure leaves the order payable and tells its live page;
-- a refund's outcome settles the refund; a refund made at the provider for a capture not
+- a refund's outcome settles the refund (a failed one gives back the points its reversal
+  took, flows/membership.py); a refund made at the provider for a capture not
   heard of yet asks the provider about the capture first (reconciliation).
 
 The event id decides duplicates (the database refuses a second record); the row locks, in
@@ -18,6 +19,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from tapgo.flows import membership as points
 from tapgo.flows import orders as order_flows
 from tapgo.flows import tables
 from tapgo.ordering import locks as ordering_locks
@@ -26,7 +28,7 @@ from tapgo.ordering.models import Order
 from tapgo.payments import locks as payment_locks
 from tapgo.payments import providers, stored_value
 from tapgo.payments import services as payments
-from tapgo.payments.models import PaymentIntent, Purpose
+from tapgo.payments.models import PaymentIntent, Purpose, Refund, RefundStatus
 from tapgo.payments.providers import ProviderEvent, WebhookRejected
 
 log = logging.getLogger(__name__)
@@ -84,14 +86,19 @@ def _apply(event: ProviderEvent, *, provider: str, account) -> str:
     if event.kind == providers.PAYMENT_SUCCEEDED:
         return _succeeded(intent, event)
     try:
-        return payments.refund_event(intent=intent, event=event)
+        outcome = payments.refund_event(intent=intent, event=event)
     except payments.CaptureNotSeen:
         # A refund made at the provider (its dashboard) may arrive before the capture's own
         # notification: ask the provider about the payment, then apply the refund.
         if not reconcile_intent(intent):
             raise
         intent.refresh_from_db()
-        return payments.refund_event(intent=intent, event=event)
+        outcome = payments.refund_event(intent=intent, event=event)
+    if event.kind == providers.REFUND_FAILED:
+        # The refund's reversal of points is undone with it (once a refund: its key).
+        for refund in Refund.objects.filter(intent=intent, status=RefundStatus.FAILED):
+            points.refund_failed(refund=refund)
+    return outcome
 
 
 def _failed(intent: PaymentIntent) -> str:

@@ -3,16 +3,18 @@ amount: ordering takes the items and the fee (one
 conditional UPDATE each, so two refunds racing for the last item cannot both have it; back
 into stock if asked) and prices them; payments gives the money back across the order's
 payments (provider payments first, then stored value); a member's points for the order go
-back in proportion (flows/membership.py). One transaction: anything wrong changes nothing and
-says why (OrderingError). Items are refunded at what was paid for them (their share of a
-coupon's discount off); refunding every item returns the coupon."""
+back in proportion (flows/membership.py), and so does the order's discount in the books
+(flows/sales.py). One transaction: anything wrong changes nothing and says why
+(OrderingError). Items are refunded at what was paid for them (their share of a coupon's
+discount off); a refund that leaves nothing of the order's money (by items or by an amount)
+returns the coupon, while it is valid."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tapgo.flows import coupons as coupon_flows
 from tapgo.flows import membership as points
-from tapgo.flows import tables
+from tapgo.flows import sales, tables
 from tapgo.ordering import locks as ordering_locks
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import Order
@@ -41,19 +43,19 @@ def order_refund(
         status = ordering_locks.lock_order(order.pk)
         restock = bool(wanted) and restock and ordering.refund_restocks(status)
         recorded = None
+        discount = None  # what the refunded items carried of the order's discount
         if wanted is not None:
-            amount = 0
+            amount = discount = 0
             if wanted:
                 amount = ordering.refund_items_take(order=order, wanted=wanted, restock=restock)
+                discount = sales.listed_price(order=order, wanted=wanted) - amount
             recorded = {str(pk): quantity for pk, quantity in sorted(wanted.items())}
             if fee:
                 amount += ordering.refund_fee_take(order=order)
                 recorded["delivery_fee"] = order.delivery_fee
         assert amount is not None  # refund_check let through an amount, or items priced above
-        if wanted and ordering.refunded_whole(order):  # every item back: so is its coupon
-            coupon_flows.order_refunded_whole(order=order)
+        purpose, purpose_id = tables.round_money(order)
         try:
-            purpose, purpose_id = tables.round_money(order)
             refunds = payments.refund_purpose(
                 purpose=purpose,
                 purpose_id=purpose_id,
@@ -65,6 +67,11 @@ def order_refund(
             )
         except payments.RefundError as error:
             raise ordering.OrderingError(str(error)) from None
+        # Nothing left of the order's money, or every item back: the refund is whole.
+        whole = purpose == Purpose.ORDER and not payments.refundable(purpose, purpose_id)
+        if whole or (wanted and ordering.refunded_whole(order)):
+            coupon_flows.order_refunded_whole(order=order)  # its coupon back, if still valid
+        sales.order_refunded(order=order, refunds=refunds, discount=discount, whole=whole)
         points.order_refunded(order=order, refunds=refunds)
         return refunds
 

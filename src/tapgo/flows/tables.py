@@ -9,13 +9,18 @@ lock — the lock order: the group (ordering.locks.lock_group), then the intent.
   one is applied, the other refunded);
 - at the counter: the money is recorded in the ledger as the merchant's (cash or card) and
   the bill settles;
-- refunds of a settled table's rounds come out of the shares' payments (flows/refunds.py).
+- when the bill settles (by a share or at the counter), each round is paid: it earns its
+  orderer's points and posts its discount, once each (keyed by the round, as any order);
+- refunds of a settled table's rounds come out of the shares' payments (flows/refunds.py)
+  and take back the round's points in proportion.
 """
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tapgo.core.actors import Actor
+from tapgo.flows import membership as points
+from tapgo.flows import sales
 from tapgo.flows.tips import check_tip
 from tapgo.identity.models import Customer
 from tapgo.ordering import locks as ordering_locks
@@ -89,6 +94,7 @@ def share_captured(intent: PaymentIntent) -> str:
     share = TableShare.objects.get(pk=intent.purpose_id)
     if ordering.share_apply(share=share):
         payments.intent_count(intent=intent, counted=True)
+        _rounds_paid(share.group_id)
     else:
         payments.refund_surplus(intent)
     return "applied"
@@ -126,8 +132,21 @@ def counter_close(*, group: TableGroup, method: str, actor: Actor) -> TableShare
                 method=method,
                 reference=group.table_label[:40],
             )
+        _rounds_paid(group.pk)
         ordering.group_bump(group_id=group.pk)
     return share
+
+
+def _rounds_paid(group_id: int) -> None:
+    """A settled bill paid its rounds: each is paid as an order paid when placed is, for what
+    crosses domains — its discount into the books (flows/sales.py) and its orderer's points
+    (flows/membership.py), each once by its own key. Nothing while the bill is open."""
+    group = TableGroup.objects.get(pk=group_id)
+    if group.status != TableGroupStatus.SETTLED:
+        return
+    for round_ in group.rounds.filter(paid_at__isnull=False).order_by("id"):
+        sales.order_sold(order=round_)
+        points.order_paid(order=round_)
 
 
 def round_money(order: Order) -> tuple[str, int | list[int]]:

@@ -180,6 +180,8 @@ class PointsEntry(ActorRecorded, MerchantOwned):
         indexes = [
             models.Index(fields=["member", "created_at"], name="points_member_time"),
             models.Index(fields=["member", "source", "source_id"], name="points_member_source"),
+            # A refund's reversal found by its key when the refund fails (flows/membership.py).
+            models.Index(fields=["merchant", "key"], name="points_merchant_key"),
         ]
 
 

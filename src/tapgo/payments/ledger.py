@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 
 from tapgo.payments.models import (
+    DEBIT_NORMAL,
     AccountKind,
     IntentStatus,
     LedgerAccount,
@@ -129,8 +130,12 @@ def _write(kind, merchant, currency, key, entries, memo, links) -> LedgerTransac
 
 
 def reverse(tx: LedgerTransaction, *, kind: str, key: str, memo: str = "", **links):
-    """Undo a transaction with a new one: the same entries, signs flipped."""
+    """Undo a transaction with a new one: the same entries, signs flipped (for what the
+    original was, unless told)."""
     entries = [(e.account, -e.amount) for e in tx.entries.select_related("account")]
+    if tx.purpose_id is not None:
+        links.setdefault("purpose", tx.purpose)
+        links.setdefault("purpose_id", tx.purpose_id)
     return post(
         kind=kind,
         merchant=tx.merchant,
@@ -216,9 +221,7 @@ def verify(*, limit: int = 50) -> list[Breach]:
 
 
 def _balance_mismatches(limit: int) -> list[tuple]:
-    debit_kinds = sorted(
-        k.value for k in (AccountKind.CLEARING, AccountKind.RECEIVABLE, AccountKind.REFUNDS)
-    )
+    debit_kinds = sorted(k.value for k in DEBIT_NORMAL)
     account_table = LedgerAccount._meta.db_table
     entry_table = LedgerEntry._meta.db_table
     placeholders = ", ".join(["%s"] * len(debit_kinds))

@@ -30,9 +30,19 @@ class AccountKind(models.TextChoices):
     # Per merchant and customer.
     WALLET = "wallet", _("Stored value")  # the prepaid balance the merchant owes the customer
     TIPS = "tips", _("Tips held for settlement")  # customers' tips, owed to the merchant apart
+    # Memo accounts, per merchant: no money moves on them and settlement leaves them alone.
+    # A discount given is Dr discounts, Cr gross_memo (the part of the gross sales not paid
+    # for); a refund's share of it goes back the other way (0004).
+    DISCOUNTS = "discounts", _("Discounts given")
+    GROSS_MEMO = "gross_memo", _("Gross sales given as discounts")
 
 
-DEBIT_NORMAL = {AccountKind.CLEARING, AccountKind.RECEIVABLE, AccountKind.REFUNDS}
+DEBIT_NORMAL = {
+    AccountKind.CLEARING,
+    AccountKind.RECEIVABLE,
+    AccountKind.REFUNDS,
+    AccountKind.DISCOUNTS,
+}
 
 
 class LedgerAccount(models.Model):
@@ -78,6 +88,9 @@ class TxKind(models.TextChoices):
     SETTLEMENT = "settlement", _("Settlement")
     TRANSFER = "transfer", _("Moved to your account")
     COUNTER_PAYMENT = "counter_payment", _("Paid at the counter")
+    # Memo: the discount an order was paid with, and a refund's share of it given back.
+    DISCOUNT = "discount", _("Discount given")
+    DISCOUNT_BACK = "discount_back", _("Discount returned by a refund")
 
 
 class LedgerTransaction(models.Model):
@@ -96,11 +109,21 @@ class LedgerTransaction(models.Model):
     topup = models.ForeignKey(
         "TopUp", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # What a memo posting is for, as a value (an order's discount): payments knows no orders.
+    purpose = models.CharField(max_length=10, blank=True)
+    purpose_id = models.BigIntegerField(null=True, blank=True)
     memo = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["merchant", "created_at"])]
+        indexes = [
+            models.Index(fields=["merchant", "created_at"]),
+            models.Index(
+                fields=["purpose", "purpose_id"],
+                condition=Q(purpose_id__isnull=False),
+                name="ledger_tx_purpose",
+            ),
+        ]
 
 
 class LedgerEntry(models.Model):
@@ -298,6 +321,12 @@ class Refund(MerchantOwned):
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive"),
             models.CheckConstraint(
                 condition=Q(tip__lte=models.F("amount")), name="refund_tip_within"
+            ),
+        ]
+        indexes = [
+            # Refunds failed lately, for the flows' sweep (few: a partial index).
+            models.Index(
+                fields=["updated_at"], condition=Q(status="failed"), name="refund_failed_recent"
             ),
         ]
 

@@ -6,7 +6,13 @@ is positive, a credit negative.
 
 | column            | entries                                                         |
 | ----------------- | --------------------------------------------------------------- |
-| gross sales       | CAPTURE, WALLET_PAYMENT and COUNTER_PAYMENT credits to held     |
+| gross sales       | net sales + discounts: what was sold at its listed price        |
+| discounts         | DISCOUNT debits to discounts (memo: the discounts orders were   |
+|                   | paid with)                                                      |
+| net sales         | CAPTURE, WALLET_PAYMENT and COUNTER_PAYMENT credits to held     |
+|                   | (the money: gross − discounts = net, by construction)           |
+| discounts returned| DISCOUNT_BACK credits to discounts, net of refunds that failed  |
+|                   | (memo: refunds at listed price are refunds + this)              |
 | tips              | credits to tips (captures) net of debits (tips refunded)        |
 | refunds           | REFUND net of REFUND_FAILED, on the refunds account             |
 | fees              | the platform's fee account, net of fees given back              |
@@ -15,7 +21,10 @@ is positive, a credit negative.
 | stored value spent| WALLET_PAYMENT debits to wallets                                |
 | counter cash      | COUNTER_TOPUP and COUNTER_PAYMENT debits to receivable, net of  |
 |                   | refunds handed back at the counter                              |
-| net payout        | gross + tips − refunds − fees − bonus − counter cash            |
+| net payout        | net sales + tips − refunds − fees − bonus − counter cash        |
+
+The memo accounts (discounts, gross_memo) carry no money: the payout and settlement leave them
+alone. `orders()` gives the same sales columns for each order (or table share) of a day.
 
 The net payout is also what the day moved on held, refunds and receivable together, so
 settle_day() posts exactly the net into the settled account and refuses a day whose two
@@ -27,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -56,7 +65,9 @@ class Day:
     """One business day of a merchant's money, in minor units of the merchant's currency."""
 
     day: date
-    gross: int = 0
+    sales: int = 0  # net sales: the money
+    discount: int = 0  # what discounts took off the sales (memo)
+    discount_back: int = 0  # of it, what refunds gave back (memo)
     tips: int = 0
     refunds: int = 0
     fees: int = 0
@@ -70,8 +81,14 @@ class Day:
     closed: bool = False  # the day has ended (and the grace after it): it can be settled
 
     @property
+    def gross(self) -> int:
+        """Sales at their listed price: net sales and the discounts taken off them."""
+        return self.sales + self.discount
+
+    @property
     def net(self) -> int:
-        return self.gross + self.tips - self.refunds - self.fees - self.bonus - self.counter_cash
+        """The payout: the money of the day (the memo's discounts are not money)."""
+        return self.sales + self.tips - self.refunds - self.fees - self.bonus - self.counter_cash
 
     @property
     def has_movements(self) -> bool:
@@ -81,8 +98,13 @@ class Day:
 def _add(figures: Day, tx_kind: str, account_kind: str, total: int) -> None:
     if account_kind in SETTLED_ACCOUNTS:
         figures.moves[account_kind] = figures.moves.get(account_kind, 0) + total
-    if account_kind == AccountKind.HELD and tx_kind in SALE_KINDS:
-        figures.gross -= total
+    if account_kind == AccountKind.DISCOUNTS:  # memo: posted, or given back (and failed)
+        if tx_kind == TxKind.DISCOUNT:
+            figures.discount += total
+        else:
+            figures.discount_back -= total
+    elif account_kind == AccountKind.HELD and tx_kind in SALE_KINDS:
+        figures.sales -= total
     elif account_kind == AccountKind.TIPS:
         figures.tips -= total
     elif account_kind == AccountKind.HELD and tx_kind in TOPUP_KINDS:
@@ -158,14 +180,100 @@ def recent(merchant, *, count: int = REPORT_DAYS) -> list[Day]:
     return list(reversed(days(merchant, first=last - timedelta(days=count - 1), last=last)))
 
 
+SUMMED = (
+    "sales",
+    "discount",
+    "discount_back",
+    "tips",
+    "refunds",
+    "fees",
+    "bonus",
+    "sold",
+    "spent",
+    "counter_cash",
+)
+
+
 def total(figures: list[Day]) -> Day:
     """The columns summed over several days (the report's last row)."""
     summed = Day(figures[-1].day if figures else date.min)
     for one in figures:
-        for name in ("gross", "tips", "refunds", "fees", "bonus", "sold", "spent", "counter_cash"):
+        for name in SUMMED:
             setattr(summed, name, getattr(summed, name) + getattr(one, name))
     summed.settled = sum(one.settled or 0 for one in figures)
     return summed
+
+
+@dataclass
+class Sale:
+    """One order's (or, for a table paid after eating, one share's) sales columns on a day:
+    `purpose` and `purpose_id` say what it was for, as payments knows it."""
+
+    purpose: str
+    purpose_id: int
+    sales: int = 0  # net: the money
+    discount: int = 0
+    discount_back: int = 0
+    refunds: int = 0
+
+    @property
+    def gross(self) -> int:
+        return self.sales + self.discount
+
+    @property
+    def net(self) -> int:
+        return self.sales
+
+
+def orders(merchant, *, day: date) -> list[Sale]:
+    """Each order's gross, discount and net sales on one business day (and what its refunds
+    gave back, with their share of the discount), from the ledger, by when they were posted:
+    one query. Oldest first."""
+    tz = merchant_store(merchant).tz
+    rows = (
+        LedgerEntry.objects.filter(
+            transaction__merchant=merchant,
+            transaction__currency=merchant.currency,
+            transaction__created_at__gte=_start_of(day, tz),
+            transaction__created_at__lt=_start_of(day + timedelta(days=1), tz),
+        )
+        .filter(
+            Q(account__kind=AccountKind.DISCOUNTS)
+            | Q(account__kind=AccountKind.HELD, transaction__kind__in=SALE_KINDS)
+            | Q(account__kind=AccountKind.REFUNDS)
+        )
+        .values(
+            "transaction__kind",
+            "account__kind",
+            "transaction__purpose",
+            "transaction__purpose_id",
+            "transaction__intent__purpose",
+            "transaction__intent__purpose_id",
+        )
+        .annotate(total=Sum("amount"), first=Min("transaction_id"))
+        .order_by()
+    )
+    found: dict[tuple[str, int], Sale] = {}
+    first: dict[tuple[str, int], int] = {}
+    for row in rows:
+        purpose = row["transaction__purpose"] or row["transaction__intent__purpose"]
+        purpose_id = row["transaction__purpose_id"] or row["transaction__intent__purpose_id"]
+        if not purpose or purpose_id is None:
+            continue
+        key = (purpose, purpose_id)
+        sale = found.setdefault(key, Sale(purpose, purpose_id))
+        first[key] = min(first.get(key, row["first"]), row["first"])
+        kind, total = row["account__kind"], row["total"]
+        if kind == AccountKind.DISCOUNTS:
+            if row["transaction__kind"] == TxKind.DISCOUNT:
+                sale.discount += total
+            else:
+                sale.discount_back -= total
+        elif kind == AccountKind.HELD:
+            sale.sales -= total
+        else:
+            sale.refunds += total
+    return [found[key] for key in sorted(found, key=first.__getitem__)]
 
 
 def settle_day(*, merchant, day: date) -> LedgerTransaction:

@@ -47,6 +47,7 @@ def _ids_of(merchant) -> dict:
             terms=coupons.BatchTerms(name="Deal", kind="amount", value=100, valid_days=3),
         ).public_id,
         "key": "order_ready",  # a notification template: the platform's, not the merchant's
+        "day": "2024-01-01",  # a business day of the report (the merchant's own books)
         "zone_id": ordering.zone_add(
             merchant=merchant,
             store=merchants.merchant_store(merchant),

@@ -1,5 +1,6 @@
 """The console's money pages: refunds on an order, the stored-value card (bonus tiers, members,
-top-ups at the counter), payment providers, and settlement reports.
+top-ups at the counter), payment providers, and settlement reports (by day, and a day's
+sales order by order: gross, discount, net).
 
 Thin views like the rest of the console: they read the request, call a service of ordering or
 payments, and render. Refunds, card settings, providers and settling are for owners; staff
@@ -8,6 +9,7 @@ take top-ups at the counter and see the members and the reports.
 
 import csv
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,6 +28,7 @@ from tapgo.identity.services import customer_from_public_id
 from tapgo.membership import services as membership
 from tapgo.merchants.models import Role
 from tapgo.ordering import services as ordering
+from tapgo.ordering.models import Order, TableShare
 from tapgo.payments import credentials, providers, reports, stored_value
 from tapgo.payments import services as payments
 from tapgo.payments.models import BonusTier, ProviderAccount, Purpose, Refund
@@ -348,8 +351,11 @@ def payment_providers(request, merchant):
 
 COLUMNS = (
     ("gross", lambda: _("Gross sales")),
+    ("discount", lambda: _("Discounts")),
+    ("sales", lambda: _("Net sales")),
     ("tips", lambda: _("Tips")),
     ("refunds", lambda: _("Refunds")),
+    ("discount_back", lambda: _("Discounts returned")),
     ("fees", lambda: _("Fees")),
     ("bonus", lambda: _("Bonus given")),
     ("sold", lambda: _("Stored value sold")),
@@ -359,18 +365,66 @@ COLUMNS = (
 )
 
 
+def _cells(figures) -> list[tuple[str, int]]:
+    return [(key, getattr(figures, key)) for key, _label in COLUMNS]
+
+
 @merchant_view()
 @require_GET
 def report(request, merchant):
     days = reports.recent(merchant)
+    total = reports.total(days)
+    for day in days:
+        day.cells = _cells(day)
     return render_console(
         request,
         "console/money_reports.html",
         {
             "days": days,
-            "total": reports.total(days),
+            "total": total,
+            "total_cells": _cells(total),
             "columns": [(key, label()) for key, label in COLUMNS],
         },
+    )
+
+
+@merchant_view()
+@require_GET
+def report_day(request, merchant, day: str):
+    """One business day's sales order by order: gross, discount, net, and what refunds gave
+    back (with their share of the discount), from the books."""
+    try:
+        when = date.fromisoformat(day) if len(day) == 10 else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise Http404
+    sales = reports.orders(merchant, day=when)
+    ids = [sale.purpose_id for sale in sales if sale.purpose == Purpose.ORDER]
+    orders = {
+        order.pk: order
+        for order in Order.objects.for_merchant(merchant)
+        .filter(pk__in=ids)
+        .only("pk", "public_id", "number", "discount_label", "group_id")
+    }
+    tables = dict(
+        TableShare.objects.for_merchant(merchant)
+        .filter(pk__in=[s.purpose_id for s in sales if s.purpose == Purpose.SHARE])
+        .values_list("pk", "group__table_label")
+    )
+    rows = []
+    for sale in sales:
+        order = orders.get(sale.purpose_id) if sale.purpose == Purpose.ORDER else None
+        table = tables.get(sale.purpose_id) if sale.purpose == Purpose.SHARE else None
+        if order is None and table is None:
+            continue  # a top-up, or another business's (never shown)
+        rows.append({"sale": sale, "order": order, "table": table})
+    summed = reports.Sale(purpose="", purpose_id=0)
+    for row in rows:
+        for name in ("sales", "discount", "discount_back", "refunds"):
+            setattr(summed, name, getattr(summed, name) + getattr(row["sale"], name))
+    return render_console(
+        request, "console/money_report_day.html", {"day": when, "rows": rows, "total": summed}
     )
 
 

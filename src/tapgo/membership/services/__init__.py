@@ -51,6 +51,7 @@ from tapgo.membership.services.points import (
     points_history,
     points_redeem,
     points_reverse,
+    points_reverse_undo,
     verify_balances,
     verify_lots,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "points_history",
     "points_redeem",
     "points_reverse",
+    "points_reverse_undo",
     "programme_of",
     "programme_update",
     "verify_balances",

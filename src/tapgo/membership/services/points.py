@@ -190,6 +190,31 @@ def points_reverse(
                      actor=actor)  # fmt: skip
 
 
+def points_reverse_undo(
+    *, merchant_id: int, key: str, undo_key: str, reason: str = ""
+) -> PointsEntry | None:
+    """What a reversal took (the entry keyed `key`: a refund's) is given back, because what
+    caused it was undone (the provider failed the refund): once, by `undo_key`, as a reversal
+    of the opposite sign, so the purchase's sums (what refunds took of it) are as before and
+    a later refund of the same money takes its points again. The level follows. None when
+    there was no such reversal, or it was undone already."""
+    found = (
+        PointsEntry.objects.filter(merchant_id=merchant_id, key=key, kind=K.REVERSE)
+        .values_list("member_id", flat=True)
+        .first()
+    )
+    if found is None:
+        return None
+    with transaction.atomic():
+        member = lock_member(found)
+        entry = PointsEntry.objects.get(member=member, key=key)
+        if not entry.points and not entry.spend:
+            return None
+        return _post(member, kind=K.REVERSE, points=-entry.points, spend=-entry.spend,
+                     key=undo_key, source=entry.source, source_id=entry.source_id,
+                     reason=reason)  # fmt: skip
+
+
 def points_redeem(
     *, member: Member, points: int, key: str, reason: str, actor: Actor, source: str = Source.REWARD
 ) -> PointsEntry | None:

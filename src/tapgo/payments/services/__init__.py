@@ -4,6 +4,7 @@
   starting it at the provider, what a verified event does to it, the postings of a capture;
 - refunds.py: refunds, sending them to providers, reversing what a provider refused;
 - events.py: verified provider events, recorded once, and reconciliation's questions;
+- memo.py: the memo postings of an order's discount and of a refund's share of it;
 - methods.py: the ways to pay and their labels, and what lists read of a purpose's payments
   (paid with which, refunded how much) as expressions inside their own queries.
 
@@ -52,6 +53,7 @@ from tapgo.payments.services.intents import (
     tips_paid,
     unstarted_attempts_cancel,
 )
+from tapgo.payments.services.memo import discount_held, discount_post, discount_return
 from tapgo.payments.services.methods import (
     method_choices,
     method_label,
@@ -62,6 +64,7 @@ from tapgo.payments.services.methods import (
 from tapgo.payments.services.refunds import (
     SURPLUS_REFUND_TRIES,
     RefundError,
+    failed_refunds,
     give_back_all,
     refund_all,
     refund_create,
@@ -113,6 +116,10 @@ __all__ = [
     "payment_methods",
     "customer_view",
     "CustomerView",
+    "discount_held",
+    "discount_post",
+    "discount_return",
+    "failed_refunds",
     "post_capture",
     "post_fee",
     "provider_account",

@@ -347,6 +347,16 @@ def refunds_of(purpose: str, purpose_id: int):
     )
 
 
+def failed_refunds(*, since: timedelta, limit: int = 500) -> list[Refund]:
+    """Refunds that failed at their provider lately (what flows settle after them), oldest
+    first."""
+    return list(
+        Refund.objects.filter(
+            status=RefundStatus.FAILED, updated_at__gte=timezone.now() - since
+        ).order_by("updated_at", "id")[:limit]
+    )
+
+
 def refunds_send_due(*, older_than: timedelta = timedelta(minutes=2), limit: int = 200) -> int:
     """Pending refunds the provider has not acknowledged (the worker died, the provider was
     down): ask again. The provider sees the refund's id as its idempotency key."""
