@@ -4,14 +4,14 @@ conditional UPDATE each, so two refunds racing for the last item cannot both hav
 into stock if asked) and prices them; payments gives the money back across the order's
 payments (provider payments first, then stored value); a member's points for the order go
 back in proportion (flows/membership.py). One transaction: anything wrong changes nothing and
-says why (OrderingError). Items are refunded at what was paid for them (their share of a
-coupon's discount off); refunding every item returns the coupon."""
+says why (OrderingError). Items are refunded at what was paid for them (their share of the
+offers' discounts off); refunding every item returns the coupon and a reward's points."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tapgo.flows import coupons as coupon_flows
 from tapgo.flows import membership as points
+from tapgo.flows import offers as offer_flows
 from tapgo.flows import tables
 from tapgo.ordering import locks as ordering_locks
 from tapgo.ordering import services as ordering
@@ -50,8 +50,6 @@ def order_refund(
                 amount += ordering.refund_fee_take(order=order)
                 recorded["delivery_fee"] = order.delivery_fee
         assert amount is not None  # refund_check let through an amount, or items priced above
-        if wanted and ordering.refunded_whole(order):  # every item back: so is its coupon
-            coupon_flows.order_refunded_whole(order=order)
         try:
             purpose, purpose_id = tables.round_money(order)
             refunds = payments.refund_purpose(
@@ -65,6 +63,8 @@ def order_refund(
             )
         except payments.RefundError as error:
             raise ordering.OrderingError(str(error)) from None
+        if wanted and ordering.refunded_whole(order):  # every item back: so are its offers
+            offer_flows.order_refunded_whole(order=order)  # (the member's row last)
         points.order_refunded(order=order, refunds=refunds)
         return refunds
 

@@ -5,7 +5,8 @@
 - codes.py: the rotating member code (TOTP, RFC 6238) and spending one at the counter once;
 - points.py: the append-only points ledger (earn, redeem, expire, adjust, reverse) with its
   cached balances and lots, and what an order earns or a refund takes back;
-- levels.py: a member's level recomputed over the programme's window, and its benefit.
+- levels.py: a member's level recomputed over the programme's window, and its benefit;
+- rewards.py: what members may take for points at checkout, as the merchant defines it.
 
 What earns or reverses points (an order paid, a refund) is decided in flows/membership.py.
 """
@@ -37,6 +38,7 @@ from tapgo.membership.services.points import (
     points_adjust,
     points_earn,
     points_expire_due,
+    points_give_back,
     points_history,
     points_redeem,
     points_reverse,
@@ -54,6 +56,14 @@ from tapgo.membership.services.programme import (
     programme_of,
     programme_update,
 )
+from tapgo.membership.services.rewards import (
+    RewardTerms,
+    access_reward,
+    reward_for_checkout,
+    reward_save,
+    reward_set_active,
+    rewards_of,
+)
 
 __all__ = [
     "CODE_STEP_SECONDS",
@@ -61,7 +71,9 @@ __all__ = [
     "Item",
     "MembershipError",
     "NotEnoughPoints",
+    "RewardTerms",
     "access_member",
+    "access_reward",
     "code_find",
     "code_spend",
     "code_step",
@@ -83,11 +95,16 @@ __all__ = [
     "points_adjust",
     "points_earn",
     "points_expire_due",
+    "points_give_back",
     "points_history",
     "points_redeem",
     "points_reverse",
     "programme_of",
     "programme_update",
+    "reward_for_checkout",
+    "reward_save",
+    "reward_set_active",
+    "rewards_of",
     "verify_balances",
     "verify_lots",
 ]
