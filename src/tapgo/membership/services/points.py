@@ -226,6 +226,8 @@ def points_give_back(
     of its own, expiring by the programme's rule from now), once per `key`. None when there
     was no such redemption or it was given back already. Lifetime points do not move (the
     redemption never lowered them) and the level does not either."""
+    if not PointsEntry.objects.filter(member=member, key=redeemed_key).exists():
+        return None  # nothing was spent (most orders): no lock taken
     with transaction.atomic():
         member = lock_member(member.pk)
         spent = PointsEntry.objects.filter(member=member, key=redeemed_key, kind=K.REDEEM).first()
