@@ -126,12 +126,16 @@ def order_offers_apply(
     that has its offers already (the same checkout sent twice at once) is left as it is."""
     if ordering.order_discounts(order) or coupons.coupon_of_order(order.pk) is not None:
         return order
-    if order.status != OrderStatus.PENDING_PAYMENT or order.group_id is not None:
+    if order.status != OrderStatus.PENDING_PAYMENT:
         if coupon or reward:
             raise ordering.OrderingError(_("Offers are used on an order paid when it is placed."))
         return order
     if coupon:
         order = coupon_flows.order_coupon_apply(order=order, customer=customer, code=coupon)
+    if order.group_id is not None:  # a table's shared cart: a member's offers are their own
+        if reward:
+            raise ordering.OrderingError(_("A points reward is used on your own cart."))
+        return order
     member = membership.member_of(merchant=order.merchant_id, customer=customer)
     if member is not None:  # the level as it is now (the window moves on)
         order = _level_apply(order, membership.level_recompute(member=member))
