@@ -47,3 +47,23 @@ class RewardForm(forms.Form):
             product=data.get("product") if free else None,
             active=data["active"],
         )
+
+
+class CounterRewardForm(forms.Form):
+    """A member takes a reward at the counter: their member code and the reward."""
+
+    code = forms.CharField(
+        label=_("Member code"),
+        max_length=40,
+        help_text=_("The code on the customer's card, typed or scanned."),
+    )
+    reward = forms.ChoiceField(label=_("Reward"))
+    key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update({"autocomplete": "off", "inputmode": "numeric"})
+        self.fields["reward"].choices = [
+            (r.public_id, f"{r.name} · {r.points}")
+            for r in membership.rewards_of(merchant, active_only=True)
+        ]

@@ -103,6 +103,11 @@ urlpatterns = [
     path(m + "membership/", membership.programme, name="membership"),
     path(m + "membership/levels/delete", membership.level_delete, name="level_delete"),
     path(m + "membership/rewards/", rewards.rewards, name="membership_rewards"),
+    path(
+        m + "membership/counter/reward",
+        rewards.counter_reward,
+        name="membership_counter_reward",
+    ),
     path(m + "membership/rewards/<str:reward_id>/", rewards.reward, name="membership_reward"),
     path(
         m + "membership/rewards/<str:reward_id>/active",

@@ -23,21 +23,25 @@ Ending: when the order ends unpaid its coupon is released and the reward's point
 (once, key per order); when the whole paid order is refunded, the coupon comes back and so do
 the points; a partial refund keeps both used.
 
+At the counter, a member takes a reward with their member code (spent once) and the points
+are redeemed, once per form key (`counter_reward`).
+
 Lock order: the order's row (ordering), the coupon's conditional UPDATEs, then the member's
 row (membership.locks), last.
 """
 
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tapgo.core.actors import CUSTOMER
+from tapgo.core.actors import CUSTOMER, Actor
 from tapgo.core.money import allocate
 from tapgo.coupons import services as coupons
 from tapgo.flows import coupons as coupon_flows
 from tapgo.identity.models import Customer
 from tapgo.membership import services as membership
-from tapgo.membership.models import Level, Member, Reward, RewardKind
+from tapgo.membership.models import Level, Member, PointsEntry, Reward, RewardKind
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
 from tapgo.ordering.models import DiscountKind, Order, OrderStatus
@@ -300,3 +304,26 @@ def cart_offers(
         rewards=choices,
         combinable=chosen is None or chosen.coupon.batch.combinable,
     )
+
+
+# --- at the counter -------------------------------------------------------------------------
+
+
+def counter_reward(
+    *, merchant, code: str, reward: str, key: str, actor: Actor
+) -> tuple[Member, Reward, PointsEntry | None]:
+    """A member takes a reward at the counter (staff give the item or take the amount off at
+    the till): the member code is spent and the points redeemed in one transaction, once per
+    form key (a form sent again finds its redemption and changes nothing: None). A
+    MembershipError with the reason (a wrong or used code, not enough points, a reward no
+    longer offered) changes nothing."""
+    chosen = membership.reward_for_checkout(merchant=merchant, public_id=reward)
+    entry_key = f"counter-reward:{key}"[:80]
+    member, _step = membership.code_find(merchant=merchant, text=code)
+    if PointsEntry.objects.filter(member=member, key=entry_key).exists():
+        return member, chosen, None
+    with transaction.atomic():
+        member = membership.code_spend(merchant=merchant, text=code)
+        entry = membership.points_redeem(member=member, points=chosen.points, key=entry_key,
+                                         reason=chosen.name, actor=actor)  # fmt: skip
+    return member, chosen, entry

@@ -70,3 +70,32 @@ def test_staff_cannot_manage_rewards(client, merchant, staff_member):
     client.force_login(staff_member)
     response = client.get(url("membership_rewards", merchant))
     assert response.status_code in (302, 403, 404)  # the console hides owner pages
+
+
+def test_a_member_takes_a_reward_at_the_counter_once(owner_client, merchant, app, owner):
+    from tapgo.core.actors import SYSTEM
+    from tapgo.identity.services import customer_create_guest
+    from tapgo.membership import services as membership
+    from tapgo.membership.models import Member, PointsEntry
+
+    card = membership.member_join(merchant=merchant, customer=customer_create_guest(), app=app)
+    membership.points_adjust(member=card, points=1000, reason="a", key="a", actor=SYSTEM)
+    terms = membership.RewardTerms(name="¥3 off", points=700, kind="amount", amount=300)
+    reward = membership.reward_save(merchant=merchant, terms=terms)
+    page = url("membership_counter_reward", merchant)
+    assert reward.public_id in owner_client.get(page).content.decode()
+
+    code = membership.member_code(card)
+    data = {"code": code, "reward": reward.public_id, "key": "form-1"}
+    response = owner_client.post(page, data)
+    assert response.status_code == 302
+    owner_client.post(page, data)  # the form sent again: spent once
+    entry = PointsEntry.objects.get(member=card, kind="redeem")
+    assert (entry.points, entry.reason, entry.actor_user_id) == (-700, "¥3 off", owner.pk)
+    assert Member.objects.get(pk=card.pk).balance == 300
+
+    # not enough points now, and the code was spent: each refused with a message
+    again = owner_client.post(page, {**data, "key": "form-2"})
+    assert again.status_code == 200 and "used already" in again.content.decode()
+    assert owner_client.post(page, {**data, "code": "nonsense", "key": "form-3"}).status_code == 200
+    assert PointsEntry.objects.filter(member=card, kind="redeem").count() == 1
