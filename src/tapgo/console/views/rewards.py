@@ -72,8 +72,9 @@ def reward(request, merchant, reward_id: str):
 @require_POST
 def reward_active(request, merchant, reward_id: str):
     """Deactivate a reward (or bring it back)."""
+    found = membership.access_reward(merchant, reward_id)  # another merchant's: 404
     on = request.POST.get("active") == "1"
-    if membership.reward_set_active(merchant=merchant, public_id=reward_id, active=on):
+    if membership.reward_set_active(merchant=merchant, public_id=found.public_id, active=on):
         messages.success(request, _("Members can choose it again.") if on
                          else _("Reward deactivated."))  # fmt: skip
     return redirect("console:membership_rewards", merchant.public_id)
