@@ -14,6 +14,7 @@ from tapgo.console.views import (
     merchant,
     money,
     notifications,
+    rewards,
     sharing,
     tables,
 )
@@ -101,6 +102,18 @@ urlpatterns = [
     path(m + "members/", money.members, name="members"),
     path(m + "membership/", membership.programme, name="membership"),
     path(m + "membership/levels/delete", membership.level_delete, name="level_delete"),
+    path(m + "membership/rewards/", rewards.rewards, name="membership_rewards"),
+    path(
+        m + "membership/counter/reward",
+        rewards.counter_reward,
+        name="membership_counter_reward",
+    ),
+    path(m + "membership/rewards/<str:reward_id>/", rewards.reward, name="membership_reward"),
+    path(
+        m + "membership/rewards/<str:reward_id>/active",
+        rewards.reward_active,
+        name="membership_reward_active",
+    ),
     path(m + "membership/members/", membership.members, name="membership_members"),
     path(
         m + "membership/members/<str:member_id>/",

@@ -33,6 +33,7 @@ from tapgo.core import translations as texts
 from tapgo.core.actors import Actor
 from tapgo.flows import coupons as coupon_flows
 from tapgo.flows import membership as points
+from tapgo.flows import offers as offer_flows
 from tapgo.flows import sales, tables
 from tapgo.identity.models import Customer
 from tapgo.messaging import services as messaging
@@ -85,11 +86,11 @@ def _after(order: Order, was: str) -> None:
         sales.order_refunded(order=order, refunds=refunds, whole=True)
         points.order_refunded(order=order, refunds=refunds)
         if purpose == Purpose.ORDER and order.paid_at:  # refunded whole: its coupon back
-            coupon_flows.order_refunded_whole(order=order)
+            offer_flows.order_refunded_whole(order=order)
     if was == S.PENDING_PAYMENT and to in ordering.RELEASES_STOCK:
         payments.open_attempts_cancel(purpose=Purpose.ORDER, purpose_id=order.pk)
         payments.give_back_all(purpose=Purpose.ORDER, purpose_id=order.pk)
-        coupon_flows.order_ended_unpaid(order=order)
+        offer_flows.order_ended_unpaid(order=order)
     if to == S.PAID:
         coupon_flows.order_paid(order=order)
     _notify(order, was, to)

@@ -5,15 +5,15 @@ into stock if asked) and prices them; payments gives the money back across the o
 payments (provider payments first, then stored value); a member's points for the order go
 back in proportion (flows/membership.py), and so does the order's discount in the books
 (flows/sales.py). One transaction: anything wrong changes nothing and says why
-(OrderingError). Items are refunded at what was paid for them (their share of a coupon's
-discount off); a refund that leaves nothing of the order's money (by items or by an amount)
-returns the coupon, while it is valid."""
+(OrderingError). Items are refunded at what was paid for them (their share of the offers'
+discounts off); a refund that leaves nothing of the order's money (by items or by an amount)
+returns the coupon, while it is valid, and a reward's points."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tapgo.flows import coupons as coupon_flows
 from tapgo.flows import membership as points
+from tapgo.flows import offers as offer_flows
 from tapgo.flows import sales, tables
 from tapgo.ordering import locks as ordering_locks
 from tapgo.ordering import services as ordering
@@ -69,9 +69,11 @@ def order_refund(
             raise ordering.OrderingError(str(error)) from None
         # Nothing left of the order's money, or every item back: the refund is whole.
         whole = purpose == Purpose.ORDER and not payments.refundable(purpose, purpose_id)
-        if whole or (wanted and ordering.refunded_whole(order)):
-            coupon_flows.order_refunded_whole(order=order)  # its coupon back, if still valid
         sales.order_refunded(order=order, refunds=refunds, discount=discount, whole=whole)
+        if whole or (wanted and ordering.refunded_whole(order)):
+            # Its offers back: the coupon, if still valid, and a reward's points (the
+            # member's row last).
+            offer_flows.order_refunded_whole(order=order)
         points.order_refunded(order=order, refunds=refunds)
         return refunds
 

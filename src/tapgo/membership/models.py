@@ -9,6 +9,7 @@
 - PointsLot: what is left of each grant of points, so points expire as they were earned;
 - CounterSale: what staff recorded for a member at the counter (a purchase, a payment from
   the card, a coupon used), once per form key, with who did it.
+- Reward: what a member may take for points at checkout (an amount off, or an item free).
 """
 
 from django.db import models
@@ -144,6 +145,7 @@ class EntryKind(models.TextChoices):
     EXPIRE = "expire", _("Expired")
     ADJUST = "adjust", _("Adjusted")
     REVERSE = "reverse", _("Reversed")
+    RETURN = "return", _("Given back")  # a redemption undone (its order ended unpaid)
 
 
 class Source(models.TextChoices):
@@ -241,3 +243,36 @@ class CounterSale(ActorRecorded, MerchantOwned):
             ),
         ]
         indexes = [models.Index(fields=["member", "created_at"], name="counter_member_time")]
+
+
+class RewardKind(models.TextChoices):
+    AMOUNT = "amount", _("An amount off the order")
+    FREE_ITEM = "free_item", _("A free item")
+
+
+class Reward(MerchantOwned):
+    """A reward a member may choose at checkout for `points`: an amount off the order, or
+    one unit of a product free (its price off one unit of it in the cart). Deactivated, not
+    deleted: orders that used it keep their record by name (ordering.OrderDiscount)."""
+
+    public_id = PublicIdField()
+    name = models.CharField(_("name"), max_length=60)
+    points = models.PositiveIntegerField(_("points"))
+    kind = models.CharField(_("kind"), max_length=10, choices=RewardKind.choices)
+    amount = models.PositiveIntegerField(_("amount off (minor units)"), default=0)
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["points", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="reward_points_positive"),
+            models.CheckConstraint(
+                condition=(Q(kind="amount", amount__gt=0, product__isnull=True))
+                | (Q(kind="free_item", amount=0, product__isnull=False)),
+                name="reward_amount_or_item",
+            ),
+        ]

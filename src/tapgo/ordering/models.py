@@ -183,8 +183,10 @@ class Order(MerchantOwned):
     currency = models.CharField(max_length=3)
     # What the customer pays: the items plus the delivery fee (part of the total, not a line).
     total = models.PositiveIntegerField()
-    # What a coupon took off the items (flows/coupons.py), shared over the lines (each line's
-    # `discount`), and the coupon's name as it was: the gross is the total plus the discount.
+    # What the offers took off the items (flows/offers.py: a coupon, a member's level, a
+    # points reward), their sum, shared over the lines (each line's `discount`: the sum of its
+    # parts); each offer's own part and name are an OrderDiscount. The gross is the total
+    # plus the discount. `discount_label`: the offers' names as they were, joined (short).
     discount = models.PositiveIntegerField(default=0)
     discount_label = models.CharField(max_length=80, blank=True)
     # Tips paid with the order (apart from its total; payments books them apart from sales).
@@ -299,6 +301,31 @@ class OrderLine(models.Model):
         taken = self.discount * (already + quantity) // self.quantity
         before = self.discount * already // self.quantity
         return self.unit_price * quantity - (taken - before)
+
+
+class DiscountKind(models.TextChoices):
+    COUPON = "coupon", _("Coupon")
+    LEVEL = "level", _("Member level")
+    REWARD = "reward", _("Points reward")
+
+
+class OrderDiscount(models.Model):
+    """One offer's part of an order's discount, with its name as it was when the order was
+    placed: the order page and the console list them. Their sum is the order's `discount`."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="discounts")
+    kind = models.CharField(max_length=10, choices=DiscountKind.choices)
+    label = models.CharField(max_length=80)
+    amount = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="order_discount_once_per_kind"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="order_discount_positive"
+            ),
+        ]
 
 
 class PickupCounter(models.Model):

@@ -118,7 +118,7 @@ def test_an_orders_page_and_the_offer_show_gross_discount_and_net(
 
     page = owner_client.get(reverse("console:order", args=[merchant.public_id, order.public_id]))
     text = page.content.decode()
-    assert "Before the coupon CN¥52.00 · coupon “¥5 off ¥30” −CN¥5.00 · paid CN¥47.00" in text
+    assert "Before the offers CN¥52.00 · Coupon “¥5 off ¥30” −CN¥5.00 · paid CN¥47.00" in text
     offer = owner_client.get(
         reverse("console:coupon_batch", args=[merchant.public_id, batch.public_id])
     )

@@ -46,6 +46,10 @@ def _ids_of(merchant) -> dict:
             merchant=merchant,
             terms=coupons.BatchTerms(name="Deal", kind="amount", value=100, valid_days=3),
         ).public_id,
+        "reward_id": membership.reward_save(
+            merchant=merchant,
+            terms=membership.RewardTerms(name="Treat", points=10, kind="amount", amount=100),
+        ).public_id,
         "key": "order_ready",  # a notification template: the platform's, not the merchant's
         "day": "2024-01-01",  # a business day of the report (the merchant's own books)
         "zone_id": ordering.zone_add(
@@ -93,7 +97,8 @@ def test_another_merchants_ids_are_404(owner_client, ids, other_merchant):
     mine, theirs = ids["mine"], ids["theirs"]
     attempts = set(_urls(theirs))  # their merchant id and their objects
     for name in ("app_id", "code", "category_id", "product_id", "order_id", "user_id",
-                 "article_id", "zone_id", "member_id", "batch_id", "token"):  # fmt: skip
+                 "article_id", "zone_id", "member_id", "batch_id", "token",
+                 "reward_id"):  # fmt: skip
         attempts |= set(_urls(mine | {name: theirs[name]}))  # my merchant id, their object
     attempts -= set(_urls(mine))
     assert len(attempts) > 30
@@ -111,6 +116,7 @@ def test_another_merchants_ids_are_404(owner_client, ids, other_merchant):
     assert catalog.products_of(other_merchant).get().name == "Sourdough"
     assert miniapps.apps_of(other_merchant).get().is_published
     assert merchants.staff_list(other_merchant).count() == 1
+    assert [(r.name, r.active) for r in membership.rewards_of(other_merchant)] == [("Treat", True)]
     assert official.articles_of(other_merchant).get().title == "News"
     assert [z.name for z in ordering.zones_of_store(merchants.merchant_store(other_merchant))] == [
         "Harbour Tower"

@@ -7,6 +7,7 @@
   cached balances and lots, and what an order earns or a refund takes back;
 - levels.py: a member's level recomputed over the programme's window, and its benefit;
 - counter.py: what staff record for a member at the counter, once per form.
+- rewards.py: what members may take for points at checkout, as the merchant defines it.
 
 What earns or reverses points (an order paid, a refund) is decided in flows/membership.py.
 """
@@ -48,6 +49,7 @@ from tapgo.membership.services.points import (
     points_adjust,
     points_earn,
     points_expire_due,
+    points_give_back,
     points_history,
     points_redeem,
     points_reverse,
@@ -66,6 +68,14 @@ from tapgo.membership.services.programme import (
     programme_of,
     programme_update,
 )
+from tapgo.membership.services.rewards import (
+    RewardTerms,
+    access_reward,
+    reward_for_checkout,
+    reward_save,
+    reward_set_active,
+    rewards_of,
+)
 
 __all__ = [
     "CODE_STEP_SECONDS",
@@ -73,7 +83,9 @@ __all__ = [
     "Item",
     "MembershipError",
     "NotEnoughPoints",
+    "RewardTerms",
     "access_member",
+    "access_reward",
     "code_find",
     "code_spend",
     "code_step",
@@ -103,12 +115,17 @@ __all__ = [
     "points_adjust",
     "points_earn",
     "points_expire_due",
+    "points_give_back",
     "points_history",
     "points_redeem",
     "points_reverse",
     "points_reverse_undo",
     "programme_of",
     "programme_update",
+    "reward_for_checkout",
+    "reward_save",
+    "reward_set_active",
+    "rewards_of",
     "verify_balances",
     "verify_lots",
 ]

@@ -10,6 +10,8 @@ balance and lifetime points move in the same transaction, under the member's loc
   reversals and adjustments down use the oldest lots first, and `points_expire_due` expires
   what is left of each lot that is due. The lots' remainders sum to the balance when it is
   above zero, to zero otherwise.
+- A redemption undone (`points_give_back`: the order it paid for ended unpaid or was
+  refunded whole) is an entry of its own, once per key; its points are a new lot.
 - Lifetime points are what the member earned and kept: earned and adjusted, less reversals
   (never reduced by spending or expiry).
 """
@@ -216,9 +218,17 @@ def points_reverse_undo(
 
 
 def points_redeem(
-    *, member: Member, points: int, key: str, reason: str, actor: Actor, source: str = Source.REWARD
+    *,
+    member: Member,
+    points: int,
+    key: str,
+    reason: str,
+    actor: Actor,
+    source: str = Source.REWARD,
+    source_id: int | None = None,
 ) -> PointsEntry | None:
-    """Spend points (a reward): NotEnoughPoints, changing nothing, when the balance is short."""
+    """Spend points (a reward): NotEnoughPoints, changing nothing, when the balance is short.
+    None when the key was spent already (a form sent again spends once)."""
     points = _change(points)
     with transaction.atomic():
         member = lock_member(member.pk)
@@ -228,7 +238,26 @@ def points_redeem(
         ):
             raise NotEnoughPoints(_("Not enough points."))
         return _post(member, kind=K.REDEEM, points=-points, key=key, source=source,
-                     reason=reason, actor=actor)  # fmt: skip
+                     source_id=source_id, reason=reason, actor=actor)  # fmt: skip
+
+
+def points_give_back(
+    *, member: Member, redeemed_key: str, key: str, reason: str = "", actor: Actor = SYSTEM
+) -> PointsEntry | None:
+    """Undo the redemption written with `redeemed_key` (what it was spent on did not happen:
+    an order ended unpaid or was refunded whole): its points come back as a new grant (a lot
+    of its own, expiring by the programme's rule from now), once per `key`. None when there
+    was no such redemption or it was given back already. Lifetime points do not move (the
+    redemption never lowered them) and the level does not either."""
+    if not PointsEntry.objects.filter(member=member, key=redeemed_key).exists():
+        return None  # nothing was spent (most orders): no lock taken
+    with transaction.atomic():
+        member = lock_member(member.pk)
+        spent = PointsEntry.objects.filter(member=member, key=redeemed_key, kind=K.REDEEM).first()
+        if spent is None or spent.points >= 0:
+            return None
+        return _post(member, kind=K.RETURN, points=-spent.points, key=key, source=spent.source,
+                     source_id=spent.source_id, reason=reason, actor=actor)  # fmt: skip
 
 
 def points_adjust(

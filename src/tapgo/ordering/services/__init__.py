@@ -6,7 +6,7 @@
   store or a named area), and checking the address and phone they give;
 - transitions.py: the order's state machine (TRANSITIONS), each step with its actor;
 - refunds.py: which items a refund takes back and what was paid for them;
-- discounts.py: a coupon's discount kept on the order and shared over its lines;
+- discounts.py: the offers' discounts kept on the order (each by name) and over its lines;
 - tables.py: table groups: a shared cart per table, rounds, the bill and its shares;
 - merging.py: a guest's carts and orders becoming an account's;
 - selectors.py: what the interfaces show (access by public id, the board, the feed, the
@@ -55,7 +55,11 @@ from tapgo.ordering.services.delivery import (
     zone_delete,
     zones_of_store,
 )
-from tapgo.ordering.services.discounts import order_discount_apply, orders_paid_of
+from tapgo.ordering.services.discounts import (
+    order_discount_apply,
+    order_discounts,
+    orders_paid_of,
+)
 from tapgo.ordering.services.history import (
     PAGE_SIZE,
     Search,
@@ -133,6 +137,7 @@ from tapgo.ordering.services.transitions import (
 
 __all__ = [
     "order_discount_apply",
+    "order_discounts",
     "orders_paid_of",
     "refunded_value",
     "refunded_whole",

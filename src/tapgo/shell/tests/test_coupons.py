@@ -89,7 +89,7 @@ def test_checkout_suggests_the_best_and_allows_none(client, app, merchant, produ
     order = Order.objects.get()
     assert (order.total, order.discount) == (5200 - 500, 500)
     shown = client.get(reverse("shell:order", args=[app.slug, order.public_id])).content.decode()
-    assert "Coupon: ¥5 off ¥30" in shown
+    assert "Coupon: ¥5 off ¥30" in shown  # each offer by kind and name
     assert response.status_code == 302
 
 

@@ -21,7 +21,7 @@ from tapgo.core.money import format_money
 from tapgo.core.text import printable
 from tapgo.core.urls import safe_next
 from tapgo.flows import checkout as checkout_flow
-from tapgo.flows import coupons as coupon_flows
+from tapgo.flows import offers as offer_flows
 from tapgo.identity.middleware import current_customer, ensure_customer
 from tapgo.miniapps import live
 from tapgo.miniapps import services as miniapps
@@ -79,12 +79,8 @@ def _posted(request) -> dict[str, str]:
     values = {name: printable(request.POST.get(name, ""))[:300] for name in DELIVERY_FIELDS}
     values["fulfilment"] = request.POST.get("fulfilment", "")[:20]
     values["coupon"] = printable(request.POST.get("coupon", ""))[:40]
+    values["reward"] = printable(request.POST.get("reward", ""))[:40]
     return values
-
-
-def _suggested(offers) -> str:
-    """The coupon checkout chooses first: the one that takes most off (none if none apply)."""
-    return offers[0].coupon.public_id if offers and offers[0].discount else ""
 
 
 def _quote_text(quote, items_total: int, currency: str) -> str:
@@ -123,8 +119,16 @@ def _cart_page(request, app, *, values=None, quote=None, quote_text="", quote_er
     zones = ordering.zones_of_store(app.store)
     values = values or {}  # empty: the page as first shown (the cart's own note)
     seen = quote is not None and not quote_error
-    # The customer's coupons for this cart, best first: the first that applies is chosen.
-    offers = [] if view.group else coupon_flows.cart_offers(customer=customer, app=app, view=view)
+    # The offers for this cart: the customer's coupons, best first (the first that applies is
+    # chosen), the member's level discount and the points rewards (flows/offers.py).
+    offers = (
+        offer_flows.CartOffers(coupons=[])
+        if view.group
+        else offer_flows.cart_offers(
+            customer=customer, app=app, view=view, coupon=values.get("coupon")
+        )
+    )
+    suggested = offers.coupons[0] if offers.coupons and offers.coupons[0].discount else None
     context = frame(
         request,
         app,
@@ -141,8 +145,10 @@ def _cart_page(request, app, *, values=None, quote=None, quote_text="", quote_er
         quote_error=quote_error,
         fee_seen=str(quote.fee) if seen and quote is not None else "",
         pay_total=view.total + (quote.fee if seen and quote is not None else 0),
-        offers=offers,
-        coupon_chosen=values.get("coupon", _suggested(offers)),
+        offers=offers.coupons,
+        cart_offers=offers,
+        coupon_chosen=values.get("coupon", suggested.coupon.public_id if suggested else ""),
+        reward_chosen=values.get("reward", ""),
     )
     return render(request, "shell/cart.html", context)
 
@@ -243,6 +249,7 @@ def checkout(request, slug: str):
             note=request.POST.get("note"),
             delivery_request=delivery_request,
             coupon=request.POST.get("coupon", "")[:40],
+            reward=request.POST.get("reward", "")[:40],
         )
     except ordering.OrderingError as exc:
         if delivery_request is None:
