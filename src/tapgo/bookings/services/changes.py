@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tapgo.bookings.locks import lock_booking
@@ -26,7 +25,7 @@ from tapgo.bookings.services import cells
 from tapgo.bookings.services.errors import BookingError
 from tapgo.bookings.services.holding import check_time, staff_earliest, staff_rules
 from tapgo.bookings.services.setup import policy_of
-from tapgo.bookings.services.slots import Visit, free_starts, qualified_resources, store_tz
+from tapgo.bookings.services.slots import Visit, free_starts, qualified_resources, store_tz, utc_now
 from tapgo.core.actors import Actor, ActorKind
 
 LIVE = (BookingStatus.HOLD, BookingStatus.CONFIRMED)
@@ -38,13 +37,13 @@ def _hours_before(booking: Booking, now: datetime) -> float:
 
 def cancel_is_late(booking: Booking, now: datetime | None = None) -> bool:
     """Whether cancelling now is inside the booking's cancellation window (its policy copy)."""
-    now = now or timezone.now()
+    now = utc_now(now)
     return _hours_before(booking, now) < booking.policy.get("cancel_window_hours", 0)
 
 
 def can_reschedule(booking: Booking, now: datetime | None = None) -> bool:
     """Whether the customer may still move the booking themselves (before its window)."""
-    now = now or timezone.now()
+    now = utc_now(now)
     return booking.status in LIVE and _hours_before(booking, now) >= booking.policy.get(
         "reschedule_window_hours", 0
     )
@@ -75,7 +74,7 @@ def booking_cancel(
     """Cancel a held or confirmed booking, freeing its cells and its day's count. A customer
     can cancel until the booking starts (late inside the window: the deposit as the policy
     says); staff at any time."""
-    now = now or timezone.now()
+    now = utc_now(now)
     with transaction.atomic():
         current = lock_booking(booking.pk)
         if current.status not in LIVE:
@@ -114,7 +113,7 @@ def booking_move(
     the new cells are taken and the old freed in one transaction, or nothing changes. A
     customer moves before the reschedule window, to a slot of the policy; staff anywhere
     in the hours. The booking's sequence goes up (a calendar's update, a new reminder)."""
-    now = now or timezone.now()
+    now = utc_now(now)
     app = booking.app
     merchant = app.merchant
     staff = actor.kind == ActorKind.STAFF
@@ -214,14 +213,14 @@ def _mark(booking: Booking, *, actor: Actor, now: datetime, kind: str, **changes
 
 def booking_mark_arrived(*, booking: Booking, actor: Actor, now: datetime | None = None) -> Booking:
     """The customer is here (the booking stays confirmed until it is completed)."""
-    now = now or timezone.now()
+    now = utc_now(now)
     return _mark(booking, actor=actor, now=now, kind="arrived", arrived_at=now)
 
 
 def booking_mark_completed(
     *, booking: Booking, actor: Actor, now: datetime | None = None
 ) -> Booking:
-    now = now or timezone.now()
+    now = utc_now(now)
     return _mark(
         booking,
         actor=actor,
@@ -235,7 +234,7 @@ def booking_mark_completed(
 def booking_mark_no_show(*, booking: Booking, actor: Actor, now: datetime | None = None) -> Booking:
     """The customer did not come: only once the booking's time has begun. Its cells stay (the
     time passed either way); the deposit as the policy says (`deposit_kept`)."""
-    now = now or timezone.now()
+    now = utc_now(now)
     if booking.starts_at > now:
         raise BookingError(_("A booking can be marked a no-show only once its time has begun."))
     return _mark(

@@ -29,7 +29,7 @@ from tapgo.bookings.models import (
 from tapgo.bookings.services import cells
 from tapgo.bookings.services.errors import BookingError
 from tapgo.bookings.services.setup import policy_of
-from tapgo.bookings.services.slots import Visit, free_starts, qualified_resources, store_tz
+from tapgo.bookings.services.slots import Visit, free_starts, qualified_resources, store_tz, utc_now
 from tapgo.core.actors import CUSTOMER, SYSTEM, Actor, ActorKind
 from tapgo.identity.models import Customer
 from tapgo.miniapps.models import MiniApp
@@ -171,7 +171,7 @@ def booking_hold(
     first qualified resource free then (None: anyone), for HOLD_MINUTES; or raise
     BookingError saying why not, having written nothing. Staff (`actor`) book any time of the
     hours from the start of today, without the policy's notice, step or horizon."""
-    now = now or timezone.now()
+    now = utc_now(now)
     merchant = app.merchant
     services = check_services(app, services)
     staff = actor.kind == ActorKind.STAFF
@@ -234,7 +234,7 @@ def booking_confirm(
     the sweep has not reached still has its cells; one the sweep expired takes its cells
     again if they are free, or is refused (the flow gives the deposit back). Confirming a
     confirmed booking again is a no-op (a payment event delivered twice)."""
-    now = now or timezone.now()
+    now = utc_now(now)
     with transaction.atomic():
         current = lock_booking(booking.pk)
         if current.status == BookingStatus.CONFIRMED:
@@ -284,7 +284,7 @@ def _copy(source: Booking, target: Booking) -> None:
 def bookings_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """The sweep: expire holds whose time ran out, freeing their cells and day counts, each
     in its own transaction. Returns how many it expired."""
-    now = now or timezone.now()
+    now = utc_now(now)
     due = Booking.objects.filter(status=BookingStatus.HOLD, hold_expires_at__lte=now).order_by(
         "hold_expires_at", "id"
     )

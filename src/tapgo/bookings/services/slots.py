@@ -74,6 +74,13 @@ class Visit:
         return start - self.before, start + self.duration + self.after
 
 
+def utc_now(now: datetime | None) -> datetime:
+    """Now (or the moment given) in UTC: arithmetic on an aware local time is wall-clock
+    arithmetic in Python (22:00 + 6 h is 04:00 on the wall even when the clocks jump in
+    between), so every service counts from a UTC moment."""
+    return (now or timezone.now()).astimezone(UTC)
+
+
 def store_tz(merchant: Merchant) -> ZoneInfo:
     return merchant_store(merchant).tz
 
@@ -231,6 +238,7 @@ def free_starts(
     the policy's notice from now)."""
     if not resources:
         return {}
+    now = now.astimezone(UTC)
     today = now.astimezone(tz).date()
     if earliest is None:
         if day < today:
@@ -285,7 +293,7 @@ def slots(
     anyone qualified, as aware datetimes in the store's time zone."""
     if not services:
         return []
-    now = now or timezone.now()
+    now = utc_now(now)
     merchant = app.merchant
     tz = store_tz(merchant)
     resources = qualified_resources(merchant=merchant, services=services, resource=resource)
