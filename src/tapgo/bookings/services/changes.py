@@ -143,7 +143,7 @@ def booking_move(
         tz=tz,
         policy=staff_rules(policy) if staff else policy,
         now=now,
-        ignore=booking.pk,
+        ignore=booking,
         earliest=staff_earliest(now, tz) if staff else None,
     )
     if start not in found.get(target.pk, ()):

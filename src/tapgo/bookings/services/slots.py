@@ -206,15 +206,15 @@ def _busy(
     return busy
 
 
-def _full(resources: list[Resource], day: date) -> set[int]:
-    """The resources whose daily limit is reached on `day` (one query, when any has one)."""
+def _full(resources: list[Resource], day: date, own: tuple[int, date] | None) -> set[int]:
+    """The resources whose daily limit is reached on `day` (one query, when any has one);
+    `own`: the (resource, day) a booking being moved counts on already."""
     limited = {r.pk: r.daily_limit for r in resources if r.daily_limit is not None}
     if not limited:
         return set()
     counts = DayCount.objects.filter(resource_id__in=list(limited), day=day)
-    return {
-        rid for rid, count in counts.values_list("resource_id", "count") if count >= limited[rid]
-    }
+    rows = counts.values_list("resource_id", "count")
+    return {rid for rid, count in rows if count - ((rid, day) == own) >= limited[rid]}
 
 
 def _on_grid(moment: datetime) -> bool:
@@ -230,7 +230,7 @@ def free_starts(
     tz: ZoneInfo,
     policy: Policy,
     now: datetime,
-    ignore: int | None = None,
+    ignore: Booking | None = None,
     earliest: datetime | None = None,
 ) -> dict[int, list[datetime]]:
     """The UTC start times free on `day` for each resource, in order (`ignore`: a booking
@@ -252,8 +252,10 @@ def free_starts(
     if until <= earliest:
         return {}
     hours = _hours(ids, day)
-    busy = _busy(merchant, ids, since - visit.before, until + visit.after, now, ignore)
-    full = _full(resources, day)
+    busy = _busy(
+        merchant, ids, since - visit.before, until + visit.after, now, ignore.pk if ignore else None
+    )
+    full = _full(resources, day, (ignore.resource_id, ignore.day) if ignore else None)
     everyone = busy.get(None, [])
     found: dict[int, list[datetime]] = {}
     for resource in resources:

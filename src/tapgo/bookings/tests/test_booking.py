@@ -328,3 +328,20 @@ def test_hours_of_a_day_other_than_the_week(app, service, person, policy, now, s
         ).status
         == BookingStatus.HOLD
     )
+
+
+def test_a_booking_moves_within_its_full_day(app, service, make_person, policy, now, shanghai):
+    """Its own count is not in its way: a person limited to one booking a day can still have
+    that one moved to another time of the day, and to another day."""
+    ann = make_person("Ann", services=[service], daily_limit=1)
+    booking = bookings.booking_hold(
+        app=app, services=[service], resource=ann, starts_at=shanghai(2027, 3, 2, 10, 0), now=now
+    )
+    moved = bookings.booking_move(
+        booking=booking, starts_at=shanghai(2027, 3, 2, 14, 0), actor=CUSTOMER, now=now
+    )
+    assert moved.starts_at == shanghai(2027, 3, 2, 14, 0)
+    moved = bookings.booking_move(
+        booking=moved, starts_at=shanghai(2027, 3, 3, 14, 0), actor=CUSTOMER, now=now
+    )
+    assert str(moved.day) == "2027-03-03"
