@@ -8,6 +8,7 @@ import pytest
 from tapgo.bookings import services as bookings
 from tapgo.bookings.models import Booking, BookingEvent, BookingStatus, Occupancy
 from tapgo.core.actors import CUSTOMER, Actor, ActorKind
+from tapgo.identity.services import customer_create_guest
 
 pytestmark = pytest.mark.django_db
 
@@ -345,3 +346,21 @@ def test_a_booking_moves_within_its_full_day(app, service, make_person, policy, 
         booking=moved, starts_at=shanghai(2027, 3, 3, 14, 0), actor=CUSTOMER, now=now
     )
     assert str(moved.day) == "2027-03-03"
+
+
+def test_a_booking_is_found_by_its_customer_and_merchant_only(
+    hold, customer, merchant, other_merchant, shanghai
+):
+    booking = hold(10)
+    stranger = customer_create_guest()
+    assert bookings.booking_of_customer(customer=customer, public_id=booking.public_id) == booking
+    assert bookings.booking_of_customer(customer=stranger, public_id=booking.public_id) is None
+    assert bookings.booking_of_merchant(merchant=merchant, public_id=booking.public_id) == booking
+    assert (
+        bookings.booking_of_merchant(merchant=other_merchant, public_id=booking.public_id) is None
+    )
+    assert bookings.booking_of_merchant(merchant=merchant, public_id="../x") is None
+    assert list(bookings.bookings_of_customer(customer)) == [booking]
+    day = shanghai(2027, 3, 2, 0, 0).date()
+    assert list(bookings.bookings_of_day(merchant=merchant, day=day)) == [booking]
+    assert list(bookings.bookings_of_day(merchant=other_merchant, day=day)) == []
