@@ -30,6 +30,9 @@ from tapgo.core.tenancy import MerchantOwned
 GRID_MINUTES = 5
 # How long a chosen slot is held while the customer pays the deposit.
 HOLD_MINUTES = 5
+# The longest a visit occupies a resource (its services and buffers): what lets the slot
+# engine read a day's bookings by a bounded range of their starts.
+MAX_VISIT_MINUTES = 24 * 60
 
 
 class DepositKind(models.TextChoices):
@@ -321,7 +324,8 @@ class Booking(MerchantOwned, ActorRecorded):
     class Meta:
         ordering = ["starts_at", "id"]
         indexes = [
-            models.Index(fields=["resource", "occupied_until"]),
+            # A day's busy time: occupied_from in [day - MAX_VISIT, day's end) of a resource.
+            models.Index(fields=["resource", "occupied_from"]),
             models.Index(fields=["merchant", "starts_at"]),
             models.Index(fields=["customer", "starts_at"]),
             models.Index(fields=["status", "hold_expires_at"]),

@@ -18,6 +18,7 @@ from tapgo.bookings.locks import lock_booking
 from tapgo.bookings.models import (
     GRID_MINUTES,
     HOLD_MINUTES,
+    MAX_VISIT_MINUTES,
     Booking,
     BookingItem,
     BookingStatus,
@@ -54,6 +55,9 @@ def check_services(app: MiniApp, services: Sequence[Service]) -> list[Service]:
         raise BookingError(_("At most %(n)d services in one visit.") % {"n": MAX_SERVICES})
     if any(s.merchant_id != app.merchant_id or not s.active for s in services):
         raise BookingError(_("That service cannot be booked."))
+    visit = Visit.of(services)
+    if visit.before + visit.duration + visit.after > timedelta(minutes=MAX_VISIT_MINUTES):
+        raise BookingError(_("A visit can last at most 24 hours."))
     return services
 
 

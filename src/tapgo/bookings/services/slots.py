@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from tapgo.bookings.models import (
     GRID_MINUTES,
+    MAX_VISIT_MINUTES,
     Booking,
     BookingStatus,
     DayCount,
@@ -183,7 +184,10 @@ def _busy(
     cells expires it (holding.py)."""
     bookings = (
         Booking.objects.filter(
-            resource_id__in=ids, occupied_until__gt=since, occupied_from__lt=until
+            resource_id__in=ids,
+            occupied_from__gte=since - timedelta(minutes=MAX_VISIT_MINUTES),
+            occupied_from__lt=until,
+            occupied_until__gt=since,
         )
         .filter(
             Q(status__in=[BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW])

@@ -364,3 +364,11 @@ def test_a_booking_is_found_by_its_customer_and_merchant_only(
     day = shanghai(2027, 3, 2, 0, 0).date()
     assert list(bookings.bookings_of_day(merchant=merchant, day=day)) == [booking]
     assert list(bookings.bookings_of_day(merchant=other_merchant, day=day)) == []
+
+
+def test_a_visit_lasts_at_most_a_day(app, make_service, now, shanghai):
+    long = make_service(name="Retreat", duration_minutes=300)
+    with pytest.raises(bookings.BookingError, match="24 hours"):
+        bookings.booking_hold(
+            app=app, services=[long] * 5, starts_at=shanghai(2027, 3, 2, 0, 0), now=now
+        )
