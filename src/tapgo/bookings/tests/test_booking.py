@@ -4,6 +4,7 @@ follow every change (the conftest checks them after each test), and a refusal wr
 from datetime import time, timedelta
 
 import pytest
+from django.utils.timezone import now as django_now
 
 from tapgo.bookings import services as bookings
 from tapgo.bookings.models import Booking, BookingEvent, BookingStatus, Occupancy
@@ -372,3 +373,16 @@ def test_a_visit_lasts_at_most_a_day(app, make_service, now, shanghai):
         bookings.booking_hold(
             app=app, services=[long] * 5, starts_at=shanghai(2027, 3, 2, 0, 0), now=now
         )
+
+
+def test_the_task_expires_run_out_holds(hold, now):
+    from tapgo.bookings.tasks import expire_holds  # the task module, as the worker loads it
+
+    booking = hold(10)
+    assert expire_holds.enqueue().return_value == 0  # its five minutes run in 2027
+    Booking.objects.filter(pk=booking.pk).update(
+        hold_expires_at=django_now() - timedelta(seconds=1)
+    )
+    assert expire_holds.enqueue().return_value == 1
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.EXPIRED
