@@ -139,8 +139,10 @@ def _sweep_forever(stop: threading.Event) -> None:
     """The safety nets under the per-item tasks: expire unpaid orders, ask providers about
     payments whose webhook is late, send refunds whose request did not get through; expire
     members' points that are due (and recompute levels daily); expire coupons and remind about
-    those ending soon; and search popularity, recounted every few minutes."""
+    those ending soon; expire booking holds whose five minutes ran out; and search popularity,
+    recounted every few minutes."""
 
+    from tapgo.bookings.services import bookings_expire_due  # after django.setup()
     from tapgo.discovery.search import popularity_sweep  # after django.setup()
     from tapgo.flows.coupons import coupons_sweep  # after django.setup()
     from tapgo.flows.membership import membership_sweep  # after django.setup()
@@ -151,7 +153,7 @@ def _sweep_forever(stop: threading.Event) -> None:
     while not stop.wait(settings.SWEEP_SECONDS):
         # popularity_sweep recounts search popularity every few minutes, not every round
         sweeps = (orders_expire_due, reconcile_due, refunds_send_due, membership_sweep,
-                  coupons_sweep, popularity_sweep)  # fmt: skip
+                  coupons_sweep, bookings_expire_due, popularity_sweep)  # fmt: skip
         for sweep in sweeps:
             try:
                 sweep()

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tapgo.payments",
     "tapgo.membership",
     "tapgo.coupons",
+    "tapgo.bookings",
     "tapgo.official",
     "tapgo.discovery",
     "tapgo.messaging",
