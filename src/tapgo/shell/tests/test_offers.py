@@ -82,3 +82,32 @@ def test_a_coupon_that_does_not_combine_is_said_and_refused(client, app, merchan
     after = client.get(response.url).content.decode()
     assert "does not go with a points reward" in after
     assert Member.objects.get(pk=member_cart.pk).balance == 1200
+
+
+def test_with_a_coupon_and_the_level_discount_the_cart_says_offers_not_the_coupon(
+    client, app, merchant, member_cart
+):
+    """Bug: with a coupon and the member's level discount (or a reward) on the cart, the
+    page said only that the coupon comes off on the next page."""
+    batch = coupons.batch_create(merchant=merchant, terms=coupons.BatchTerms(
+        name="¥5 off ¥30", kind="threshold", value=500, min_spend=3000, valid_days=7,
+        valid_from=timezone.now() - timedelta(minutes=1),
+    ))  # fmt: skip
+    coupons.coupon_issue(batch=batch, customer=member_cart.customer, source="claimed")
+    page = _page(client, app)
+    assert 'data-testid="level-discount"' in page
+    assert "Your offers come off the total on the next page, before you pay." in page
+    assert "The coupon comes off the total on the next page" not in page
+
+
+def test_with_a_coupon_alone_the_cart_says_the_coupon_comes_off(client, app, merchant, product):
+    client.post(
+        reverse("shell:cart_add", args=[app.slug]), {"item": product.public_id, "quantity": 2}
+    )
+    batch = coupons.batch_create(merchant=merchant, terms=coupons.BatchTerms(
+        name="¥5 off ¥30", kind="threshold", value=500, min_spend=3000, valid_days=7,
+        valid_from=timezone.now() - timedelta(minutes=1),
+    ))  # fmt: skip
+    coupons.coupon_issue(batch=batch, customer=Cart.objects.get().customer, source="claimed")
+    page = _page(client, app)
+    assert "The coupon comes off the total on the next page, before you pay." in page
