@@ -68,3 +68,18 @@ def test_a_quiet_day_says_so_to_staff_too(client, staff_member, merchant):
     client.force_login(staff_member)
     response = client.get(reverse("console:report_day", args=[merchant.public_id, "2024-01-01"]))
     assert response.status_code == 200 and "No sales on this day." in response.content.decode()
+
+
+def test_the_report_says_its_discounts_are_every_offer_not_only_coupons(
+    owner_client, merchant, coupon_order
+):
+    """Bug: the pages said the discount was what coupons took off, while it is every offer
+    on the order (a coupon, the member's level, a points reward), as the books record it."""
+    today = reports.today(merchant).isoformat()
+    for page in (
+        owner_client.get(reverse("console:report", args=[merchant.public_id])),
+        owner_client.get(reverse("console:report_day", args=[merchant.public_id, today])),
+    ):
+        text = page.content.decode()
+        assert "coupons, member levels and points rewards" in text
+        assert "what a coupon took off" not in text and "what coupons took off" not in text
