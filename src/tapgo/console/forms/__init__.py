@@ -1,5 +1,8 @@
 """Forms of the merchant console: they parse and check input; the domain services decide.
-One module per part of the console; every form is importable from here too.
+One module per part of the console: fields (a price, a time zone), accounts, merchant,
+catalogue, money, history; membership (the programme, levels, the counter), rewards and
+coupons are imported by their views as modules of their own. The forms of the first six are
+importable from here too.
 """
 
 from tapgo.console.forms.accounts import LoginForm, SignupForm

@@ -68,3 +68,13 @@ def store_image(form, field: str, folder: str, size: str = "thumb") -> str | Non
     except ImageRejected as error:
         form.add_error(field, str(error))
         return None
+
+
+def form_errors(form) -> str:
+    """A form's errors as one message, each with its field's label (for a page that answers
+    a form with a redirect and a message)."""
+    parts: list[str] = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        parts.extend(f"{label}: {e}" if label else str(e) for e in errors)
+    return " ".join(parts)

@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tapgo.console import forms_coupons as forms
+from tapgo.console.forms import coupons as forms
 from tapgo.console.views.base import merchant_view, render_console
 from tapgo.core import links
 from tapgo.coupons import services as coupons

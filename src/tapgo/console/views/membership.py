@@ -14,8 +14,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tapgo.console import membership_forms as forms
-from tapgo.console.views.base import merchant_view, render_console
+from tapgo.console.forms import membership as forms
+from tapgo.console.views.base import form_errors, merchant_view, render_console
 from tapgo.core.actors import Actor
 from tapgo.core.money import format_money
 from tapgo.coupons import services as coupons
@@ -27,14 +27,6 @@ from tapgo.membership.models import CounterKind, EarnBonus, LevelBasis, Member
 from tapgo.payments import stored_value
 
 PAGE = 50
-
-
-def _errors(form) -> str:
-    parts: list[str] = []
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else None
-        parts.extend(f"{label}: {e}" if label else str(e) for e in errors)
-    return " ".join(parts)
 
 
 @merchant_view(owner_only=True)
@@ -64,7 +56,7 @@ def programme(request, merchant):
                     messages.success(request, _("The programme's rules are saved."))
                     return redirect("console:membership", merchant.public_id)
             else:
-                messages.error(request, _errors(rules))
+                messages.error(request, form_errors(rules))
         elif action == "level":
             level_form = forms.LevelForm(request.POST, currency=currency,
                                          basis=current.level_basis)  # fmt: skip
@@ -86,7 +78,7 @@ def programme(request, merchant):
                                                 "or with their next points."))  # fmt: skip
                     return redirect("console:membership", merchant.public_id)
             else:
-                messages.error(request, _errors(level_form))
+                messages.error(request, form_errors(level_form))
     levels = [
         {"level": level, "percent": f"{level.discount_bps / 100:g}"}
         for level in membership.levels_of(merchant)
@@ -149,7 +141,7 @@ def member(request, merchant, member_id: str):
                 messages.success(request, _("Points adjusted."))
                 return redirect("console:membership_member", merchant.public_id, card.public_id)
         else:
-            messages.error(request, _errors(form))
+            messages.error(request, form_errors(form))
         fresh = request.POST.copy()
         fresh["key"] = uuid.uuid4().hex
         form.data = fresh

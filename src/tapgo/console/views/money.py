@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tapgo.console import forms
-from tapgo.console.views.base import merchant_view, render_console
+from tapgo.console.views.base import form_errors, merchant_view, render_console
 from tapgo.core.money import amount_input, format_money
 from tapgo.core.urls import absolute_url
 from tapgo.flows import refunds
@@ -35,16 +35,6 @@ from tapgo.payments.models import BonusTier, ProviderAccount, Purpose, Refund
 
 # The real providers a merchant can set up here (each only once its module is installed).
 PROVIDER_NAMES = ("stripe", "wechatpay")
-
-
-def _errors(form) -> str:
-    """A form's errors as one message (the refund and settle forms answer with a redirect)."""
-    parts = []
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else None
-        for error in errors:
-            parts.append(f"{label}: {error}" if label else str(error))
-    return " ".join(parts)
 
 
 def _money(amount: int, merchant) -> str:
@@ -92,7 +82,7 @@ def order_refund(request, merchant, order_id: str):
     order = ordering.access_order_for_merchant(merchant=merchant, public_id=order_id)
     form = forms.RefundForm(request.POST, lines=order.lines.all(), currency=merchant.currency)
     if not form.is_valid():
-        messages.error(request, _errors(form))
+        messages.error(request, form_errors(form))
     else:
         data = form.cleaned_data
         by_items = data["mode"] == "items"
@@ -155,7 +145,7 @@ def card_settings(request, merchant):
                 messages.success(request, _("Bonus tier saved."))
                 return redirect("console:card_settings", merchant.public_id)
         else:
-            messages.error(request, _errors(form))
+            messages.error(request, form_errors(form))
     tiers = [
         {"tier": t, "pay": amount_input(t.pay, currency), "bonus": amount_input(t.bonus, currency)}
         for t in stored_value.tiers(merchant)

@@ -9,25 +9,17 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tapgo.console.reward_forms import CounterRewardForm, RewardForm
-from tapgo.console.views.base import merchant_view, render_console
+from tapgo.console.forms.rewards import CounterRewardForm, RewardForm
+from tapgo.console.views.base import form_errors, merchant_view, render_console
 from tapgo.core.actors import Actor
 from tapgo.core.money import format_money
 from tapgo.flows import offers as offer_flows
 from tapgo.membership import services as membership
 
 
-def _errors(form) -> str:
-    parts: list[str] = []
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else None
-        parts.extend(f"{label}: {e}" if label else str(e) for e in errors)
-    return " ".join(parts)
-
-
 def _save(request, merchant, form: RewardForm, public_id: str = "") -> bool:
     if not form.is_valid():
-        messages.error(request, _errors(form))
+        messages.error(request, form_errors(form))
         return False
     try:
         membership.reward_save(merchant=merchant, terms=form.terms(), public_id=public_id)

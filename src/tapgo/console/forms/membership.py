@@ -7,7 +7,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tapgo.console.forms import AMOUNT_INVALID, MoneyField
+from tapgo.console.forms.fields import MoneyField
+from tapgo.console.forms.money import AMOUNT_INVALID
 from tapgo.membership.models import ExpiryRule, LevelBasis
 
 

@@ -5,7 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tapgo.catalog.models import Product
-from tapgo.console.forms import AMOUNT_INVALID, MoneyField
+from tapgo.console.forms.fields import MoneyField
+from tapgo.console.forms.money import AMOUNT_INVALID
 from tapgo.membership import services as membership
 from tapgo.membership.models import Reward, RewardKind
 

@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tapgo.catalog.models import Category, Product
-from tapgo.console.forms import MoneyField
+from tapgo.console.forms.fields import MoneyField
 from tapgo.coupons import services as coupons
 from tapgo.coupons.models import Audience, AutoIssue, Batch, CouponKind
 from tapgo.membership.models import Level
