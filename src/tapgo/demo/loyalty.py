@@ -1,16 +1,18 @@
 """The demo café's membership programme (1 point per ¥1; Silver at 500 points in 12 months
-with 5% off, Gold at 2000 with 10% off) and a member with some history. Only for a new
-business: a café that has its levels already is left as it is."""
+with 5% off, Gold at 2000 with 10% off; a reward of ¥5 off for 300 points) and a member with
+some history. Only for a new business: a café that has its levels already is left as it
+is."""
 
 from tapgo.core.actors import Actor
 from tapgo.flows import counter
 from tapgo.flows import membership as points
 from tapgo.identity.models import Customer, User
 from tapgo.membership import services as membership
-from tapgo.membership.models import ExpiryRule, LevelBasis, Member
+from tapgo.membership.models import ExpiryRule, LevelBasis, Member, RewardKind
 from tapgo.miniapps.models import MiniApp
 
 LEVELS = (("Silver", 500, 1, 500), ("Gold", 2000, 2, 1000))  # name, points, rank, bps off
+REWARD = membership.RewardTerms(name="¥5 off", points=300, kind=RewardKind.AMOUNT, amount=500)
 
 
 def programme(app: MiniApp) -> Member | None:
@@ -34,6 +36,7 @@ def programme(app: MiniApp) -> Member | None:
         membership.level_save(
             merchant=merchant, name=name, threshold=threshold, rank=rank, discount_bps=bps
         )
+    membership.reward_save(merchant=merchant, terms=REWARD)
     customer = Customer.objects.get_or_create(email=f"member1@{app.slug}.demo")[0]
     return membership.member_join(merchant=merchant, customer=customer, app=app)
 

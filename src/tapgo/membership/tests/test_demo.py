@@ -2,7 +2,7 @@
 
 import pytest
 
-from tapgo.membership.models import EntryKind, Level, Member, PointsEntry
+from tapgo.membership.models import EntryKind, Level, Member, PointsEntry, Reward
 
 
 @pytest.mark.django_db
@@ -19,6 +19,8 @@ def test_the_demo_cafe_has_a_programme_and_a_member_with_history_once():
         ("Silver", 500, 500),
         ("Gold", 2000, 1000),
     ]
+    rewards = Reward.objects.for_merchant(cafe)
+    assert [(r.name, r.points, r.amount) for r in rewards] == [("¥5 off", 300, 500)]
     member = Member.objects.get(customer__email="member1@harbour-cafe.demo")
     kinds = set(PointsEntry.objects.filter(member=member).values_list("kind", flat=True))
     assert {EntryKind.EARN, EntryKind.ADJUST} <= kinds
