@@ -37,7 +37,7 @@ def checkout(
     if placed is not None:
         return placed
     with transaction.atomic():
-        order = ordering.order_place(
+        order, new = ordering.order_place_new(
             customer=customer,
             app=app,
             checkout_key=checkout_key,
@@ -47,7 +47,7 @@ def checkout(
             delivery_request=delivery_request,
         )
         order = offer_flows.order_offers_apply(
-            order=order, customer=customer, coupon=coupon, reward=reward
+            order=order, customer=customer, coupon=coupon, reward=reward, new=new
         )
     if order.status == OrderStatus.PLACED:  # a table's round, paid with the bill
         order_flows.order_sent(order=order)

@@ -30,14 +30,19 @@ from tapgo.messaging import services as messaging
 from tapgo.messaging.keys import TemplateKey
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
-from tapgo.ordering.models import Order, OrderStatus
+from tapgo.ordering.models import Order, OrderLine, OrderStatus
 
 log = logging.getLogger(__name__)
 
 REMIND_WITHIN = timedelta(days=2)
 
 
-def _lines(order: Order) -> list[coupons.Line]:
+def order_lines(order: Order) -> list[OrderLine]:
+    """The order's lines as the offers read them (once a checkout), in order."""
+    return list(order.lines.select_related("product").order_by("id"))
+
+
+def _lines(lines: list[OrderLine]) -> list[coupons.Line]:
     return [
         coupons.Line(
             key=line.pk,
@@ -46,7 +51,7 @@ def _lines(order: Order) -> list[coupons.Line]:
             unit_price=line.unit_price,
             quantity=line.quantity,
         )
-        for line in order.lines.select_related("product").order_by("id")
+        for line in lines
     ]
 
 
@@ -56,6 +61,18 @@ def order_coupon_apply(*, order: Order, customer: Customer, code: str) -> Order:
     it is. OrderingError with the reason when the coupon does not apply."""
     if order.discount or coupons.coupon_of_order(order.pk) is not None:
         return order  # the first click's order, with its coupon
+    order, _coupon, _parts = coupon_hold(
+        order=order, customer=customer, code=code, lines=order_lines(order)
+    )
+    return order
+
+
+def coupon_hold(
+    *, order: Order, customer: Customer, code: str, lines: list[OrderLine]
+) -> tuple[Order, Coupon, dict[int, int]]:
+    """Hold the customer's coupon `code` for an order just placed (nothing off it yet; its
+    `lines` as order_lines read them) and take its discount off: the order, the coupon and
+    what it took off each line. OrderingError with the reason when it does not apply."""
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise ordering.OrderingError(_("A coupon is used on an order paid when it is placed."))
     try:
@@ -64,12 +81,13 @@ def order_coupon_apply(*, order: Order, customer: Customer, code: str) -> Order:
             merchant_id=order.merchant_id,
             code=code,
             order_id=order.pk,
-            lines=_lines(order),
+            lines=_lines(lines),
             total=order.total,
         )
     except coupons.CouponError as exc:
         raise ordering.OrderingError(str(exc)) from None
-    return ordering.order_discount_apply(order=order, parts=parts, label=coupon.batch.name)
+    order = ordering.order_discount_apply(order=order, parts=parts, label=coupon.batch.name)
+    return order, coupon, parts
 
 
 def order_coupon_payable(order: Order) -> None:

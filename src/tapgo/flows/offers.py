@@ -38,13 +38,14 @@ from django.utils.translation import gettext as _
 from tapgo.core.actors import CUSTOMER, Actor
 from tapgo.core.money import allocate
 from tapgo.coupons import services as coupons
+from tapgo.coupons.models import Coupon
 from tapgo.flows import coupons as coupon_flows
 from tapgo.identity.models import Customer
 from tapgo.membership import services as membership
 from tapgo.membership.models import Level, Member, PointsEntry, Reward, RewardKind
 from tapgo.miniapps.models import MiniApp
 from tapgo.ordering import services as ordering
-from tapgo.ordering.models import DiscountKind, Order, OrderStatus
+from tapgo.ordering.models import DiscountKind, Order, OrderLine, OrderStatus
 
 BPS = 10_000
 
@@ -110,11 +111,13 @@ def reward_parts(reward: Reward, lines: list[Left], *, most: int) -> dict[int, i
     return parts
 
 
-def _order_lines(order: Order) -> list[Left]:
+def _left(lines: list[OrderLine], taken: dict[int, int]) -> list[Left]:
+    """The lines with what is left to pay of them after `taken` ({line id: minor units})."""
     return [
-        Left(ln.pk, ln.product_id, ln.unit_price, ln.quantity, ln.subtotal - ln.discount)
-        for ln in order.lines.order_by("id")
-    ]
+        Left(ln.pk, ln.product_id, ln.unit_price, ln.quantity,
+             ln.subtotal - ln.discount - taken.get(ln.pk, 0))
+        for ln in lines
+    ]  # fmt: skip
 
 
 def redeem_key(order: Order) -> str:
@@ -122,47 +125,80 @@ def redeem_key(order: Order) -> str:
 
 
 def order_offers_apply(
-    *, order: Order, customer: Customer, coupon: str = "", reward: str = ""
+    *, order: Order, customer: Customer, coupon: str = "", reward: str = "", new: bool = False
 ) -> Order:
     """Take the offers off a just-placed order (the coupon `coupon` names, the member's level,
     the reward `reward` names), in the transaction that placed it; OrderingError with the
     reason when one does not apply (the caller's transaction places nothing then). An order
-    that has its offers already (the same checkout sent twice at once) is left as it is."""
-    if ordering.order_discounts(order) or coupons.coupon_of_order(order.pk) is not None:
+    that has its offers already (the same checkout sent twice at once) is left as it is;
+    `new`: this transaction placed the order (it has none: nothing to look up).
+
+    The order's lines are read once; each offer's parts are added to what the ones before
+    took, so the next works on what is left without reading them again."""
+    if not new and (
+        ordering.order_discounts(order) or coupons.coupon_of_order(order.pk) is not None
+    ):
         return order
     if order.status != OrderStatus.PENDING_PAYMENT:
         if coupon or reward:
             raise ordering.OrderingError(_("Offers are used on an order paid when it is placed."))
         return order
+    lines: list[OrderLine] | None = None
+    taken: dict[int, int] = {}
+    held: Coupon | None = None
     if coupon:
-        order = coupon_flows.order_coupon_apply(order=order, customer=customer, code=coupon)
+        lines = coupon_flows.order_lines(order)
+        order, held, parts = coupon_flows.coupon_hold(
+            order=order, customer=customer, code=coupon, lines=lines
+        )
+        _add(taken, parts)
     if order.group_id is not None:  # a table's shared cart: a member's offers are their own
         if reward:
             raise ordering.OrderingError(_("A points reward is used on your own cart."))
         return order
     member = membership.member_of(merchant=order.merchant_id, customer=customer)
+    level = None
     if member is not None:  # the level as it is now (the window moves on)
-        order = _level_apply(order, membership.level_recompute(member=member))
+        level = membership.level_recompute(member=member)
+    if (level is not None and level.discount_bps > 0) or reward:
+        lines = coupon_flows.order_lines(order) if lines is None else lines
+    if level is not None and level.discount_bps > 0 and lines is not None:
+        order = _level_apply(order, level, _left(lines, taken), taken)
     if reward:
-        order = _reward_apply(order, member, reward)
+        assert lines is not None  # read above
+        order = _reward_apply(order, member, reward, _left(lines, taken), held, new=new)
     return order
 
 
-def _level_apply(order: Order, level: Level | None) -> Order:
-    if level is None or level.discount_bps <= 0:
-        return order
-    parts = level_parts(_order_lines(order), level.discount_bps, most=order.total - 1)
+def _add(taken: dict[int, int], parts: dict[int, int]) -> None:
+    for key, part in parts.items():
+        taken[key] = taken.get(key, 0) + part
+
+
+def _level_apply(order: Order, level: Level, lines: list[Left], taken: dict[int, int]) -> Order:
+    parts = level_parts(lines, level.discount_bps, most=order.total - 1)
     if not parts:
         return order
-    return ordering.order_discount_apply(
+    order = ordering.order_discount_apply(
         order=order, parts=parts, label=level_label(level), kind=DiscountKind.LEVEL
     )
+    _add(taken, parts)
+    return order
 
 
-def _reward_apply(order: Order, member: Member | None, public_id: str) -> Order:
+def _reward_apply(
+    order: Order,
+    member: Member | None,
+    public_id: str,
+    lines: list[Left],
+    held: Coupon | None,
+    *,
+    new: bool,
+) -> Order:
     if member is None:
         raise ordering.OrderingError(_("Join the programme to use a points reward."))
-    held = coupons.coupon_of_order(order.pk)
+    if not new:  # the coupon held is the one this call held, or none
+        held = coupons.coupon_of_order(order.pk)
     if held is not None and not held.batch.combinable:
         raise ordering.OrderingError(
             _("The coupon “%(coupon)s” does not go with a points reward: choose one of them.")
@@ -170,7 +206,7 @@ def _reward_apply(order: Order, member: Member | None, public_id: str) -> Order:
         )
     try:
         reward = membership.reward_for_checkout(merchant=order.merchant_id, public_id=public_id)
-        parts = reward_parts(reward, _order_lines(order), most=order.total - 1)
+        parts = reward_parts(reward, lines, most=order.total - 1)
         membership.points_redeem(
             member=member,
             points=reward.points,

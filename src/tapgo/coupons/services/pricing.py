@@ -46,7 +46,6 @@ def discount_of(batch: Batch, lines: list[Line], *, total: int | None = None) ->
     """{line key: minor units off} for `batch` on `lines` (lines with nothing off left out),
     or CouponError saying why it does not apply. `total` is what the whole order costs
     before the discount (the lines' sum when not given)."""
-    currency = batch.merchant.currency
     total = sum(ln.subtotal for ln in lines) if total is None else total
     eligible = [ln for ln in _eligible(batch, lines) if ln.subtotal > 0]
     if not eligible:
@@ -55,7 +54,7 @@ def discount_of(batch: Batch, lines: list[Line], *, total: int | None = None) ->
     if subtotal < batch.min_spend:
         raise CouponError(
             _("Spend %(amount)s on the items this coupon applies to, to use it.")
-            % {"amount": format_money(batch.min_spend, currency)}
+            % {"amount": format_money(batch.min_spend, batch.merchant.currency)}
         )
     if batch.kind == CouponKind.FREE_ITEM:
         line = next((ln for ln in eligible if ln.product_id == batch.free_product_id), None)

@@ -57,8 +57,10 @@ def coupon_reserve(
     now = now or timezone.now()
     coupon = None
     if is_public_id(code):
+        # The batch only: its merchant (the currency) and free product (the name) are read
+        # when a message needs them.
         coupon = (
-            Coupon.objects.select_related("batch__merchant", "batch__free_product")
+            Coupon.objects.select_related("batch")
             .filter(public_id=code, customer=customer, merchant_id=merchant_id)
             .first()
         )

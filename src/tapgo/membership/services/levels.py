@@ -41,9 +41,13 @@ def _reached(levels: list[Level], value: int) -> Level | None:
     return reached[-1] if reached else None
 
 
-def recompute_locked(*, member: Member, now: datetime | None = None) -> Level | None:
-    """Set the level of a member whose row the caller holds locked."""
-    level = _reached(_levels(member.merchant_id), level_value(member, now=now))
+def recompute_locked(
+    *, member: Member, now: datetime | None = None, levels: list[Level] | None = None
+) -> Level | None:
+    """Set the level of a member whose row the caller holds locked (`levels`: the merchant's,
+    when the caller read them)."""
+    levels = _levels(member.merchant_id) if levels is None else levels
+    level = _reached(levels, level_value(member, now=now))
     level_id = level.pk if level else None
     if member.level_id != level_id:
         Member.objects.filter(pk=member.pk).update(level_id=level_id)
@@ -52,8 +56,14 @@ def recompute_locked(*, member: Member, now: datetime | None = None) -> Level | 
 
 
 def level_recompute(*, member: Member) -> Level | None:
+    """The member's level as it is now, set under the member's lock. A programme with no
+    levels has nothing to reach: no lock, nothing read (a member whose level was deleted
+    has none: SET_NULL)."""
+    levels = _levels(member.merchant_id)
+    if not levels:
+        return None
     with transaction.atomic():
-        return recompute_locked(member=lock_member(member.pk))
+        return recompute_locked(member=lock_member(member.pk), levels=levels)
 
 
 def level_locked(*, member: Member) -> Level | None:

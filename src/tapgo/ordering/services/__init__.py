@@ -41,6 +41,7 @@ from tapgo.ordering.services.checkout import (
     cart_delivery_quote,
     order_of_checkout,
     order_place,
+    order_place_new,
 )
 from tapgo.ordering.services.delivery import (
     DeliveryQuote,
@@ -218,6 +219,7 @@ __all__ = [
     "order_payment_failed",
     "order_of_checkout",
     "order_place",
+    "order_place_new",
     "order_reject",
     "order_timeline",
     "only_left",

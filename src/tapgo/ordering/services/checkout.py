@@ -83,16 +83,41 @@ def order_place(
     only in a zone, above its minimum, at the fee the customer saw (DeliveryFeeUnconfirmed
     otherwise, with the quote to show).
     """
+    order, _placed = order_place_new(
+        customer=customer,
+        app=app,
+        checkout_key=checkout_key,
+        fulfilment=fulfilment,
+        pickup_name=pickup_name,
+        note=note,
+        delivery_request=delivery_request,
+    )
+    return order
+
+
+def order_place_new(
+    *,
+    customer: Customer,
+    app: MiniApp,
+    checkout_key: str,
+    fulfilment: str,
+    pickup_name: str = "",
+    note: str | None = None,
+    delivery_request: DeliveryRequest | None = None,
+) -> tuple[Order, bool]:
+    """order_place, and whether this call placed the order (False: the form's key had placed
+    it already, the order as it is, offers and all)."""
     if not _checkout_key_valid(checkout_key):
         raise OrderingError(_("This checkout form has expired. Please try again."))
     check_text(pickup_name, note or "")
     existing = order_of_checkout(customer=customer, checkout_key=checkout_key)
     if existing is not None:
-        return existing
+        return existing, False
     try:
-        return _order_place(
+        placed = _order_place(
             customer, app, checkout_key, fulfilment, pickup_name, note, delivery_request
         )
+        return placed, True
     except (IntegrityError, OrderingError):
         # A second click racing the first: it waited for the first one's locks, so by now the
         # first has committed and this one found the cart empty, the stock taken or the key
@@ -100,7 +125,7 @@ def order_place(
         existing = order_of_checkout(customer=customer, checkout_key=checkout_key)
         if existing is None:
             raise
-        return existing
+        return existing, False
 
 
 def _checkout_key_valid(checkout_key: str) -> bool:
