@@ -4,10 +4,41 @@ uses the last one."""
 
 import re
 import threading
+from dataclasses import dataclass
 
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 PASSWORD = "correct horse battery"  # the `owner` fixture's
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Lang:
+    """A language a test runs in: what <html lang> says, the browser's locale and header."""
+
+    code: str
+    locale: str
+    accept: str
+
+
+LANGS = [
+    Lang("en", "en-US", "en-US,en;q=0.9"),
+    Lang("zh-hans", "zh-CN", "zh-Hans,zh;q=0.9"),
+]
+
+
+def money(amount: int) -> str:
+    """How an amount in fen appears on the pages, without the currency sign (44.00)."""
+    return f"{amount // 100}.{amount % 100:02d}"
+
+
+def in_language(page: Page, lang: Lang) -> None:
+    """The page is in `lang`: its <html lang>, and Chinese characters in its main part."""
+    expect(page.locator("html")).to_have_attribute("lang", lang.code)
+    if lang.code == "zh-hans":
+        assert CJK.search(page.locator("main").inner_text()), f"{page.url} is not in Chinese"
+
+
 STREAM_SECONDS = 3  # each live stream (Server-Sent Events) ends after this; pages reconnect
 
 

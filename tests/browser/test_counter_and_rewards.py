@@ -18,42 +18,25 @@ must check out at the end.
 
 import re
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from django.http import HttpResponse
 from django.utils import timezone
 from playwright.sync_api import expect
-from tests.browser.helpers import console_sign_in, desktop_context, phone_context
+from tests.browser.helpers import (
+    LANGS,
+    Lang,
+    console_sign_in,
+    desktop_context,
+    in_language,
+    money,
+    phone_context,
+)
 from tests.browser.watch import Watch
 
 EMAIL = "mei@example.com"
 LATTE, CROISSANT = 2600, 1800  # fen
-CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-@dataclass(frozen=True)
-class Lang:
-    code: str  # what <html lang> says
-    locale: str
-    accept: str
-
-
-LANGS = [
-    Lang("en", "en-US", "en-US,en;q=0.9"),
-    Lang("zh-hans", "zh-CN", "zh-Hans,zh;q=0.9"),
-]
-
-
-def money(amount: int) -> str:
-    return f"{amount // 100}.{amount % 100:02d}"
-
-
-def in_language(page, lang: Lang) -> None:
-    expect(page.locator("html")).to_have_attribute("lang", lang.code)
-    if lang.code == "zh-hans":
-        assert CJK.search(page.locator("main").inner_text()), f"{page.url} is not in Chinese"
 
 
 def said(lang: Lang, text: str, values: dict | None = None) -> str:

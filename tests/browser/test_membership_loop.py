@@ -14,42 +14,24 @@ the books and the points ledger must check out at the end.
 
 import re
 import time
-from dataclasses import dataclass
 
 import pytest
 import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
-from tests.browser.helpers import console_sign_in, desktop_context, phone_context
+from tests.browser.helpers import (
+    LANGS,
+    console_sign_in,
+    desktop_context,
+    in_language,
+    money,
+    phone_context,
+)
 from tests.browser.watch import Watch
 
 EMAIL = "mei@example.com"
 LATTE, CROISSANT = 2600, 1800  # fen
 OFF, SPEND = 500, 3000  # ¥5 off ¥30
-CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-@dataclass(frozen=True)
-class Lang:
-    code: str  # what <html lang> says
-    locale: str
-    accept: str
-
-
-LANGS = [
-    Lang("en", "en-US", "en-US,en;q=0.9"),
-    Lang("zh-hans", "zh-CN", "zh-Hans,zh;q=0.9"),
-]
-
-
-def money(amount: int) -> str:
-    return f"{amount // 100}.{amount % 100:02d}"
-
-
-def in_language(page, lang: Lang) -> None:
-    expect(page.locator("html")).to_have_attribute("lang", lang.code)
-    if lang.code == "zh-hans":
-        assert CJK.search(page.locator("main").inner_text()), f"{page.url} is not in Chinese"
 
 
 @pytest.mark.django_db(transaction=True)
