@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import django
 from django.conf import settings
@@ -135,7 +136,7 @@ def serve(args) -> int:
     return subprocess.call(_serve_command(args))
 
 
-def _sweep_forever(stop: threading.Event) -> None:
+def _sweeps() -> tuple:
     """The safety nets under the per-item tasks: expire unpaid orders, ask providers about
     payments whose webhook is late, send refunds whose request did not get through; expire
     members' points that are due (and recompute levels daily); expire coupons and remind about
@@ -150,10 +151,29 @@ def _sweep_forever(stop: threading.Event) -> None:
     from tapgo.flows.payment_events import reconcile_due  # after django.setup()
     from tapgo.payments.services import refunds_send_due  # after django.setup()
 
+    # popularity_sweep recounts search popularity every few minutes, not every round
+    return (orders_expire_due, reconcile_due, refunds_send_due, membership_sweep,
+            coupons_sweep, bookings_expire_due, popularity_sweep)  # fmt: skip
+
+
+def worker_imports() -> tuple[tuple, Callable[[], object]]:
+    """Import, in the main thread and before any other starts, all the worker runs: every
+    app's tasks (db_worker imports a task's module when it first runs one), the sweeps and
+    the deliveries. Two threads importing modules that import each other (messaging's tasks,
+    delivery and services) can each find the other's module half made ("cannot import name
+    … from partially initialized module"), which once stopped a worker's deliveries."""
+
+    from django.utils.module_loading import autodiscover_modules  # after django.setup()
+
+    import tapgo.flows.tasks  # noqa: F401 - after django.setup(); flows is not an app
+    from tapgo.messaging.delivery import deliveries_due  # after django.setup()
+
+    autodiscover_modules("tasks")
+    return _sweeps(), deliveries_due
+
+
+def _sweep_forever(stop: threading.Event, sweeps: tuple) -> None:
     while not stop.wait(settings.SWEEP_SECONDS):
-        # popularity_sweep recounts search popularity every few minutes, not every round
-        sweeps = (orders_expire_due, reconcile_due, refunds_send_due, membership_sweep,
-                  coupons_sweep, bookings_expire_due, popularity_sweep)  # fmt: skip
         for sweep in sweeps:
             try:
                 sweep()
@@ -163,12 +183,9 @@ def _sweep_forever(stop: threading.Event) -> None:
                 close_old_connections()
 
 
-def _deliveries_forever(stop: threading.Event) -> None:
+def _deliveries_forever(stop: threading.Event, deliveries_due: Callable[[], object]) -> None:
     """Notification deliveries whose task did not run, whose worker died holding them, or
     whose retry is due. A thread of its own: slow push services must not hold up payments."""
-
-    from tapgo.messaging.delivery import deliveries_due  # after django.setup()
-
     while not stop.wait(settings.SWEEP_SECONDS):
         try:
             deliveries_due()
@@ -185,9 +202,10 @@ def worker(args) -> int:
     from tapgo.messaging.push import ensure_vapid_keys  # after django.setup()
 
     ensure_vapid_keys()  # made on the first start, kept from then on
+    sweeps, deliveries_due = worker_imports()
     stop = threading.Event()
-    threading.Thread(target=_sweep_forever, args=(stop,), daemon=True).start()
-    threading.Thread(target=_deliveries_forever, args=(stop,), daemon=True).start()
+    threading.Thread(target=_sweep_forever, args=(stop, sweeps), daemon=True).start()
+    threading.Thread(target=_deliveries_forever, args=(stop, deliveries_due), daemon=True).start()
     try:
         call_command("db_worker", "--no-reload", "--interval", str(args.interval), verbosity=0)
     finally:
