@@ -49,6 +49,7 @@ from tapgo.coupons.services.selectors import (
     Offer,
     batch_figures,
     coupons_of_customer,
+    coupons_usable,
     offers_for_cart,
     order_ids_of_batch,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "coupons_expire_due",
     "coupons_move",
     "coupons_of_customer",
+    "coupons_usable",
     "coupons_to_remind",
     "counter_discount",
     "discount_of",

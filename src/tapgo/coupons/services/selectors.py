@@ -31,6 +31,19 @@ def coupons_of_customer(*, customer: Customer, merchant_id: int) -> list[Coupon]
     return usable + [c for c in coupons if c not in usable]
 
 
+def coupons_usable(*, customer: Customer, merchant_id: int) -> list[Coupon]:
+    """The customer's coupons here that an order could use now, soonest to end first (the
+    card page lists them)."""
+    now = timezone.now()
+    return list(
+        Coupon.objects.filter(
+            customer=customer, merchant_id=merchant_id, state=S.AVAILABLE, expires_at__gt=now
+        )
+        .select_related("batch")
+        .order_by("expires_at", "id")[:50]
+    )
+
+
 @dataclass(frozen=True)
 class Offer:
     """A coupon at checkout: what it would take off this cart, or why it does not apply."""

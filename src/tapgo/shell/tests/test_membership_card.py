@@ -97,3 +97,24 @@ def test_the_card_speaks_chinese(client, app, settings):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     page = text(client.get(card_url(app)))
     assert "会员卡" in page and "会员码" in page
+
+
+def test_the_card_lists_the_coupons_an_order_could_use_now(client, app, make_batch):
+    from django.utils import timezone
+
+    from tapgo.coupons import services as coupons
+    from tapgo.coupons.models import Coupon
+
+    customer = visit(client, app)
+    page = text(client.get(card_url(app)))
+    assert 'data-testid="card-coupon"' not in page and "No coupons yet." in page
+
+    usable = make_batch(name="¥5 off ¥30")
+    ended = make_batch(name="Old offer", per_customer_cap=None)
+    coupons.coupon_issue(batch=usable, customer=customer, source="claimed")
+    gone = coupons.coupon_issue(batch=ended, customer=customer, source="claimed")
+    Coupon.objects.filter(pk=gone.pk).update(expires_at=timezone.now())
+
+    page = text(client.get(card_url(app)))
+    listed = re.findall(r'data-testid="card-coupon"><span class="line-name">([^<]+) <', page)
+    assert listed == ["¥5 off ¥30"]

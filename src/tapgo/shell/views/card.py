@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tapgo.core.money import MoneyError, amount_input, parse_amount
+from tapgo.coupons import services as coupons
 from tapgo.identity.middleware import current_customer, ensure_customer
 from tapgo.miniapps import live
 from tapgo.miniapps import services as miniapps
@@ -51,6 +52,7 @@ def card(request, slug: str):
         open_topups=stored_value.open_topups(customer, merchant),
         member_qr=member_qr(customer.public_id),  # for a counter top-up
         signin_url=signin_url(reverse("shell:card", args=[app.slug])),
+        coupons=coupons.coupons_usable(customer=customer, merchant_id=app.merchant_id),
         **card_context(app, customer),
     )
     return render(request, "shell/card.html", context)
