@@ -88,10 +88,10 @@ class EarnBonus(MerchantOwned):
 
 class Level(MerchantOwned):
     """A level of the programme: reached at `threshold` (points, or minor units spent, as the
-    programme measures) within its window. Its benefit is a percentage off (in basis points,
-    applied at checkout through `membership.level_discount_bps`). A coupon issued on reaching
-    a level belongs to the coupons domain, which refers to the level (coupons sit above
-    membership), so nothing of it is held here."""
+    programme measures) within its window. Its benefit is a percentage off (in basis points:
+    checkout applies the level recomputed under the member's lock, flows/offers.py). A coupon
+    issued on reaching a level belongs to the coupons domain, which refers to the level
+    (coupons sit above membership), so nothing of it is held here."""
 
     public_id = PublicIdField()
     name = models.CharField(_("name"), max_length=40)

@@ -116,7 +116,8 @@ def levels_sweep(*, merchant=None, batch: int = 500, on_change: LevelChanged | N
 
 def level_discount_bps(*, merchant, customer) -> int:
     """The percentage off (basis points) the customer's current level gives at this merchant:
-    0 for a guest, a non-member or a member without a level. Checkout applies it."""
+    0 for a guest, a non-member or a member without a level, as stored (checkout recomputes
+    the level under the member's lock first: flows/offers.py)."""
     if customer is None:
         return 0
     found = (
